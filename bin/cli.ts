@@ -1,0 +1,77 @@
+// The yargs command tree: help text, argument parsing, dispatch. Option
+// definitions come from lib/config/commands.ts; behaviour lives in lib/.
+
+import yargs, { type Argv } from "yargs";
+import { KNOWN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
+import { resolveOptions } from "../lib/config/resolve.js";
+import { envName, type OptionSpecs, type Resolved } from "../lib/config/spec.js";
+import { UsageError } from "../lib/errors.js";
+import { fail, runCommand } from "./exit.js";
+
+const EPILOG =
+  "Every option can also come from a JSON file (--config) or an MQ_ARCHIVE_<OPTION> environment variable " +
+  "(e.g. MQ_ARCHIVE_DB); the command line wins, then the environment, then the file.";
+
+export async function runCli(argv: string[]): Promise<void> {
+  const cli = yargs(argv)
+    .scriptName("mq-archive")
+    .usage("$0 <command> [options]\n\nReliable, secure mailing-list archiving over a brokerless ZeroMQ mesh.")
+    .command(
+      "publish [file]",
+      "commit one message (FILE or stdin) to the outbox, or bulk-import an mbox or maildir",
+      (y) => withOptions(y, PUBLISH_OPTIONS).positional("file", { type: "string", describe: PUBLISH_OPTIONS.file.describe }),
+      (args) => dispatch("publish", PUBLISH_OPTIONS, args, async (o) => (await import("./commands/publish.js")).runPublish(o)),
+    )
+    .command(
+      "serve",
+      "run the publisher: stream the outbox to archive peers (PUB + ROUTER)",
+      (y) => withOptions(y, SERVE_OPTIONS),
+      (args) => dispatch("serve", SERVE_OPTIONS, args, async (o) => (await import("./commands/serve.js")).runServe(o)),
+    )
+    .command(
+      "subscribe",
+      "run an archive peer: store what arrives in sinks, acknowledge what is stored",
+      (y) => withOptions(y, SUBSCRIBE_OPTIONS),
+      (args) =>
+        dispatch("subscribe", SUBSCRIBE_OPTIONS, args, async (o) => (await import("./commands/subscribe.js")).runSubscribe(o)),
+    )
+    .command(
+      "status",
+      "show the outbox and every known peer with its acknowledged position and lag",
+      (y) => withOptions(y, STATUS_OPTIONS),
+      (args) => dispatch("status", STATUS_OPTIONS, args, async (o) => (await import("./commands/status.js")).runStatus(o)),
+    )
+    .demandCommand(1, "name a command (see --help)")
+    .strict()
+    .epilog(EPILOG)
+    .help()
+    .alias("h", "help")
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((message, err) => fail(err ?? new UsageError(`${message} (see --help)`)));
+  await cli.parseAsync();
+}
+
+function withOptions<T>(y: Argv<T>, specs: OptionSpecs): Argv<T> {
+  for (const [name, spec] of Object.entries(specs)) {
+    if (name === "file") continue;
+    const env = spec.cliOnly ? "" : ` [env ${envName(name)}]`;
+    y.option(name, {
+      type: spec.type === "boolean" ? "boolean" : spec.type === "array" ? "array" : "string",
+      describe: `${spec.describe}${spec.required ? " (required)" : ""}${env}`,
+      ...(spec.type === "array" ? { string: true } : {}),
+      ...(spec.default === undefined ? {} : { defaultDescription: String(spec.default) }),
+      ...(spec.alias === undefined ? {} : { alias: spec.alias }),
+    });
+  }
+  return y;
+}
+
+async function dispatch<T extends OptionSpecs>(
+  command: string,
+  specs: T,
+  args: Record<string, unknown>,
+  run: (opts: Resolved<T>) => Promise<number>,
+): Promise<void> {
+  await runCommand(async () => run(resolveOptions(specs, { command, cli: args, knownOptions: KNOWN_OPTIONS })));
+}

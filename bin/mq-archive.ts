@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// Entry point. `publish` runs once per posted message, so it takes a lean
+// path (node:util parseArgs, no yargs, no ZeroMQ); everything else, and
+// `publish --help`, goes through the full yargs CLI.
+
+const argv = process.argv.slice(2);
+const wantsHelp = argv.includes("--help") || argv.includes("-h");
+
+if (argv[0] === "publish" && !wantsHelp) {
+  const { publishCommand } = await import("./commands/publish.js");
+  await publishCommand(argv.slice(1));
+} else {
+  const { runCli } = await import("./cli.js");
+  await runCli(argv);
+}

@@ -1,0 +1,90 @@
+// Every command's options, in one place. bin/ turns these into yargs
+// commands; the publish fast path reads them with node:util parseArgs.
+
+import type { OptionSpecs } from "./spec.js";
+
+const common = {
+  config: { type: "string", describe: "JSON config file (top-level keys, or a section named after the command)" },
+} satisfies OptionSpecs;
+
+const logging = {
+  "log-level": {
+    type: "string",
+    describe: "log level: fatal, error, warn, info, debug or trace (JSON lines on stderr)",
+    default: "info",
+  },
+} satisfies OptionSpecs;
+
+export const PUBLISH_OPTIONS = {
+  ...common,
+  db: { type: "string", describe: "outbox database file (created if missing)", required: true },
+  list: { type: "string", describe: "list the message was posted to, e.g. dev@lists.example.org", required: true },
+  file: { type: "string", describe: "message file (default: standard input)", cliOnly: true },
+  mbox: { type: "string", describe: "bulk import: every message of this mbox (mboxrd quoting undone)", cliOnly: true },
+  maildir: { type: "string", describe: "bulk import: every message in this maildir (cur/ and new/)", cliOnly: true },
+  "max-size": { type: "size", describe: "largest message accepted", default: "64MiB" },
+  quiet: { type: "boolean", describe: "bulk import: no progress bar", default: false },
+} satisfies OptionSpecs;
+
+export const SERVE_OPTIONS = {
+  ...common,
+  ...logging,
+  db: { type: "string", describe: "outbox database file (created if missing)", required: true },
+  bind: {
+    type: "string",
+    describe: "ROUTER endpoint peers connect to; the PUB socket binds the next port unless --pub-bind is given",
+    default: "tcp://127.0.0.1:5580",
+  },
+  "pub-bind": { type: "string", describe: "PUB endpoint (default: --bind with port + 1; announced to peers)" },
+  insecure: {
+    type: "boolean",
+    describe: "run without CURVE encryption and authentication (required until keys are configured)",
+    default: false,
+  },
+  retain: {
+    type: "duration",
+    describe: "keep records this long after every registered peer acknowledged them",
+    default: "7d",
+  },
+  heartbeat: { type: "duration", describe: "heartbeat interval; a peer silent for 3 intervals is dropped", default: "1s" },
+} satisfies OptionSpecs;
+
+export const SUBSCRIBE_OPTIONS = {
+  ...common,
+  ...logging,
+  connect: { type: "string", describe: "the publisher's endpoint (its --bind), e.g. tcp://mail.example.org:5580", required: true },
+  state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
+  sink: {
+    type: "array",
+    describe: "where to store messages: maildir:DIR, mbox:DIR or exec:COMMAND (repeatable; all must store before an ack)",
+    required: true,
+  },
+  lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },
+  name: { type: "string", describe: "this peer's name in the publisher's status (default: host name)" },
+  insecure: {
+    type: "boolean",
+    describe: "connect without CURVE encryption and authentication (required until keys are configured)",
+    default: false,
+  },
+  "accept-outbox": {
+    type: "string",
+    describe: "follow this new outbox id after the publisher's outbox was replaced (already archived Message-IDs are skipped)",
+  },
+  credit: { type: "size", describe: "bytes the publisher may send ahead of what is stored", default: "8MiB" },
+  "exec-retries": {
+    type: "number",
+    describe: "attempts before a permanently failing message is set aside as a dead letter",
+    default: 5,
+  },
+} satisfies OptionSpecs;
+
+export const STATUS_OPTIONS = {
+  ...common,
+  db: { type: "string", describe: "outbox database file", required: true },
+  json: { type: "boolean", describe: "print JSON instead of a table", default: false },
+} satisfies OptionSpecs;
+
+/** Every option name any command knows: a config key outside this set is a typo. */
+export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
+  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS].flatMap((s) => Object.keys(s)),
+);

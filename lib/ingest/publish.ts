@@ -1,0 +1,19 @@
+// The single-message path Mailman calls once per post: validate, commit to
+// the outbox with a full fsync, report the seq. Kept free of ZeroMQ and
+// logging so a cold `mq-archive publish` starts fast.
+
+import { acceptMessage, validateListName } from "../message/rfc5322.js";
+import type { AppendResult, Outbox } from "../store/outbox.js";
+
+export interface PublishResult extends AppendResult {
+  messageId: string;
+  derivedId: boolean;
+}
+
+/** Commit one message. Throws InvalidMessageError (exit 65) or OutboxError. */
+export function publishMessage(outbox: Outbox, list: string, body: Buffer, maxSize: number): PublishResult {
+  validateListName(list);
+  const accepted = acceptMessage(body, maxSize);
+  const result = outbox.append({ list, messageId: accepted.messageId, body });
+  return { ...result, ...accepted };
+}

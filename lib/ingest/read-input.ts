@@ -1,0 +1,41 @@
+// Read one message from a file or a stream without ever holding more than
+// the size limit in memory.
+
+import { open } from "node:fs/promises";
+import { InvalidMessageError, NoInputError } from "../errors.js";
+
+export async function readMessageFile(path: string, maxSize: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+  } catch (err) {
+    throw new NoInputError(`cannot read message file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > maxSize) throw tooLarge(size, maxSize);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readMessageStream(stream: NodeJS.ReadableStream & { isTTY?: boolean }, maxSize: number): Promise<Buffer> {
+  if (stream.isTTY) {
+    throw new NoInputError("no message given: pass a FILE or pipe the message on standard input");
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk;
+    size += buf.length;
+    if (size > maxSize) throw tooLarge(size, maxSize, true);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function tooLarge(size: number, max: number, atLeast = false): InvalidMessageError {
+  const what = atLeast ? "larger than" : `${size} bytes, over`;
+  return new InvalidMessageError("TOO_LARGE", `the message is ${what} the limit of ${max} bytes (--max-size)`);
+}

@@ -1,0 +1,249 @@
+// The publisher's side of the control protocol: decode what peers send on
+// the ROUTER, keep one session per routing id (and one per peer identity),
+// answer, and account. A malformed or unexpected frame is answered with an
+// error and counted; it never ends the daemon or touches another session.
+
+import { ProtocolError } from "../errors.js";
+import { RateLimiter, type Logger } from "../log.js";
+import type { Authorizer } from "../security/authorizer.js";
+import { bothMatch, listMatcher } from "../security/list-match.js";
+import type { Outbox } from "../store/outbox.js";
+import type { RouterSocket } from "../transport/zmq.js";
+import { decode, encode } from "../wire/codec.js";
+import type { Frame, HelloFrame } from "../wire/frames.js";
+import { Session, type SessionTimers } from "./session.js";
+
+export interface ControlDeps {
+  outbox: Outbox;
+  router: RouterSocket;
+  pubEndpoint: string;
+  heartbeatMs: number;
+  authorizer: Authorizer;
+  log: Logger;
+  head: () => number;
+  /** Something may now be sendable. */
+  wake: () => void;
+}
+
+export interface PublisherCounters {
+  badFrames: number;
+  refused: number;
+  hellos: number;
+  expired: number;
+  sendFailures: number;
+}
+
+const LAST_SEEN_PERSIST_MS = 5000;
+
+export class Control {
+  readonly counters: PublisherCounters = { badFrames: 0, refused: 0, hellos: 0, expired: 0, sendFailures: 0 };
+  private readonly bySocket = new Map<string, Session>();
+  private readonly byPeer = new Map<string, Session>();
+  private readonly persistedAt = new Map<string, number>();
+  private readonly limiter = new RateLimiter(10_000);
+
+  constructor(private readonly deps: ControlDeps) {}
+
+  sessions(): Iterable<Session> {
+    return this.bySocket.values();
+  }
+
+  hasPubListeners(): boolean {
+    for (const s of this.bySocket.values()) if (s.mode === "pub") return true;
+    return false;
+  }
+
+  receive(routingId: Buffer, parts: Buffer[]): void {
+    let frame: Frame;
+    try {
+      frame = decode(parts);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.counters.badFrames++;
+      const session = this.bySocket.get(routingId.toString("hex"));
+      if (session) session.violations++;
+      this.warn(`bad:${err.code}`, { code: err.code, reason: err.message }, "rejected a malformed frame");
+      this.reply(routingId, err.code, err.message);
+      return;
+    }
+    const now = Date.now();
+    if (frame.type === "hello") {
+      this.hello(routingId, frame, now);
+      return;
+    }
+    const session = this.bySocket.get(routingId.toString("hex"));
+    if (session === undefined) {
+      if (frame.type !== "bye") this.reply(routingId, "NO_SESSION", "no session: send hello first");
+      return;
+    }
+    session.heard(now);
+    this.handle(session, frame, now);
+  }
+
+  private handle(session: Session, frame: Exclude<Frame, HelloFrame>, now: number): void {
+    const head = this.deps.head();
+    switch (frame.type) {
+      case "fetch":
+        session.fetch(frame.from, frame.credit, head, now);
+        this.deps.wake();
+        return;
+      case "credit":
+        session.addCredit(frame.bytes);
+        this.deps.wake();
+        return;
+      case "ack":
+      case "hb": // a peer's heartbeat carries its stored position too
+        if (!session.ack(frame.seq, head, now)) {
+          this.counters.badFrames++;
+          this.reply(session.routingId, "BAD_FRAME", `ack ${frame.seq} is beyond the head ${head}`);
+        }
+        return;
+      case "bye":
+        this.remove(session, "said goodbye");
+        return;
+      default:
+        session.violations++;
+        this.counters.badFrames++;
+        this.reply(session.routingId, "UNKNOWN_TYPE", `a peer may not send ${frame.type} frames`);
+    }
+  }
+
+  private hello(routingId: Buffer, hello: HelloFrame, now: number): void {
+    this.counters.hellos++;
+    const decision = this.deps.authorizer.authorize(hello, routingId);
+    if (!decision.ok) {
+      this.counters.refused++;
+      this.warn(`refused:${hello.peer}`, { peer: hello.peer, reason: decision.message }, "refused a peer");
+      this.reply(routingId, decision.code, decision.message);
+      return;
+    }
+    const { outbox } = this.deps;
+    if (hello.outbox !== null && hello.outbox !== outbox.id) {
+      this.reply(routingId, "OUTBOX_MISMATCH", `this publisher's outbox is ${outbox.id}, not ${hello.outbox}`, outbox.id);
+      return;
+    }
+    const head = outbox.head();
+    if (hello.from > head) {
+      const message = `peer says it stored up to seq ${hello.from}, but the outbox head is ${head}`;
+      this.reply(routingId, "POSITION_AHEAD", message, String(head));
+      return;
+    }
+    const grant = decision.grant;
+    this.replaceExisting(routingId.toString("hex"), grant.peerId);
+    const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
+    const session = new Session({
+      routingId,
+      peerId: grant.peerId,
+      name: grant.name,
+      lists: bothMatch(listMatcher(hello.lists), grant.allowed),
+      mode,
+      from: hello.from,
+      credit: hello.credit,
+      now,
+    });
+    outbox.registerPeer({ id: grant.peerId, name: grant.name, lists: hello.lists, acked: hello.from }, now);
+    this.persistedAt.set(grant.peerId, now);
+    session.dirty = false;
+    this.bySocket.set(session.key, session);
+    this.byPeer.set(grant.peerId, session);
+    this.logPrunedGap(session, hello.from);
+    this.send(session.routingId, {
+      type: "welcome",
+      outbox: outbox.id,
+      head,
+      first: outbox.first(),
+      from: hello.from,
+      mode,
+      pub: mode === "pub" ? this.deps.pubEndpoint : null,
+      heartbeat: this.deps.heartbeatMs,
+    });
+    this.deps.log.info({ peer: grant.peerId, name: grant.name, from: hello.from, head, mode }, "peer session started");
+    this.deps.wake();
+  }
+
+  private replaceExisting(key: string, peerId: string): void {
+    const bySocket = this.bySocket.get(key);
+    if (bySocket) this.remove(bySocket, "restarted its session");
+    const byPeer = this.byPeer.get(peerId);
+    if (byPeer) this.remove(byPeer, "replaced by a newer connection");
+  }
+
+  private logPrunedGap(session: Session, from: number): void {
+    const first = this.deps.outbox.first();
+    if (from > 0 && first > from + 1) {
+      this.deps.log.error(
+        { peer: session.peerId, missing: { from: from + 1, to: first - 1 } },
+        "records this peer never acknowledged were pruned (it was not registered); they cannot be delivered",
+      );
+    }
+  }
+
+  heartbeat(now: number, timers: SessionTimers): void {
+    const head = this.deps.head();
+    for (const session of [...this.bySocket.values()]) {
+      if (session.expired(now, timers)) {
+        this.counters.expired++;
+        this.remove(session, "timed out");
+        continue;
+      }
+      this.send(session.routingId, { type: "hb", seq: head }, session);
+      if (session.maybeRewind(head, now, timers)) {
+        this.deps.log.info({ peer: session.peerId, from: session.acked }, "resending unacknowledged records");
+        this.deps.wake();
+      }
+    }
+  }
+
+  /** Write acks and liveness to the outbox so pruning and `status` see them. */
+  persist(): void {
+    const now = Date.now();
+    const updates = [];
+    for (const s of this.byPeer.values()) {
+      if (!s.dirty && now - (this.persistedAt.get(s.peerId) ?? 0) < LAST_SEEN_PERSIST_MS) continue;
+      updates.push({ id: s.peerId, acked: s.acked, ackedAt: s.ackedAt, lastSeen: s.lastHeard });
+      s.dirty = false;
+      this.persistedAt.set(s.peerId, now);
+    }
+    this.deps.outbox.updatePeers(updates);
+  }
+
+  sendFailed(session: Session, err: Error & { code?: string }): void {
+    this.counters.sendFailures++;
+    if (this.bySocket.get(session.key) !== session) return;
+    if (err.code === "EHOSTUNREACH") {
+      this.remove(session, "disconnected");
+      return;
+    }
+    // Its pipe is full: stop until it asks again (its gap check will).
+    session.credit = 0;
+    this.warn(`full:${session.peerId}`, { peer: session.peerId, code: err.code }, "peer cannot take more; pausing it");
+  }
+
+  private remove(session: Session, why: string): void {
+    if (this.bySocket.get(session.key) === session) this.bySocket.delete(session.key);
+    if (this.byPeer.get(session.peerId) === session) {
+      this.byPeer.delete(session.peerId);
+      if (session.dirty) {
+        this.deps.outbox.updatePeers([
+          { id: session.peerId, acked: session.acked, ackedAt: session.ackedAt, lastSeen: session.lastHeard },
+        ]);
+      }
+    }
+    this.deps.log.info({ peer: session.peerId, acked: session.acked }, `peer session ended: ${why}`);
+  }
+
+  private send(routingId: Buffer, frame: Frame, session?: Session): void {
+    this.deps.router.send(routingId, encode(frame), (err) => {
+      if (session) this.sendFailed(session, err);
+    });
+  }
+
+  private reply(routingId: Buffer, code: string, message: string, detail: string | null = null): void {
+    this.send(routingId, { type: "err", code, message, detail });
+  }
+
+  private warn(key: string, fields: Record<string, unknown>, message: string): void {
+    const suppressed = this.limiter.allow(key);
+    if (suppressed !== null) this.deps.log.warn({ ...fields, suppressed }, message);
+  }
+}

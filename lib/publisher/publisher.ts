@@ -1,0 +1,238 @@
+// The serve engine: binds ROUTER and PUB, answers peers, streams the outbox,
+// fans out what is committed, keeps heartbeats, persists acks and prunes.
+// Frame handling lives in control.ts; streaming in streamer.ts.
+
+import { StateMachineError } from "../errors.js";
+import { silentLogger, type Logger } from "../log.js";
+import { InsecureAuthorizer, type Authorizer } from "../security/authorizer.js";
+import { Outbox } from "../store/outbox.js";
+import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
+import { Control, type PublisherCounters } from "./control.js";
+import { derivePubEndpoint } from "./endpoints.js";
+import { Fanout } from "./fanout.js";
+import type { Session, SessionTimers } from "./session.js";
+import { Streamer } from "./streamer.js";
+import { OutboxWatcher } from "./watcher.js";
+
+export interface PublisherOptions {
+  /** An outbox path (opened and closed by the publisher) or an open Outbox. */
+  outbox: string | Outbox;
+  bind: string;
+  /** Default: the port after `bind`'s. */
+  pubBind?: string;
+  heartbeatMs?: number;
+  /** Keep acknowledged records this long (ms) for late joiners. */
+  retainMs?: number;
+  pruneEveryMs?: number;
+  authorizer?: Authorizer;
+  /** CURVE server keys; absent means plaintext (--insecure). */
+  curve?: { secretKey: string; publicKey: string };
+  log?: Logger;
+}
+
+export interface BoundEndpoints {
+  router: string;
+  pub: string;
+}
+
+export type CloseReason = { type: "closed" } | { type: "failed"; error: Error };
+
+const PEER_MAX_MESSAGE = 1024 * 1024;
+
+export class Publisher {
+  readonly log: Logger;
+  private readonly heartbeatMs: number;
+  private readonly retainMs: number;
+  private outbox: Outbox | null = null;
+  private router: RouterSocket | null = null;
+  private pub: PubSocket | null = null;
+  private watcher: OutboxWatcher | null = null;
+  private control: Control | null = null;
+  private fanout: Fanout | null = null;
+  private streamer: Streamer | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private head = 0;
+  private started = false;
+  private closing: Promise<void> | null = null;
+  private resolveClosed!: (reason: CloseReason) => void;
+  private readonly closedPromise = new Promise<CloseReason>((resolve) => (this.resolveClosed = resolve));
+
+  constructor(private readonly options: PublisherOptions) {
+    this.log = options.log ?? silentLogger();
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.retainMs = options.retainMs ?? 7 * 86_400_000;
+  }
+
+  async start(): Promise<BoundEndpoints> {
+    if (this.started) throw new StateMachineError("publisher already started");
+    this.started = true;
+    try {
+      return await this.open();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  private async open(): Promise<BoundEndpoints> {
+    const o = this.options;
+    const outbox = typeof o.outbox === "string" ? Outbox.open(o.outbox, { durability: "normal" }) : o.outbox;
+    this.outbox = outbox;
+    this.head = outbox.head();
+    const curve = (domain: string): { curve?: CurveServer } =>
+      o.curve === undefined ? {} : { curve: { ...o.curve, domain } };
+    this.router = await RouterSocket.bind(o.bind, {
+      heartbeatMs: this.heartbeatMs,
+      maxMessageSize: PEER_MAX_MESSAGE,
+      sendHighWaterMark: 50_000,
+      ...curve("mq-archive.router"),
+    });
+    this.pub = await PubSocket.bind(o.pubBind ?? derivePubEndpoint(o.bind), {
+      sendHighWaterMark: 2_000,
+      ...curve("mq-archive.pub"),
+    });
+    this.fanout = new Fanout(outbox, this.pub, this.log.child({ component: "fanout" }), this.head);
+    this.control = new Control({
+      outbox,
+      router: this.router,
+      pubEndpoint: this.pub.endpoint,
+      heartbeatMs: this.heartbeatMs,
+      authorizer: o.authorizer ?? new InsecureAuthorizer(),
+      log: this.log.child({ component: "control" }),
+      head: () => this.head,
+      wake: () => void this.streamer?.pump(),
+    });
+    this.streamer = new Streamer({
+      outbox,
+      router: this.router,
+      log: this.log.child({ component: "streamer" }),
+      sessions: () => this.control?.sessions() ?? [],
+      head: () => this.head,
+      onSendFailure: (session, err) => this.control?.sendFailed(session, err),
+    });
+    this.router.listen({
+      onMessage: (id, parts) => this.receive(id, parts),
+      onError: (err) => this.fail(err),
+    });
+    this.watcher = new OutboxWatcher({
+      dbPath: outbox.path,
+      pollMs: 50,
+      onChange: () => this.checkHead(),
+      onError: (err) => this.log.warn({ err }, "cannot watch the outbox directory; polling every 50 ms"),
+    });
+    this.watcher.start();
+    this.every(this.heartbeatMs, () => this.tick());
+    this.every(250, () => this.control?.persist());
+    this.every(this.options.pruneEveryMs ?? Math.min(60_000, Math.max(1000, this.retainMs / 10)), () => this.prune());
+    this.prune();
+    const bound = { router: this.router.endpoint, pub: this.pub.endpoint };
+    this.log.info({ ...bound, outbox: outbox.path, outboxId: outbox.id, head: this.head }, "publisher listening");
+    return bound;
+  }
+
+  /** One peer's frame; whatever goes wrong handling it, the daemon goes on. */
+  private receive(routingId: Buffer, parts: Buffer[]): void {
+    try {
+      this.control?.receive(routingId, parts);
+    } catch (err) {
+      this.log.error({ err }, "failed to handle a peer's frame");
+    }
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const timer = setInterval(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error({ err }, "periodic task failed");
+      }
+    }, ms);
+    this.timers.push(timer);
+  }
+
+  /** Look for newly committed records now (library users may call it after appending). */
+  notify(): void {
+    this.checkHead();
+  }
+
+  private checkHead(): void {
+    if (this.outbox === null || this.closing) return;
+    let head: number;
+    try {
+      head = this.outbox.head();
+    } catch (err) {
+      this.log.error({ err }, "cannot read the outbox head");
+      return;
+    }
+    if (head <= this.head) return;
+    this.head = head;
+    void this.fanout?.advance(head, this.control?.hasPubListeners() ?? false);
+    void this.streamer?.pump();
+  }
+
+  private tick(): void {
+    this.checkHead();
+    this.control?.heartbeat(Date.now(), this.sessionTimers());
+    void this.streamer?.pump();
+  }
+
+  private sessionTimers(): SessionTimers {
+    return { expireMs: this.heartbeatMs * 3 + 500, resendMs: Math.max(5000, this.heartbeatMs * 5), resendMaxMs: 60_000 };
+  }
+
+  private prune(): void {
+    if (this.outbox === null) return;
+    const pruned = this.outbox.prune(Date.now() - this.retainMs);
+    if (pruned > 0) this.log.info({ pruned, first: this.outbox.first() }, "pruned records every peer acknowledged");
+  }
+
+  /** Counters for status and tests. */
+  counters(): PublisherCounters & { head: number; sessions: number } {
+    const c = this.control;
+    return { ...(c?.counters ?? emptyCounters()), head: this.head, sessions: c ? [...c.sessions()].length : 0 };
+  }
+
+  sessions(): Session[] {
+    return this.control ? [...this.control.sessions()] : [];
+  }
+
+  private fail(error: Error): void {
+    this.log.error({ err: error }, "publisher socket failed");
+    void this.close(error);
+  }
+
+  close(error?: Error): Promise<void> {
+    this.closing ??= this.shutdown(error);
+    return this.closing;
+  }
+
+  private async shutdown(error?: Error): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.watcher?.close();
+    const steps: Array<() => void> = [
+      () => this.control?.persist(),
+      () => this.router?.close(),
+      () => this.pub?.close(),
+      () => {
+        if (typeof this.options.outbox === "string") this.outbox?.close();
+      },
+    ];
+    for (const step of steps) {
+      try {
+        step();
+      } catch (err) {
+        this.log.warn({ err }, "error while closing");
+      }
+    }
+    this.log.info("publisher stopped");
+    this.resolveClosed(error ? { type: "failed", error } : { type: "closed" });
+  }
+
+  closed(): Promise<CloseReason> {
+    return this.closedPromise;
+  }
+}
+
+function emptyCounters(): PublisherCounters {
+  return { badFrames: 0, refused: 0, hellos: 0, expired: 0, sendFailures: 0 };
+}

@@ -1,0 +1,112 @@
+// Per-peer streams over ROUTER: catch-up, repair and, for peers that may not
+// follow PUB, live delivery. Round-robin over sessions, a bounded chunk at a
+// time and never beyond a peer's credit, so one peer's backlog neither
+// starves the others nor grows the publisher's memory.
+
+import type { Logger } from "../log.js";
+import { ALL_LISTS } from "../security/list-match.js";
+import type { Outbox, OutboxRecord } from "../store/outbox.js";
+import type { RouterSocket } from "../transport/zmq.js";
+import { encode, encodeDataHeader } from "../wire/codec.js";
+import type { Session } from "./session.js";
+
+const CHUNK_RECORDS = 64;
+const CHUNK_BYTES = 1024 * 1024;
+const SCAN_ROWS = 2048;
+/** Pause while this many messages wait for the ROUTER socket. */
+const MAX_QUEUED = 1024;
+
+export interface StreamerDeps {
+  outbox: Outbox;
+  router: RouterSocket;
+  log: Logger;
+  sessions: () => Iterable<Session>;
+  head: () => number;
+  /** A send to this session failed: it is gone or its pipe is full. */
+  onSendFailure: (session: Session, err: Error & { code?: string }) => void;
+}
+
+export class Streamer {
+  private running = false;
+  private again = false;
+
+  constructor(private readonly deps: StreamerDeps) {}
+
+  /** Send what sessions are owed; coalesces concurrent calls. */
+  async pump(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        while (this.turn()) {
+          await new Promise((resolve) => setImmediate(resolve));
+          while (this.deps.router.queued > MAX_QUEUED) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      } while (this.again);
+    } catch (err) {
+      this.deps.log.error({ err }, "streaming failed; will retry on the next change");
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One chunk for every session that wants data. Returns whether any did. */
+  private turn(): boolean {
+    const head = this.deps.head();
+    let busy = false;
+    for (const session of [...this.deps.sessions()]) {
+      if (!session.wantsData(head)) continue;
+      busy = true;
+      this.streamChunk(session, head);
+    }
+    return busy;
+  }
+
+  private streamChunk(session: Session, head: number): void {
+    const maxBytes = Math.max(1, Math.min(session.credit, CHUNK_BYTES));
+    const records =
+      session.lists === ALL_LISTS
+        ? this.readAll(session, maxBytes)
+        : this.readFiltered(session, maxBytes);
+    for (const record of records) this.sendRecord(session, record);
+    if (session.cursor >= head) {
+      this.sendPassIfNeeded(session);
+      session.caughtUp();
+    }
+  }
+
+  private readAll(session: Session, maxBytes: number): OutboxRecord[] {
+    const records = this.deps.outbox.readAfter(session.cursor, { limit: CHUNK_RECORDS, maxBytes });
+    if (records.length === 0) session.scanned(this.deps.head()); // the rest was pruned
+    return records;
+  }
+
+  private readFiltered(session: Session, maxBytes: number): OutboxRecord[] {
+    const { records, scanned } = this.deps.outbox.readAfterFiltered(session.cursor, session.lists, {
+      limit: CHUNK_RECORDS,
+      maxBytes,
+      scan: SCAN_ROWS,
+    });
+    // Every row up to `scanned` was either returned or refused; nothing left means the rest was pruned.
+    session.scanned(scanned === session.cursor ? this.deps.head() : scanned);
+    return records;
+  }
+
+  private sendRecord(session: Session, record: OutboxRecord): void {
+    const header = encodeDataHeader({ ...record, prev: session.lastSent });
+    session.sent(record.seq, record.size);
+    this.deps.router.send(session.routingId, [header, record.body], (err) => this.deps.onSendFailure(session, err));
+  }
+
+  /** Tell a filtered peer there is nothing more for it up to the cursor, so its position moves. */
+  private sendPassIfNeeded(session: Session): void {
+    if (session.cursor <= session.lastSent) return;
+    const frame = encode({ type: "pass", prev: session.lastSent, seq: session.cursor });
+    session.sent(session.cursor, 0);
+    this.deps.router.send(session.routingId, frame, (err) => this.deps.onSendFailure(session, err));
+  }
+}

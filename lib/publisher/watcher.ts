@@ -1,0 +1,52 @@
+// Notices records that other processes commit to the outbox. Every commit
+// writes the WAL file, so an inotify watch on the directory wakes us within
+// a millisecond; a slow poll covers file systems where watching fails.
+
+import { watch, type FSWatcher } from "node:fs";
+import { basename, dirname } from "node:path";
+
+export interface WatcherOptions {
+  dbPath: string;
+  pollMs: number;
+  /** Called (coalesced) whenever the outbox may have changed. */
+  onChange: () => void;
+  onError: (err: Error) => void;
+}
+
+export class OutboxWatcher {
+  private fsWatcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private scheduled = false;
+
+  constructor(private readonly options: WatcherOptions) {}
+
+  start(): void {
+    const name = basename(this.options.dbPath);
+    try {
+      this.fsWatcher = watch(dirname(this.options.dbPath), { persistent: false }, (_event, file) => {
+        if (file === null || file === `${name}-wal` || file === name) this.schedule();
+      });
+      this.fsWatcher.on("error", (err) => this.options.onError(err));
+    } catch (err) {
+      this.options.onError(err as Error);
+    }
+    this.timer = setInterval(() => this.schedule(), this.options.pollMs);
+    this.timer.unref();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.options.onChange();
+    });
+  }
+
+  close(): void {
+    this.fsWatcher?.close();
+    this.fsWatcher = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

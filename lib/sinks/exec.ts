@@ -1,0 +1,83 @@
+// exec:COMMAND — run COMMAND (through /bin/sh) once per message, the message
+// on stdin, MQA_LIST, MQA_SEQ, MQA_MESSAGE_ID (and MQA_OUTBOX,
+// MQA_RECEIVED_AT, MQA_KIND) in its environment. Exit 0: stored. Exit 75
+// (EX_TEMPFAIL): try again later, for as long as it takes. Anything else
+// (another status, a signal): a failed attempt; after a few, a dead letter.
+//
+// A command is delivered at least once: after a crash between its exit and
+// our commit it runs again for the same MQA_SEQ, so archivers such as
+// public-inbox or MHonArc that skip known Message-IDs stay exactly-once.
+
+import { spawn } from "node:child_process";
+import { SinkError } from "../errors.js";
+import type { Sink, SinkContext, SinkRecord } from "./sink.js";
+
+export const EX_TEMPFAIL = 75;
+const STDERR_LIMIT = 2048;
+
+export interface ExecOptions {
+  /** Kill the command after this long (ms); that counts as a failed attempt. 0: no limit. */
+  timeoutMs?: number;
+}
+
+export class ExecSink implements Sink {
+  readonly name: string;
+
+  constructor(
+    private readonly command: string,
+    private readonly options: ExecOptions = {},
+  ) {
+    this.name = `exec:${command}`;
+  }
+
+  async start(_context: SinkContext): Promise<void> {}
+
+  async store(records: readonly SinkRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i++) {
+      const outcome = await this.run(records[i]!);
+      if (outcome === null) continue;
+      throw new SinkError(outcome.message, { transient: outcome.transient, stored: i });
+    }
+  }
+
+  private run(record: SinkRecord): Promise<{ transient: boolean; message: string } | null> {
+    return new Promise((resolve) => {
+      const child = spawn("/bin/sh", ["-c", this.command], {
+        stdio: ["pipe", "ignore", "pipe"],
+        env: {
+          ...process.env,
+          MQA_LIST: record.list,
+          MQA_SEQ: String(record.seq),
+          MQA_MESSAGE_ID: record.messageId,
+          MQA_OUTBOX: record.outbox,
+          MQA_RECEIVED_AT: new Date(record.receivedAt).toISOString(),
+          MQA_KIND: record.kind,
+        },
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => {
+        if (stderr.length < STDERR_LIMIT) stderr += chunk.toString("utf8").slice(0, STDERR_LIMIT - stderr.length);
+      });
+      // A command that does not read its input closes the pipe early: not our failure.
+      child.stdin.on("error", () => {});
+      child.stdin.end(record.body);
+      const timer =
+        this.options.timeoutMs && this.options.timeoutMs > 0
+          ? setTimeout(() => child.kill("SIGKILL"), this.options.timeoutMs)
+          : null;
+      child.on("error", (err) => {
+        if (timer) clearTimeout(timer);
+        resolve({ transient: true, message: `cannot run ${this.command}: ${err.message}` });
+      });
+      child.on("close", (code, signal) => {
+        if (timer) clearTimeout(timer);
+        const detail = stderr.trim() === "" ? "" : `: ${stderr.trim()}`;
+        if (code === 0) resolve(null);
+        else if (code === EX_TEMPFAIL) resolve({ transient: true, message: `exit ${code} (temporary failure)${detail}` });
+        else resolve({ transient: false, message: `${signal === null ? `exit ${code}` : `killed by ${signal}`}${detail}` });
+      });
+    });
+  }
+
+  async close(): Promise<void> {}
+}

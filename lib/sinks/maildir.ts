@@ -1,0 +1,95 @@
+// maildir:DIR — DIR/<list>/{tmp,new,cur}, each message delivered the maildir
+// way: written in tmp/, fsync'd, renamed into new/, then new/ fsync'd.
+//
+// File names derive from (outbox, seq), so a redelivered record lands on
+// the same name: the rename replaces an identical file instead of adding a
+// second one. A reader may have moved a message into cur/ in the window
+// between our rename and our commit; start() looks for those once.
+
+import { readdir, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../log.js";
+import { ensureDirectory, forEachLimited, syncDirectory, writeFileDurably } from "./fs-util.js";
+import { fsError, storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
+
+const NAME = /^\d+\.([0-9a-f]{8})_(\d+)\.mq-archive(?::2,.*)?$/;
+
+export function maildirName(record: Pick<SinkRecord, "outbox" | "seq" | "receivedAt">): string {
+  return `${Math.floor(record.receivedAt / 1000)}.${record.outbox.replace(/-/g, "").slice(0, 8)}_${record.seq}.mq-archive`;
+}
+
+export class MaildirSink implements Sink {
+  readonly name: string;
+  private readonly prepared = new Set<string>();
+  /** `${list}/${name}` of messages already delivered and moved to cur/ after the last commit. */
+  private inCur = new Set<string>();
+  private log: Logger | null = null;
+
+  constructor(private readonly dir: string) {
+    this.name = `maildir:${dir}`;
+  }
+
+  async start(context: SinkContext): Promise<void> {
+    this.log = context.log;
+    try {
+      await ensureDirectory(this.dir);
+      if (context.outbox !== null) this.inCur = await this.findUncommittedInCur(context.outbox, context.committed);
+    } catch (err) {
+      throw fsError(err, `cannot prepare maildir ${this.dir}`);
+    }
+  }
+
+  async store(records: readonly SinkRecord[]): Promise<void> {
+    await storeSafeLists(records, (safe) => this.deliver(safe));
+  }
+
+  private async deliver(records: readonly SinkRecord[]): Promise<void> {
+    const lists = new Set(records.map((r) => r.list));
+    try {
+      for (const list of lists) await this.prepare(list);
+      await forEachLimited(records, 8, (r) => writeFileDurably(this.tmpPath(r), r.body));
+      for (const r of records) {
+        const name = maildirName(r);
+        if (this.inCur.has(`${r.list}/${name}`)) await unlink(this.tmpPath(r));
+        else await rename(this.tmpPath(r), join(this.dir, r.list, "new", name));
+      }
+      for (const list of lists) await syncDirectory(join(this.dir, list, "new"));
+    } catch (err) {
+      throw fsError(err, `cannot deliver into maildir ${this.dir}`);
+    }
+  }
+
+  private tmpPath(record: SinkRecord): string {
+    return join(this.dir, record.list, "tmp", maildirName(record));
+  }
+
+  private async prepare(list: string): Promise<void> {
+    if (this.prepared.has(list)) return;
+    for (const sub of ["tmp", "new", "cur"]) await ensureDirectory(join(this.dir, list, sub));
+    await syncDirectory(this.dir);
+    this.prepared.add(list);
+  }
+
+  private async findUncommittedInCur(outbox: string, committed: number): Promise<Set<string>> {
+    const found = new Set<string>();
+    const prefix = outbox.replace(/-/g, "").slice(0, 8);
+    for (const list of await readdir(this.dir)) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.dir, list, "cur"));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const m = NAME.exec(name);
+        if (m && m[1] === prefix && Number(m[2]) > committed) found.add(`${list}/${name.replace(/:2,.*$/, "")}`);
+      }
+    }
+    if (found.size > 0) this.log?.info({ count: found.size }, "messages delivered before a crash were already read; not delivering them again");
+    return found;
+  }
+
+  async close(): Promise<void> {
+    this.prepared.clear();
+  }
+}

@@ -1,0 +1,127 @@
+// mbox:DIR — DIR/<list>.mbox in mboxrd format, crash-safe.
+//
+// Before appending a batch, the size of every file it touches is recorded in
+// the sink's journal (fsync'd in the state database) along with the batch's
+// last seq. If we crash before that batch is committed, start() truncates
+// each file back to its recorded size and the batch is delivered again: no
+// torn entry, no duplicate. A failed append is cut back the same way at once.
+
+import { open, stat, truncate } from "node:fs/promises";
+import { join } from "node:path";
+import { quoteMboxrd } from "../ingest/mbox-reader.js";
+import { headerLines } from "../message/rfc5322.js";
+import type { SinkJournal } from "../store/state.js";
+import { ensureDirectory } from "./fs-util.js";
+import { fsError, storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
+
+interface MboxJournal {
+  lastSeq: number;
+  sizes: Record<string, number>;
+}
+
+export class MboxSink implements Sink {
+  readonly name: string;
+  private journal: SinkJournal | null = null;
+
+  constructor(private readonly dir: string) {
+    this.name = `mbox:${dir}`;
+  }
+
+  async start(context: SinkContext): Promise<void> {
+    this.journal = context.journal;
+    try {
+      await ensureDirectory(this.dir);
+      const pending = context.journal.get() as MboxJournal | undefined | null;
+      if (pending && pending.lastSeq > context.committed) {
+        for (const [file, size] of Object.entries(pending.sizes)) await truncateTo(file, size);
+        context.log.info({ files: Object.keys(pending.sizes).length, lastSeq: pending.lastSeq }, "mbox: cut back an uncommitted append after a crash");
+      }
+      context.journal.set(null);
+    } catch (err) {
+      throw fsError(err, `cannot prepare mbox directory ${this.dir}`);
+    }
+  }
+
+  async store(records: readonly SinkRecord[]): Promise<void> {
+    await storeSafeLists(records, (safe) => this.append(safe));
+  }
+
+  private async append(records: readonly SinkRecord[]): Promise<void> {
+    const byFile = new Map<string, Buffer[]>();
+    for (const r of records) {
+      const file = join(this.dir, `${r.list}.mbox`);
+      const entries = byFile.get(file) ?? [];
+      entries.push(mboxEntry(r));
+      byFile.set(file, entries);
+    }
+    const sizes: Record<string, number> = {};
+    try {
+      for (const file of byFile.keys()) sizes[file] = await sizeOf(file);
+    } catch (err) {
+      throw fsError(err, `cannot read mbox sizes in ${this.dir}`);
+    }
+    const last = records[records.length - 1];
+    this.journal?.set({ lastSeq: last?.seq ?? 0, sizes } satisfies MboxJournal);
+    try {
+      for (const [file, entries] of byFile) await appendDurably(file, Buffer.concat(entries));
+    } catch (err) {
+      await Promise.allSettled(Object.entries(sizes).map(([file, size]) => truncateTo(file, size)));
+      throw fsError(err, `cannot append to mbox in ${this.dir}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.journal = null;
+  }
+}
+
+/** One mboxrd entry: envelope line, quoted body ending in a newline, blank separator line. */
+export function mboxEntry(record: Pick<SinkRecord, "body" | "receivedAt">): Buffer {
+  const body = quoteMboxrd(record.body);
+  const endsWithNewline = body.length > 0 && body[body.length - 1] === 10;
+  const envelope = `From ${envelopeSender(record.body)} ${asctime(new Date(record.receivedAt))}\n`;
+  return Buffer.concat([Buffer.from(envelope, "latin1"), body, Buffer.from(endsWithNewline ? "\n" : "\n\n")]);
+}
+
+function envelopeSender(body: Buffer): string {
+  for (const field of headerLines(body)) {
+    const m = /^(return-path|from)\s*:(.*)$/is.exec(field);
+    if (!m) continue;
+    const value = m[2]!.replace(/\s+/g, " ");
+    const addr = /<([^<>\s]+@[^<>\s]+)>/.exec(value)?.[1] ?? /([^<>\s"(),:;]+@[^<>\s"(),:;]+)/.exec(value)?.[1];
+    if (addr) return addr;
+  }
+  return "MAILER-DAEMON";
+}
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function asctime(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ${time} ${d.getUTCFullYear()}`;
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return 0;
+    throw err;
+  }
+}
+
+async function truncateTo(file: string, size: number): Promise<void> {
+  if ((await sizeOf(file)) > size) await truncate(file, size);
+}
+
+async function appendDurably(file: string, data: Buffer): Promise<void> {
+  const handle = await open(file, "a", 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

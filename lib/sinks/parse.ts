@@ -1,0 +1,25 @@
+// Sink specs from the command line: maildir:DIR, mbox:DIR, exec:COMMAND.
+
+import { resolve } from "node:path";
+import { UsageError } from "../errors.js";
+import { ExecSink, type ExecOptions } from "./exec.js";
+import { MaildirSink } from "./maildir.js";
+import { MboxSink } from "./mbox.js";
+import type { Sink } from "./sink.js";
+
+export function parseSink(spec: string, exec: ExecOptions = {}): Sink {
+  const colon = spec.indexOf(":");
+  const kind = colon < 0 ? spec : spec.slice(0, colon);
+  const arg = colon < 0 ? "" : spec.slice(colon + 1);
+  if (arg.trim() === "") throw new UsageError(`sink ${JSON.stringify(spec)} needs an argument, e.g. maildir:/srv/archive`);
+  switch (kind) {
+    case "maildir":
+      return new MaildirSink(resolve(arg));
+    case "mbox":
+      return new MboxSink(resolve(arg));
+    case "exec":
+      return new ExecSink(arg, exec);
+    default:
+      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR or exec:COMMAND`);
+  }
+}

@@ -1,0 +1,82 @@
+// The contract every sink keeps. A sink stores records in the order given,
+// is idempotent per record (a redelivered record never becomes a second
+// entry), and never leaves a torn entry behind a crash. It reports failure
+// with a SinkError saying whether retrying can help.
+
+import { InvalidMessageError, SinkError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { validateListName } from "../message/rfc5322.js";
+import type { SinkJournal } from "../store/state.js";
+import type { RecordKind } from "../wire/frames.js";
+
+export interface SinkRecord {
+  /** The outbox the record comes from. */
+  outbox: string;
+  seq: number;
+  kind: RecordKind;
+  list: string;
+  messageId: string;
+  receivedAt: number;
+  body: Buffer;
+}
+
+export interface SinkContext {
+  /** Durable scratch space for crash recovery, private to this sink. */
+  journal: SinkJournal;
+  /** Every record at or below this seq was stored by every sink and committed. */
+  committed: number;
+  /** The outbox being followed, or null before the first session. */
+  outbox: string | null;
+  log: Logger;
+}
+
+export interface Sink {
+  /** "maildir:/srv/archive": names the sink in logs and dead letters. */
+  readonly name: string;
+  /** Prepare, and repair whatever a crash left (a torn mbox tail, say). */
+  start(context: SinkContext): Promise<void>;
+  /**
+   * Store every record, in order, durably. On failure throw a SinkError whose
+   * `stored` counts the records (from the front) that are durably stored.
+   */
+  store(records: readonly SinkRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Store the records up to the first one whose list name cannot be a file
+ * name (a hostile or broken publisher), then report that one as a permanent
+ * failure. `storeAll` stores all it is given or throws.
+ */
+export async function storeSafeLists(
+  records: readonly SinkRecord[],
+  storeAll: (records: readonly SinkRecord[]) => Promise<void>,
+): Promise<void> {
+  const bad = records.findIndex((r) => !isSafeList(r.list));
+  const safe = bad < 0 ? records : records.slice(0, bad);
+  if (safe.length > 0) await storeAll(safe);
+  const record = records[bad];
+  if (record !== undefined) {
+    throw new SinkError(`list name ${JSON.stringify(record.list)} is not safe as a file name`, {
+      transient: false,
+      stored: bad,
+    });
+  }
+}
+
+function isSafeList(list: string): boolean {
+  try {
+    validateListName(list);
+    return true;
+  } catch (err) {
+    if (err instanceof InvalidMessageError) return false;
+    throw err;
+  }
+}
+
+/** File-system failures a person can fix (space, permissions, a missing mount) are worth waiting for. */
+export function fsError(err: unknown, what: string): SinkError {
+  const code = (err as { code?: string }).code ?? "";
+  const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+  return new SinkError(message, { transient: code !== "ENAMETOOLONG" && code !== "EINVAL", cause: err });
+}

@@ -1,0 +1,69 @@
+// The outbox's state and each peer's position and lag, read straight from
+// the database so it works whether or not `serve` is running.
+
+import { formatBytes, formatDuration } from "./config/units.js";
+import { listMatcher } from "./security/list-match.js";
+import type { Outbox } from "./store/outbox.js";
+
+export interface PeerStatus {
+  id: string;
+  name: string;
+  lists: string[] | null;
+  acked: number;
+  lag: { records: number; bytes: number; ageMs: number | null };
+  lastSeen: string | null;
+  registeredAt: string;
+}
+
+export interface OutboxStatus {
+  outbox: { path: string; id: string; head: number; first: number; records: number; bytes: number };
+  peers: PeerStatus[];
+}
+
+export function readStatus(outbox: Outbox, now = Date.now()): OutboxStatus {
+  const stats = outbox.stats();
+  const peers = outbox.peers().map((peer): PeerStatus => {
+    const lag = outbox.lag(peer.acked, listMatcher(peer.lists));
+    return {
+      id: peer.id,
+      name: peer.name,
+      lists: peer.lists,
+      acked: peer.acked,
+      lag: { records: lag.records, bytes: lag.bytes, ageMs: lag.oldest === null ? null : Math.max(0, now - lag.oldest) },
+      lastSeen: peer.lastSeen === null ? null : new Date(peer.lastSeen).toISOString(),
+      registeredAt: new Date(peer.registeredAt).toISOString(),
+    };
+  });
+  return {
+    outbox: { path: outbox.path, id: outbox.id, head: stats.head, first: stats.first, records: stats.count, bytes: stats.bytes },
+    peers,
+  };
+}
+
+export function formatStatus(status: OutboxStatus): string {
+  const o = status.outbox;
+  const lines = [
+    `outbox ${o.path} (id ${o.id})`,
+    `  head seq ${o.head}; ${o.records} records retained (${formatBytes(o.bytes)})${o.records > 0 ? `, oldest seq ${o.first}` : ""}`,
+    "",
+  ];
+  if (status.peers.length === 0) {
+    lines.push("no peers have connected yet");
+    return `${lines.join("\n")}\n`;
+  }
+  const rows = [["PEER", "LISTS", "ACKED", "LAG", "LAG BYTES", "OLDEST UNACKED", "LAST SEEN"]];
+  for (const p of status.peers) {
+    rows.push([
+      p.name === p.id ? p.id : `${p.name} (${p.id.slice(0, 12)})`,
+      p.lists === null ? "all" : p.lists.join(","),
+      String(p.acked),
+      String(p.lag.records),
+      formatBytes(p.lag.bytes),
+      p.lag.ageMs === null ? "-" : `${formatDuration(p.lag.ageMs)} ago`,
+      p.lastSeen ?? "never",
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+  return `${lines.join("\n")}\n`;
+}

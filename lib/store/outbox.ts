@@ -1,0 +1,375 @@
+// The durable outbox beside Mailman: one row per record, a global seq that is
+// never reused, dedupe on (list, Message-ID), and the registered peers with
+// what each has acknowledged. Several processes share the file (publish,
+// serve, status); SQLite's WAL serializes their writers.
+
+import { randomUUID } from "node:crypto";
+import { OutboxError } from "../errors.js";
+import type { RecordKind } from "../wire/frames.js";
+import { classifySqliteError, ensureSchema, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
+
+const SCHEMA_VERSION = 1;
+
+export interface NewRecord {
+  list: string;
+  messageId: string;
+  body: Buffer;
+  kind?: RecordKind;
+}
+
+export interface OutboxRecord {
+  seq: number;
+  kind: RecordKind;
+  list: string;
+  messageId: string;
+  receivedAt: number;
+  size: number;
+  body: Buffer;
+}
+
+export interface AppendResult {
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface PeerRow {
+  id: string;
+  name: string;
+  /** Lists the peer asked for, or null for all. */
+  lists: string[] | null;
+  acked: number;
+  ackedAt: number | null;
+  registeredAt: number;
+  lastSeen: number | null;
+}
+
+export interface ReadLimits {
+  /** At most this many records. */
+  limit: number;
+  /** Stop once this many body bytes are read (at least one record is returned). */
+  maxBytes: number;
+}
+
+export interface OutboxOpenOptions {
+  create?: boolean;
+  readonly?: boolean;
+  /** "full" fsyncs every commit (the default); "normal" is for the daemon's bookkeeping. */
+  durability?: Durability;
+  busyTimeoutMs?: number;
+}
+
+type Row = {
+  seq: number;
+  kind: RecordKind;
+  list: string;
+  message_id: string;
+  received_at: number;
+  size: number;
+  body: Buffer;
+};
+
+export class Outbox {
+  readonly id: string;
+  private readonly stmts;
+
+  private constructor(
+    readonly path: string,
+    private readonly db: Db,
+  ) {
+    this.id = (db.prepare("SELECT value FROM meta WHERE key = 'outbox_id'").pluck().get() as string | undefined) ?? "";
+    if (this.id === "") throw new OutboxError("OUTBOX_CORRUPT", `${path} has no outbox id: not an mq-archive outbox`);
+    this.stmts = prepare(db);
+  }
+
+  static open(path: string, options: OutboxOpenOptions = {}): Outbox {
+    return guard(path, () => {
+      const db = openDatabase(path, {
+        create: options.create ?? true,
+        readonly: options.readonly ?? false,
+        durability: options.durability ?? "full",
+        ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+      });
+      try {
+        if (!options.readonly) ensureSchema(db, SCHEMA_VERSION, () => migrate(db));
+        return new Outbox(path, db);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+    });
+  }
+
+  /** Commit one record (or find the existing one with the same list and Message-ID). */
+  append(record: NewRecord): AppendResult {
+    return guard(this.path, () => this.db.transaction(() => this.appendOne(record, Date.now())).immediate());
+  }
+
+  /** Commit many records in one transaction (one fsync): the bulk-import path. */
+  appendMany(records: readonly NewRecord[]): AppendResult[] {
+    return guard(this.path, () => {
+      const now = Date.now();
+      return this.db.transaction(() => records.map((r) => this.appendOne(r, now))).immediate();
+    });
+  }
+
+  /** Inside a write transaction. Looks before inserting: an ignored INSERT would still burn a seq. */
+  private appendOne(record: NewRecord, now: number): AppendResult {
+    const existing = this.stmts.findByMessageId.get(record.list, record.messageId) as number | undefined;
+    if (existing !== undefined) return { seq: existing, duplicate: true };
+    const kind = record.kind ?? "message";
+    const info = this.stmts.insert.run(kind, record.list, record.messageId, now, record.body.length, record.body);
+    return { seq: Number(info.lastInsertRowid), duplicate: false };
+  }
+
+  /** The last seq ever assigned (0 when none), whether or not it is still retained. */
+  head(): number {
+    return guard(this.path, () => (this.stmts.head.get() as number | undefined) ?? 0);
+  }
+
+  /** The oldest retained seq, or 0 when the outbox holds no record. */
+  first(): number {
+    return guard(this.path, () => (this.stmts.first.get() as number | null | undefined) ?? 0);
+  }
+
+  /** Records after `after`, in seq order, within the limits. */
+  readAfter(after: number, limits: ReadLimits): OutboxRecord[] {
+    return guard(this.path, () => {
+      const out: OutboxRecord[] = [];
+      let bytes = 0;
+      for (const row of this.stmts.readAfter.iterate(after, limits.limit) as Iterable<Row>) {
+        out.push(toRecord(row));
+        bytes += row.size;
+        if (bytes >= limits.maxBytes) break;
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Records after `after` whose list passes `accept`, in seq order. Bodies of
+   * refused lists are never read. Scans at most `scan` rows; `scanned` is the
+   * last seq looked at, so a caller can resume past a long run of refused rows.
+   */
+  readAfterFiltered(
+    after: number,
+    accept: (list: string) => boolean,
+    limits: ReadLimits & { scan: number },
+  ): { records: OutboxRecord[]; scanned: number } {
+    return guard(this.path, () => {
+      const out: OutboxRecord[] = [];
+      let bytes = 0;
+      let scanned = after;
+      for (const row of this.stmts.scanAfter.iterate(after, limits.scan) as Iterable<Omit<Row, "body">>) {
+        scanned = row.seq;
+        if (!accept(row.list)) continue;
+        const body = this.stmts.body.get(row.seq) as Buffer | undefined;
+        if (body === undefined) continue; // pruned between the two statements
+        out.push(toRecord({ ...row, body }));
+        bytes += row.size;
+        if (out.length >= limits.limit || bytes >= limits.maxBytes) break;
+      }
+      return { records: out, scanned };
+    });
+  }
+
+  get(seq: number): OutboxRecord | undefined {
+    return guard(this.path, () => {
+      const row = this.stmts.get.get(seq) as Row | undefined;
+      return row === undefined ? undefined : toRecord(row);
+    });
+  }
+
+  /** Record (or refresh) a peer at session start. Its acked seq becomes what it says it holds. */
+  registerPeer(peer: { id: string; name: string; lists: string[] | null; acked: number }, now = Date.now()): void {
+    guard(this.path, () => {
+      const lists = peer.lists === null ? null : JSON.stringify(peer.lists);
+      this.stmts.upsertPeer.run({ id: peer.id, name: peer.name, lists, acked: peer.acked, now });
+    });
+  }
+
+  /** Persist acknowledgements and liveness for many peers in one transaction. */
+  updatePeers(updates: ReadonlyArray<{ id: string; acked: number; ackedAt: number | null; lastSeen: number }>): void {
+    if (updates.length === 0) return;
+    guard(this.path, () => {
+      this.db.transaction(() => {
+        for (const u of updates) this.stmts.updatePeer.run(u.acked, u.ackedAt, u.lastSeen, u.id);
+      })();
+    });
+  }
+
+  peers(): PeerRow[] {
+    return guard(this.path, () => (this.stmts.peers.all() as PeerDbRow[]).map(toPeer));
+  }
+
+  /** Forget a peer: it no longer holds back pruning. Returns whether it existed. */
+  forgetPeer(id: string): boolean {
+    return guard(this.path, () => this.stmts.forgetPeer.run(id, id).changes > 0);
+  }
+
+  /**
+   * Delete records every registered peer has acknowledged and that were
+   * received before `cutoff`. With no registered peer nothing is pruned:
+   * nobody has received anything yet. Deletes in chunks so writers never wait long.
+   */
+  prune(cutoff: number): number {
+    return guard(this.path, () => {
+      const bound = this.stmts.pruneBound.get() as number | null;
+      if (bound === null || bound <= 0) return 0;
+      let total = 0;
+      for (;;) {
+        const n = this.stmts.prune.run(bound, cutoff).changes;
+        total += n;
+        if (n < 1000) return total;
+      }
+    });
+  }
+
+  stats(): { head: number; first: number; count: number; bytes: number } {
+    return guard(this.path, () => {
+      const s = this.stmts.stats.get() as { count: number; bytes: number | null; first: number | null };
+      return { head: this.head(), first: s.first ?? 0, count: s.count, bytes: s.bytes ?? 0 };
+    });
+  }
+
+  /** What a peer is missing: records after `acked` it would receive, their bytes and the oldest one's age. */
+  lag(acked: number, accept: (list: string) => boolean): { records: number; bytes: number; oldest: number | null } {
+    return guard(this.path, () => {
+      let records = 0;
+      let bytes = 0;
+      let oldest: number | null = null;
+      for (const row of this.stmts.lagScan.iterate(acked) as Iterable<{ list: string; size: number; received_at: number }>) {
+        if (!accept(row.list)) continue;
+        records++;
+        bytes += row.size;
+        oldest ??= row.received_at;
+      }
+      return { records, bytes, oldest };
+    });
+  }
+
+  /** null when the database passes `PRAGMA quick_check`. */
+  check(): string | null {
+    return guard(this.path, () => quickCheck(this.db));
+  }
+
+  /** The file's data version: changes whenever another connection commits. */
+  dataVersion(): number {
+    return this.db.pragma("data_version", { simple: true }) as number;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: Db): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS records (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      kind TEXT NOT NULL,
+      list TEXT NOT NULL,
+      message_id TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      size INTEGER NOT NULL,
+      body BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS records_message ON records (list, message_id);
+    CREATE TABLE IF NOT EXISTS peers (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      lists TEXT,
+      acked INTEGER NOT NULL DEFAULT 0,
+      acked_at INTEGER,
+      registered_at INTEGER NOT NULL,
+      last_seen INTEGER
+    );
+  `);
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_id', ?), ('created_at', ?)").run(
+    randomUUID(),
+    String(Date.now()),
+  );
+}
+
+type PeerDbRow = {
+  id: string;
+  name: string;
+  lists: string | null;
+  acked: number;
+  acked_at: number | null;
+  registered_at: number;
+  last_seen: number | null;
+};
+
+function toPeer(row: PeerDbRow): PeerRow {
+  return {
+    id: row.id,
+    name: row.name,
+    lists: row.lists === null ? null : (JSON.parse(row.lists) as string[]),
+    acked: row.acked,
+    ackedAt: row.acked_at,
+    registeredAt: row.registered_at,
+    lastSeen: row.last_seen,
+  };
+}
+
+function toRecord(row: Row): OutboxRecord {
+  return {
+    seq: row.seq,
+    kind: row.kind,
+    list: row.list,
+    messageId: row.message_id,
+    receivedAt: row.received_at,
+    size: row.size,
+    body: row.body,
+  };
+}
+
+function prepare(db: Db) {
+  const columns = "seq, kind, list, message_id, received_at, size";
+  return {
+    insert: db.prepare("INSERT INTO records (kind, list, message_id, received_at, size, body) VALUES (?, ?, ?, ?, ?, ?)"),
+    findByMessageId: db.prepare("SELECT seq FROM records WHERE list = ? AND message_id = ?").pluck(),
+    head: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'").pluck(),
+    first: db.prepare("SELECT min(seq) FROM records").pluck(),
+    readAfter: db.prepare(`SELECT ${columns}, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+    scanAfter: db.prepare(`SELECT ${columns} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+    body: db.prepare("SELECT body FROM records WHERE seq = ?").pluck(),
+    get: db.prepare(`SELECT ${columns}, body FROM records WHERE seq = ?`),
+    upsertPeer: db.prepare(
+      `INSERT INTO peers (id, name, lists, acked, registered_at, last_seen) VALUES (@id, @name, @lists, @acked, @now, @now)
+       ON CONFLICT (id) DO UPDATE SET name = @name, lists = @lists, acked = @acked, last_seen = @now`,
+    ),
+    updatePeer: db.prepare("UPDATE peers SET acked = ?, acked_at = ?, last_seen = ? WHERE id = ?"),
+    peers: db.prepare("SELECT * FROM peers ORDER BY name, id"),
+    forgetPeer: db.prepare("DELETE FROM peers WHERE id = ? OR name = ?"),
+    pruneBound: db.prepare("SELECT min(acked) FROM peers").pluck(),
+    prune: db.prepare(
+      `DELETE FROM records WHERE seq IN
+         (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT 1000)`,
+    ),
+    stats: db.prepare("SELECT count(*) AS count, sum(size) AS bytes, min(seq) AS first FROM records"),
+    lagScan: db.prepare("SELECT list, size, received_at FROM records WHERE seq > ? ORDER BY seq"),
+  };
+}
+
+/** Run a database step, turning SQLite failures into OutboxErrors a person can act on. */
+function guard<T>(path: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof OutboxError) throw err;
+    const condition = classifySqliteError(err);
+    const detail = err instanceof Error ? err.message : String(err);
+    switch (condition) {
+      case "busy":
+        throw new OutboxError("OUTBOX_BUSY", `outbox ${path} is locked by another process: ${detail}`, { cause: err });
+      case "full":
+        throw new OutboxError("OUTBOX_FULL", `outbox ${path}: disk full: ${detail}`, { cause: err });
+      case "corrupt":
+        throw new OutboxError("OUTBOX_CORRUPT", `outbox ${path} is corrupt or not a database: ${detail}`, { cause: err });
+      default:
+        throw new OutboxError("OUTBOX_UNUSABLE", `outbox ${path} is unusable: ${detail}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,270 @@
+// A subscriber's durable state: who it is, which outbox it follows, how far
+// it has stored, which Message-IDs it has archived (so a republished or
+// replayed message never becomes a second entry), each sink's crash
+// journal, and the dead letters. One file, committed with a full fsync
+// before anything is acknowledged.
+
+import { createHash, randomUUID } from "node:crypto";
+import { StateError } from "../errors.js";
+import type { RecordKind } from "../wire/frames.js";
+import { classifySqliteError, ensureSchema, openDatabase, quickCheck, type Db } from "./sqlite.js";
+
+const SCHEMA_VERSION = 1;
+
+export interface ArchivedEntry {
+  list: string;
+  messageId: string;
+  seq: number;
+}
+
+export interface DeadLetterInput {
+  sink: string;
+  seq: number;
+  kind: RecordKind;
+  list: string;
+  messageId: string;
+  receivedAt: number;
+  body: Buffer;
+  error: string;
+  attempts: number;
+}
+
+export type DeadLetterStatus = "dead" | "retry";
+
+export interface DeadLetter extends DeadLetterInput {
+  id: number;
+  outbox: string;
+  failedAt: number;
+  status: DeadLetterStatus;
+}
+
+export interface BatchCommit {
+  position: number;
+  archived: readonly ArchivedEntry[];
+  deadLetters: readonly DeadLetterInput[];
+}
+
+export interface SinkJournal {
+  get(): unknown;
+  /** Durable (fsync'd) when it returns. */
+  set(value: unknown): void;
+}
+
+export class SubscriberState {
+  readonly peerId: string;
+  private stmts;
+
+  private constructor(
+    readonly path: string,
+    private readonly db: Db,
+  ) {
+    this.stmts = prepare(db);
+    this.peerId = this.meta("peer_id") ?? "";
+    if (this.peerId === "") throw new StateError("STATE_CORRUPT", `${path} has no peer id: not an mq-archive state file`);
+  }
+
+  static open(path: string): SubscriberState {
+    return guard(path, () => {
+      const db = openDatabase(path, { create: true, durability: "full" });
+      try {
+        ensureSchema(db, SCHEMA_VERSION, () => migrate(db));
+        return new SubscriberState(path, db);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+    });
+  }
+
+  get outboxId(): string | null {
+    return this.meta("outbox_id");
+  }
+
+  /** Everything at or below this seq of the followed outbox is stored. */
+  get position(): number {
+    return Number(this.meta("position") ?? "0");
+  }
+
+  /** The --lists filter of the last run (null: all lists). */
+  get lists(): string[] | null {
+    const raw = this.meta("lists");
+    return raw === null ? null : (JSON.parse(raw) as string[]);
+  }
+
+  setLists(lists: string[] | null): void {
+    this.setMeta("lists", lists === null ? null : JSON.stringify(lists));
+  }
+
+  /** Follow a (new) outbox from its beginning. Archived Message-IDs are kept, so nothing is archived twice. */
+  adoptOutbox(id: string): void {
+    guard(this.path, () =>
+      this.db.transaction(() => {
+        this.setMeta("outbox_id", id);
+        this.setMeta("position", "0");
+      })(),
+    );
+  }
+
+  /** The seq under which this list's Message-ID was archived, if it was. */
+  findArchived(list: string, messageId: string): number | undefined {
+    return guard(this.path, () => this.stmts.findArchived.get(list, midHash(messageId)) as number | undefined);
+  }
+
+  /** Commit a delivered batch: position, archived ids and dead letters, atomically and durably. */
+  commit(batch: BatchCommit): void {
+    const outbox = this.outboxId ?? "";
+    const now = Date.now();
+    guard(this.path, () =>
+      this.db.transaction(() => {
+        for (const a of batch.archived) this.stmts.archive.run(a.list, midHash(a.messageId), a.seq, outbox, now);
+        for (const d of batch.deadLetters) {
+          this.stmts.deadLetter.run(
+            d.sink, outbox, d.seq, d.kind, d.list, d.messageId, d.receivedAt, d.body, d.error, d.attempts, now,
+          );
+        }
+        this.setMeta("position", String(batch.position));
+      })(),
+    );
+  }
+
+  journal(sink: string): SinkJournal {
+    return {
+      get: () => {
+        const raw = guard(this.path, () => this.stmts.journalGet.get(sink) as string | undefined);
+        return raw === undefined ? undefined : JSON.parse(raw);
+      },
+      set: (value) => {
+        guard(this.path, () => this.stmts.journalSet.run(sink, JSON.stringify(value ?? null)));
+      },
+    };
+  }
+
+  deadLetters(): DeadLetter[] {
+    return guard(this.path, () => (this.stmts.deadLetters.all() as DeadLetterRow[]).map(toDeadLetter));
+  }
+
+  /** null when the file passes `PRAGMA quick_check`. */
+  check(): string | null {
+    return guard(this.path, () => quickCheck(this.db));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private meta(key: string): string | null {
+    return guard(this.path, () => (this.stmts.metaGet.get(key) as string | undefined) ?? null);
+  }
+
+  private setMeta(key: string, value: string | null): void {
+    guard(this.path, () => {
+      if (value === null) this.stmts.metaDelete.run(key);
+      else this.stmts.metaSet.run(key, value);
+    });
+  }
+}
+
+function midHash(messageId: string): Buffer {
+  return createHash("sha256").update(messageId).digest().subarray(0, 16);
+}
+
+function migrate(db: Db): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS archived (
+      list TEXT NOT NULL,
+      mid_hash BLOB NOT NULL,
+      seq INTEGER NOT NULL,
+      outbox TEXT NOT NULL,
+      archived_at INTEGER NOT NULL,
+      PRIMARY KEY (list, mid_hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS journal (sink TEXT PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS dead_letters (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      sink TEXT NOT NULL,
+      outbox TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      kind TEXT NOT NULL,
+      list TEXT NOT NULL,
+      message_id TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      body BLOB NOT NULL,
+      error TEXT NOT NULL,
+      attempts INTEGER NOT NULL,
+      failed_at INTEGER NOT NULL,
+      status TEXT NOT NULL DEFAULT 'dead'
+    );
+  `);
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('peer_id', ?), ('position', '0')").run(randomUUID());
+}
+
+type DeadLetterRow = {
+  id: number;
+  sink: string;
+  outbox: string;
+  seq: number;
+  kind: RecordKind;
+  list: string;
+  message_id: string;
+  received_at: number;
+  body: Buffer;
+  error: string;
+  attempts: number;
+  failed_at: number;
+  status: DeadLetterStatus;
+};
+
+function toDeadLetter(r: DeadLetterRow): DeadLetter {
+  return {
+    id: r.id,
+    sink: r.sink,
+    outbox: r.outbox,
+    seq: r.seq,
+    kind: r.kind,
+    list: r.list,
+    messageId: r.message_id,
+    receivedAt: r.received_at,
+    body: r.body,
+    error: r.error,
+    attempts: r.attempts,
+    failedAt: r.failed_at,
+    status: r.status,
+  };
+}
+
+function prepare(db: Db) {
+  return {
+    metaGet: db.prepare("SELECT value FROM meta WHERE key = ?").pluck(),
+    metaSet: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    metaDelete: db.prepare("DELETE FROM meta WHERE key = ?"),
+    findArchived: db.prepare("SELECT seq FROM archived WHERE list = ? AND mid_hash = ?").pluck(),
+    archive: db.prepare(
+      "INSERT OR IGNORE INTO archived (list, mid_hash, seq, outbox, archived_at) VALUES (?, ?, ?, ?, ?)",
+    ),
+    deadLetter: db.prepare(
+      `INSERT INTO dead_letters (sink, outbox, seq, kind, list, message_id, received_at, body, error, attempts, failed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    deadLetters: db.prepare("SELECT * FROM dead_letters ORDER BY id"),
+    journalGet: db.prepare("SELECT data FROM journal WHERE sink = ?").pluck(),
+    journalSet: db.prepare(
+      "INSERT INTO journal (sink, data) VALUES (?, ?) ON CONFLICT (sink) DO UPDATE SET data = excluded.data",
+    ),
+  };
+}
+
+function guard<T>(path: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof StateError) throw err;
+    const corrupt = classifySqliteError(err) === "corrupt";
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new StateError(
+      corrupt ? "STATE_CORRUPT" : "STATE_UNUSABLE",
+      `subscriber state ${path} is ${corrupt ? "corrupt" : "unusable"}: ${detail}`,
+      { cause: err },
+    );
+  }
+}

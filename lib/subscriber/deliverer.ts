@@ -1,0 +1,180 @@
+// Stores released records, in order, in every sink, then commits the state
+// and reports the new position (which the subscriber acknowledges). Per
+// batch: skip Message-IDs already archived → every sink stores (each with
+// its own retries) → one durable commit → ack. A transient failure is
+// retried with backoff for as long as it takes; a permanent one a bounded
+// number of times, then the record becomes a dead letter for that sink and
+// the list goes on.
+
+import { errorMessage, SinkError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { Sink, SinkRecord } from "../sinks/sink.js";
+import type { DeadLetterInput, SubscriberState } from "../store/state.js";
+
+/** A released entry: a record to store, or a pass that only moves the position. */
+export type Released = { type: "record"; record: SinkRecord } | { type: "pass"; seq: number };
+
+export interface DelivererOptions {
+  state: SubscriberState;
+  sinks: readonly Sink[];
+  log: Logger;
+  /** Attempts for a permanently failing record before it is dead-lettered. */
+  maxAttempts: number;
+  maxBatch?: number;
+  maxBatchBytes?: number;
+  /** Backoff bounds for retries (ms). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** The batch ending at `position` is committed; `entries` can be released from memory. */
+  onCommitted: (position: number, entries: readonly Released[]) => void;
+  /** The deliverer cannot go on (the state database failed). */
+  onFatal: (err: Error) => void;
+}
+
+class Aborted extends Error {}
+
+export class Deliverer {
+  private readonly queue: Released[] = [];
+  private wake: (() => void) | null = null;
+  private closing = false;
+  private readonly loop: Promise<void>;
+  private readonly sleepers = new Set<() => void>();
+
+  constructor(private readonly o: DelivererOptions) {
+    this.loop = this.run();
+  }
+
+  /** Records waiting or being stored. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  push(entries: readonly Released[]): void {
+    if (entries.length === 0) return;
+    for (const e of entries) this.queue.push(e);
+    this.wake?.();
+  }
+
+  /** Stop after the batch in hand is committed or abandoned (it will be redelivered). */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.wake?.();
+    for (const wake of this.sleepers) wake();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closing) {
+      if (this.queue.length === 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+        continue;
+      }
+      const batch = this.takeBatch();
+      try {
+        await this.deliver(batch);
+      } catch (err) {
+        if (err instanceof Aborted) return;
+        this.closing = true;
+        this.o.onFatal(err as Error);
+        return;
+      }
+    }
+  }
+
+  private takeBatch(): Released[] {
+    const max = this.o.maxBatch ?? 512;
+    const maxBytes = this.o.maxBatchBytes ?? 16 * 1024 * 1024;
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && n < max && bytes < maxBytes) {
+      const e = this.queue[n]!;
+      if (e.type === "record") bytes += e.record.body.length;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private async deliver(batch: Released[]): Promise<void> {
+    const records: SinkRecord[] = [];
+    for (const e of batch) {
+      if (e.type !== "record") continue;
+      const archivedAs = this.o.state.findArchived(e.record.list, e.record.messageId);
+      if (archivedAs === undefined) records.push(e.record);
+      else {
+        this.o.log.info(
+          { seq: e.record.seq, list: e.record.list, messageId: e.record.messageId, archivedAs },
+          "already archived under this Message-ID; not archiving it again",
+        );
+      }
+    }
+    const deadLetters = (await Promise.all(this.o.sinks.map((sink) => this.storeAll(sink, records)))).flat();
+    const last = batch[batch.length - 1]!;
+    const position = last.type === "record" ? last.record.seq : last.seq;
+    this.o.state.commit({
+      position,
+      archived: records.map((r) => ({ list: r.list, messageId: r.messageId, seq: r.seq })),
+      deadLetters,
+    });
+    this.o.onCommitted(position, batch);
+  }
+
+  /** Store every record in one sink, retrying as the failure deserves. Returns its dead letters. */
+  private async storeAll(sink: Sink, records: readonly SinkRecord[]): Promise<DeadLetterInput[]> {
+    const dead: DeadLetterInput[] = [];
+    let done = 0;
+    let attempts = 0;
+    let failures = 0;
+    while (done < records.length) {
+      if (this.closing) throw new Aborted();
+      try {
+        await sink.store(records.slice(done));
+        return dead;
+      } catch (err) {
+        const e = err instanceof SinkError ? err : new SinkError(errorMessage(err), { transient: true, cause: err });
+        if (e.stored > 0) {
+          done += e.stored;
+          attempts = 0;
+        }
+        const record = records[done];
+        if (record === undefined) return dead;
+        failures++;
+        if (!e.transient && ++attempts >= this.o.maxAttempts) {
+          this.o.log.error(
+            { sink: sink.name, seq: record.seq, list: record.list, messageId: record.messageId, attempts, err: e },
+            "permanent failure: set aside as a dead letter; the list goes on",
+          );
+          dead.push({ ...record, sink: sink.name, error: e.message, attempts });
+          done++;
+          attempts = 0;
+          continue;
+        }
+        const delay = this.backoff(failures);
+        this.o.log.warn(
+          { sink: sink.name, seq: record.seq, list: record.list, transient: e.transient, attempt: attempts, retryInMs: delay, err: e },
+          e.transient ? "temporary sink failure; will retry" : "sink failure; will retry",
+        );
+        await this.sleep(delay);
+      }
+    }
+    return dead;
+  }
+
+  private backoff(failures: number): number {
+    const min = this.o.retryMinMs ?? 100;
+    const max = this.o.retryMaxMs ?? 30_000;
+    return Math.min(max, min * 2 ** Math.min(failures - 1, 20));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
+  }
+}

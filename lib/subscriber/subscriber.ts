@@ -1,0 +1,473 @@
+// The subscribe engine: one session with the publisher at a time, records
+// from ROUTER and PUB joined into one chain, stored by the sinks in order,
+// acknowledged once committed. Repairs itself: a gap or a silent stream
+// brings a fetch from its position, a silent publisher a new hello.
+
+import { hostname } from "node:os";
+import { OutboxReplacedError, ProtocolError, StateError, StateMachineError, errorMessage } from "../errors.js";
+import { silentLogger, type Logger } from "../log.js";
+import { HandlerSink, type RecordHandler } from "../sinks/handler.js";
+import type { Sink } from "../sinks/sink.js";
+import { SubscriberState } from "../store/state.js";
+import type { CurveClient } from "../transport/zmq.js";
+import type { DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.js";
+import { Deliverer, type Released } from "./deliverer.js";
+import { IteratorSink, type Delivery } from "./iterator.js";
+import { Link, type Source } from "./link.js";
+import { ReorderBuffer, type ChainEntry } from "./reorder.js";
+
+export interface SubscriberOptions {
+  /** The publisher's ROUTER endpoint. */
+  connect: string;
+  /** A state file path (opened and closed here) or an open SubscriberState. */
+  state: string | SubscriberState;
+  /** Where records go. With neither sinks nor handler, iterate the subscriber. */
+  sinks?: Sink[];
+  handler?: RecordHandler;
+  /** Only these lists (default: all the publisher allows). */
+  lists?: string[] | null;
+  name?: string;
+  /** Bytes the publisher may send ahead of what is stored. */
+  creditBytes?: number;
+  heartbeatMs?: number;
+  /** Attempts for a permanently failing record before it is dead-lettered. */
+  maxAttempts?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Follow this outbox id if the publisher's outbox was replaced. */
+  acceptOutbox?: string;
+  curve?: CurveClient;
+  /** Identity and proof for the hello (secure mode supplies both). */
+  identity?: { peer: string; proof: (outboxNonce: string) => Uint8Array };
+  log?: Logger;
+}
+
+export type SubscriberCloseReason = { type: "closed" } | { type: "failed"; error: Error };
+
+interface Entry extends ChainEntry {
+  source: Source;
+  creditEpoch: number;
+  item: Released;
+}
+
+interface Session {
+  mode: WelcomeFrame["mode"];
+  heartbeatMs: number;
+}
+
+const TICK_MS = 50;
+const STALL_MS = 200;
+
+export class Subscriber implements AsyncIterable<Delivery> {
+  readonly log: Logger;
+  private readonly credit: number;
+  private readonly heartbeatMs: number;
+  private state!: SubscriberState;
+  private sinks: Sink[] = [];
+  private iterator: IteratorSink | null = null;
+  private link: Link | null = null;
+  private deliverer: Deliverer | null = null;
+  private reorder!: ReorderBuffer<Entry>;
+  private readonly pipeline: Entry[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  private session: Session | null = null;
+  private committed = 0;
+  private knownHead = 0;
+  private creditEpoch = 0;
+  private creditToReturn = 0;
+  private routerBytesHeld = 0;
+  private lastHeard = 0;
+  private lastHelloAt = 0;
+  private helloDelay = 100;
+  private lastHeartbeatAt = 0;
+  private lastProgressAt = 0;
+  private lastRouterDataAt = 0;
+  private lastFetchAt = 0;
+  private fetchDelay = 250;
+
+  private started = false;
+  private closing: Promise<void> | null = null;
+  private resolveClosed!: (reason: SubscriberCloseReason) => void;
+  private readonly closedPromise = new Promise<SubscriberCloseReason>((r) => (this.resolveClosed = r));
+
+  constructor(private readonly options: SubscriberOptions) {
+    this.log = options.log ?? silentLogger();
+    this.credit = options.creditBytes ?? 8 * 1024 * 1024;
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+  }
+
+  /** Open the state, start the sinks (repairing what a crash left) and connect. */
+  async start(): Promise<void> {
+    if (this.started) throw new StateMachineError("subscriber already started");
+    this.started = true;
+    try {
+      await this.open();
+    } catch (err) {
+      await this.close(err as Error);
+      throw err;
+    }
+  }
+
+  private async open(): Promise<void> {
+    const o = this.options;
+    this.state = typeof o.state === "string" ? SubscriberState.open(o.state) : o.state;
+    const problem = this.state.check();
+    if (problem !== null) throw new StateError("STATE_CORRUPT", `subscriber state ${this.state.path} is corrupt: ${problem}`);
+    this.committed = this.state.position;
+    this.noteListChange(o.lists ?? null);
+    this.sinks = this.chooseSinks();
+    for (const sink of this.sinks) {
+      await sink.start({
+        journal: this.state.journal(sink.name),
+        committed: this.committed,
+        outbox: this.state.outboxId,
+        log: this.log.child({ sink: sink.name }),
+      });
+    }
+    this.reorder = new ReorderBuffer<Entry>(this.committed, { maxEntries: 20_000, maxBytes: 32 * 1024 * 1024 });
+    this.deliverer = new Deliverer({
+      state: this.state,
+      sinks: this.sinks,
+      log: this.log.child({ component: "deliverer" }),
+      maxAttempts: o.maxAttempts ?? 5,
+      ...(o.retryMinMs === undefined ? {} : { retryMinMs: o.retryMinMs }),
+      ...(o.retryMaxMs === undefined ? {} : { retryMaxMs: o.retryMaxMs }),
+      onCommitted: (position) => this.committedUpTo(position),
+      onFatal: (err) => void this.close(err),
+    });
+    this.link = new Link({
+      connect: o.connect,
+      heartbeatMs: this.heartbeatMs,
+      ...(o.curve ? { curve: o.curve } : {}),
+      log: this.log.child({ component: "link" }),
+      handlers: {
+        onFrame: (frame, source) => this.onFrame(frame, source),
+        onConnection: (up) => this.onConnection(up),
+        onHandshakeFailure: (reason) => this.log.error({ reason }, "the publisher refused the connection"),
+        onSocketError: (err) => void this.close(err),
+      },
+    });
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.log.info(
+      { connect: o.connect, peer: this.peerId, outbox: this.state.outboxId, position: this.committed },
+      "subscriber started",
+    );
+    // The hello goes out when the connection's handshake completes (or the tick's retry).
+    this.lastHelloAt = Date.now();
+  }
+
+  private chooseSinks(): Sink[] {
+    const o = this.options;
+    const sinks = [...(o.sinks ?? [])];
+    if (o.handler) sinks.push(new HandlerSink(o.handler));
+    if (sinks.length === 0) {
+      this.iterator = new IteratorSink();
+      sinks.push(this.iterator);
+    }
+    return sinks;
+  }
+
+  private noteListChange(lists: string[] | null): void {
+    const before = this.state.lists;
+    if (JSON.stringify(before) !== JSON.stringify(lists) && this.committed > 0) {
+      this.log.warn(
+        { before: before ?? "all", now: lists ?? "all", position: this.committed },
+        "the list filter changed: lists added now are received from the current position on, not backfilled",
+      );
+    }
+    this.state.setLists(lists);
+  }
+
+  get peerId(): string {
+    return this.options.identity?.peer ?? this.state.peerId;
+  }
+
+  /** Everything at or below this seq is stored and committed. */
+  get position(): number {
+    return this.committed;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Delivery> {
+    const iterator = this.iterator;
+    if (iterator === null) throw new StateMachineError("this subscriber stores through sinks or a handler; it cannot be iterated");
+    return {
+      next: () => iterator.next(),
+      return: async () => {
+        await this.close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  // ---- frames ------------------------------------------------------------
+
+  private onFrame(frame: Frame, source: Source): void {
+    if (this.closing) return;
+    const now = Date.now();
+    if (source === "router") this.lastHeard = now;
+    switch (frame.type) {
+      case "welcome":
+        this.onWelcome(frame, now);
+        return;
+      case "data":
+        this.onData(frame, source, now);
+        return;
+      case "pass":
+        if (this.session) {
+          this.lastRouterDataAt = now;
+          this.offer({ seq: frame.seq, prev: frame.prev, bytes: 0, source, creditEpoch: this.creditEpoch, item: { type: "pass", seq: frame.seq } }, now);
+        }
+        return;
+      case "hb":
+        this.knownHead = Math.max(this.knownHead, frame.seq);
+        return;
+      case "err":
+        this.onError(frame);
+        return;
+      case "bye":
+        this.sessionLost("the publisher is shutting down");
+        return;
+      default:
+        this.log.debug({ type: frame.type }, "ignored an unexpected frame");
+    }
+  }
+
+  private onWelcome(w: WelcomeFrame, now: number): void {
+    const known = this.state.outboxId;
+    if (known === null) this.state.adoptOutbox(w.outbox);
+    else if (known !== w.outbox) return this.fail(this.replacedError(w.outbox));
+    if (w.head < this.committed) return this.fail(this.aheadError(w.head));
+    this.session = { mode: w.mode, heartbeatMs: w.heartbeat || this.heartbeatMs };
+    this.lastHeard = now;
+    this.lastProgressAt = now;
+    this.knownHead = Math.max(this.knownHead, w.head);
+    this.helloDelay = 100;
+    if (w.mode === "pub" && w.pub !== null) this.link?.followPub(w.pub);
+    else this.link?.unfollowPub();
+    if (this.committed > 0 && w.first > this.committed + 1) {
+      this.log.error({ position: this.committed, first: w.first }, "records after our position were pruned before we stored them");
+    }
+    this.log.info({ outbox: w.outbox, head: w.head, from: w.from, mode: w.mode }, "session with the publisher started");
+  }
+
+  private onData(frame: DataFrame, source: Source, now: number): void {
+    if (this.session === null || this.state.outboxId === null) return;
+    if (source === "router") {
+      this.lastRouterDataAt = now;
+      this.routerBytesHeld += frame.body.length;
+    }
+    this.knownHead = Math.max(this.knownHead, frame.seq);
+    const record = {
+      outbox: this.state.outboxId,
+      seq: frame.seq,
+      kind: frame.kind,
+      list: frame.list,
+      messageId: frame.messageId,
+      receivedAt: frame.receivedAt,
+      body: frame.body,
+    };
+    this.offer(
+      { seq: frame.seq, prev: frame.prev, bytes: frame.body.length, source, creditEpoch: this.creditEpoch, item: { type: "record", record } },
+      now,
+    );
+  }
+
+  private offer(entry: Entry, now: number): void {
+    const result = this.reorder.offer(entry, (e) => this.release(e));
+    if (result === "duplicate" || result === "dropped") this.release(entry);
+    if (result !== "released") return;
+    const ready = this.reorder.take();
+    for (const e of ready) this.pipeline.push(e);
+    this.deliverer?.push(ready.map((e) => e.item));
+    this.lastProgressAt = now;
+    this.fetchDelay = 250;
+  }
+
+  private onError(e: ErrorFrame): void {
+    switch (e.code) {
+      case "NO_SESSION":
+        if (this.session) this.sessionLost("the publisher does not know this session");
+        this.helloSoon();
+        return;
+      case "OUTBOX_MISMATCH":
+        if (e.detail !== null && e.detail === this.options.acceptOutbox && this.pipeline.length === 0) {
+          this.log.warn({ from: this.state.outboxId, to: e.detail }, "following the new outbox (--accept-outbox)");
+          this.state.adoptOutbox(e.detail);
+          this.committed = 0;
+          this.reorder.reset(0, (x) => this.release(x));
+          this.sendHello();
+          return;
+        }
+        return this.fail(this.replacedError(e.detail ?? "unknown"));
+      case "POSITION_AHEAD":
+        return this.fail(this.aheadError(Number(e.detail ?? "0")));
+      case "NOT_AUTHORIZED":
+      case "BAD_VERSION":
+        return this.fail(new ProtocolError(e.code, `the publisher refused us: ${e.message}`));
+      default:
+        this.log.warn({ code: e.code, reason: e.message }, "the publisher reported an error");
+    }
+  }
+
+  private replacedError(actual: string): OutboxReplacedError {
+    return new OutboxReplacedError(
+      `the publisher's outbox was replaced: it is now ${actual}, but this subscriber followed ${this.state.outboxId} ` +
+        `up to seq ${this.committed}. Nothing from the new outbox was archived. If the replacement is intended, ` +
+        `restart with --accept-outbox ${actual}: messages already archived (by Message-ID) are skipped, the rest archived.`,
+    );
+  }
+
+  private aheadError(head: number): OutboxReplacedError {
+    return new OutboxReplacedError(
+      `this subscriber stored outbox ${this.state.outboxId} up to seq ${this.committed}, but the publisher's head is ${head}: ` +
+        `was the outbox restored from an older backup? Refusing to continue, which could skip new records. ` +
+        `Start this subscriber with a fresh --state to re-read the outbox (already archived Message-IDs are not skipped then).`,
+    );
+  }
+
+  private onConnection(up: boolean): void {
+    if (this.closing) return;
+    if (this.session) this.sessionLost(up ? "reconnected" : "connection lost");
+    if (up) this.sendHello();
+  }
+
+  // ---- flow control ------------------------------------------------------
+
+  /** An entry leaves memory: return its credit if the publisher is counting it. */
+  private release(entry: Entry): void {
+    if (entry.source !== "router") return;
+    this.routerBytesHeld -= entry.bytes;
+    if (entry.creditEpoch === this.creditEpoch) this.creditToReturn += entry.bytes;
+    if (this.creditToReturn >= this.credit / 8) this.flushCredit();
+  }
+
+  private flushCredit(): void {
+    if (this.creditToReturn <= 0 || this.session === null) return;
+    const bytes = this.creditToReturn;
+    const epoch = this.creditEpoch;
+    this.creditToReturn = 0;
+    this.link?.send({ type: "credit", bytes }, () => {
+      if (epoch === this.creditEpoch) this.creditToReturn += bytes;
+    });
+  }
+
+  private committedUpTo(position: number): void {
+    this.committed = position;
+    while (this.pipeline.length > 0 && this.pipeline[0]!.seq <= position) this.release(this.pipeline.shift()!);
+    if (this.session) this.link?.send({ type: "ack", seq: position });
+  }
+
+  private freeCredit(): number {
+    return Math.max(this.credit / 4, this.credit - this.routerBytesHeld);
+  }
+
+  private sendHello(): void {
+    if (this.closing || this.link === null) return;
+    this.lastHelloAt = Date.now();
+    this.creditEpoch++;
+    this.creditToReturn = 0;
+    this.link.send({
+      type: "hello",
+      peer: this.peerId,
+      name: this.options.name ?? hostname(),
+      from: this.committed,
+      outbox: this.state.outboxId,
+      lists: this.options.lists ?? null,
+      credit: this.freeCredit(),
+      proof: this.options.identity?.proof(this.state.outboxId ?? "") ?? new Uint8Array(0),
+    });
+  }
+
+  private helloSoon(): void {
+    this.lastHelloAt = 0;
+  }
+
+  private sessionLost(why: string): void {
+    if (this.session === null) return;
+    this.session = null;
+    this.helloDelay = 100;
+    this.log.info({ why, position: this.committed }, "session with the publisher ended; reconnecting");
+  }
+
+  private tick(): void {
+    if (this.closing) return;
+    const now = Date.now();
+    if (this.session === null) {
+      if (now - this.lastHelloAt >= this.helloDelay) {
+        this.sendHello();
+        this.helloDelay = Math.min(this.helloDelay * 2, this.heartbeatMs * 2);
+      }
+      return;
+    }
+    const hb = this.session.heartbeatMs;
+    if (now - this.lastHeard > hb * 3 + 500) {
+      this.sessionLost("the publisher went silent");
+      return;
+    }
+    if (now - this.lastHeartbeatAt >= hb) {
+      this.lastHeartbeatAt = now;
+      this.link?.send({ type: "hb", seq: this.committed });
+    }
+    this.flushCredit();
+    this.repairIfStalled(now);
+  }
+
+  /**
+   * Ask for the stream again when records exist that we do not have, nothing
+   * has moved for a while, and the publisher is not sending: a lost live
+   * frame, a lost last record, or a publisher that lost track of us.
+   */
+  private repairIfStalled(now: number): void {
+    const position = this.reorder.position;
+    if (position >= this.knownHead) return;
+    if (now - this.lastProgressAt < STALL_MS || now - this.lastRouterDataAt < 100) return;
+    if (this.routerBytesHeld > this.credit / 2) return; // we are the slow part, not the stream
+    if (now - this.lastFetchAt < this.fetchDelay) return;
+    this.lastFetchAt = now;
+    this.fetchDelay = Math.min(this.fetchDelay * 2, (this.session?.heartbeatMs ?? 1000) * 2);
+    this.creditEpoch++;
+    this.creditToReturn = 0;
+    this.log.debug({ from: position, head: this.knownHead }, "stream stalled; fetching");
+    this.link?.send({ type: "fetch", from: position, credit: this.freeCredit() });
+  }
+
+  // ---- lifecycle ---------------------------------------------------------
+
+  private fail(error: Error): void {
+    this.log.error({ err: error }, error.message);
+    void this.close(error);
+  }
+
+  close(error?: Error): Promise<void> {
+    this.closing ??= this.shutdown(error);
+    return this.closing;
+  }
+
+  private async shutdown(error?: Error): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.session) this.link?.send({ type: "bye" });
+    const steps: Array<() => unknown> = [
+      () => this.iterator?.close(),
+      () => this.deliverer?.close(),
+      () => this.link?.close(),
+      ...this.sinks.filter((s) => s !== this.iterator).map((s) => () => s.close()),
+      () => {
+        if (typeof this.options.state === "string") this.state?.close();
+      },
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, "error while closing");
+      }
+    }
+    this.log.info({ position: this.committed }, error ? "subscriber stopped on error" : "subscriber stopped");
+    this.resolveClosed(error ? { type: "failed", error } : { type: "closed" });
+  }
+
+  closed(): Promise<SubscriberCloseReason> {
+    return this.closedPromise;
+  }
+}

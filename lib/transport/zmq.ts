@@ -1,0 +1,293 @@
+// The only module that imports "zeromq". It owns socket options, one send
+// queue and one reader loop per socket (zeromq.js allows one pending send and
+// one pending receive), and turns socket events into plain callbacks.
+
+import * as zmq from "zeromq";
+
+/** CURVE settings for one socket; absent means plaintext. */
+export interface CurveServer {
+  secretKey: string;
+  publicKey: string;
+  /** ZAP domain, so the authenticator can tell ROUTER from PUB. */
+  domain: string;
+}
+
+export interface CurveClient {
+  secretKey: string;
+  publicKey: string;
+  serverKey: string;
+}
+
+export interface LinkOptions {
+  heartbeatMs: number;
+}
+
+const LINGER_MS = 0;
+
+function heartbeatOptions(o: LinkOptions) {
+  return {
+    heartbeatInterval: o.heartbeatMs,
+    heartbeatTimeout: o.heartbeatMs * 3,
+    heartbeatTimeToLive: o.heartbeatMs * 3,
+  };
+}
+
+function curveServerOptions(curve: CurveServer | undefined) {
+  if (curve === undefined) return {};
+  return {
+    curveServer: true,
+    curveSecretKey: curve.secretKey,
+    curvePublicKey: curve.publicKey,
+    zapDomain: curve.domain,
+    zapEnforceDomain: true,
+  };
+}
+
+function curveClientOptions(curve: CurveClient | undefined) {
+  if (curve === undefined) return {};
+  return { curveSecretKey: curve.secretKey, curvePublicKey: curve.publicKey, curveServerKey: curve.serverKey };
+}
+
+export type SendFailure = (err: Error & { code?: string }) => void;
+
+/**
+ * Serializes sends on one socket. Never blocks the caller: a send the socket
+ * cannot take right now (sendTimeout 0) fails through `onFailure`.
+ */
+class SendQueue {
+  private readonly queue: Array<{ parts: Buffer[]; onFailure: SendFailure | undefined }> = [];
+  private draining = false;
+
+  constructor(private readonly socket: zmq.Socket & zmq.Writable) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  push(parts: Buffer[], onFailure?: SendFailure): void {
+    this.queue.push({ parts, onFailure });
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      let item;
+      while ((item = this.queue.shift()) !== undefined) {
+        if (this.socket.closed) return;
+        try {
+          await this.socket.send(item.parts);
+        } catch (err) {
+          item.onFailure?.(err as Error);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}
+
+async function readLoop<T>(
+  socket: zmq.Socket & zmq.Readable,
+  onMessage: (parts: Buffer[]) => T,
+  onError: (err: Error) => void,
+): Promise<void> {
+  try {
+    for await (const parts of socket) onMessage(parts as Buffer[]);
+  } catch (err) {
+    if (!socket.closed) onError(err as Error);
+  }
+}
+
+export interface RouterHandlers {
+  onMessage(routingId: Buffer, parts: Buffer[]): void;
+  onError(err: Error): void;
+}
+
+/** The publisher's per-peer control socket. */
+export class RouterSocket {
+  private readonly socket: zmq.Router;
+  private readonly sends: SendQueue;
+
+  private constructor(socket: zmq.Router) {
+    this.socket = socket;
+    this.sends = new SendQueue(socket);
+  }
+
+  static async bind(
+    endpoint: string,
+    options: LinkOptions & { curve?: CurveServer; maxMessageSize: number; sendHighWaterMark: number },
+  ): Promise<RouterSocket> {
+    const socket = new zmq.Router({
+      linger: LINGER_MS,
+      mandatory: true,
+      sendTimeout: 0,
+      sendHighWaterMark: options.sendHighWaterMark,
+      receiveHighWaterMark: 10_000,
+      maxMessageSize: options.maxMessageSize,
+      ...heartbeatOptions(options),
+      ...curveServerOptions(options.curve),
+    });
+    try {
+      await socket.bind(endpoint);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    return new RouterSocket(socket);
+  }
+
+  get endpoint(): string {
+    return this.socket.lastEndpoint ?? "";
+  }
+
+  listen(handlers: RouterHandlers): void {
+    void readLoop(
+      this.socket,
+      (parts) => {
+        const [routingId, ...rest] = parts;
+        if (routingId !== undefined) handlers.onMessage(routingId, rest);
+      },
+      handlers.onError,
+    );
+  }
+
+  /** Queue a message to one peer; `onFailure` hears of an unreachable or full peer. */
+  send(routingId: Buffer, parts: Buffer[], onFailure?: SendFailure): void {
+    this.sends.push([routingId, ...parts], onFailure);
+  }
+
+  get queued(): number {
+    return this.sends.length;
+  }
+
+  close(): void {
+    if (!this.socket.closed) this.socket.close();
+  }
+}
+
+/** The publisher's live fan-out socket. Drops at the high-water mark, per subscriber. */
+export class PubSocket {
+  private readonly sends: SendQueue;
+
+  private constructor(private readonly socket: zmq.Publisher) {
+    this.sends = new SendQueue(socket);
+  }
+
+  static async bind(endpoint: string, options: { curve?: CurveServer; sendHighWaterMark: number }): Promise<PubSocket> {
+    const socket = new zmq.Publisher({
+      linger: LINGER_MS,
+      sendHighWaterMark: options.sendHighWaterMark,
+      ...curveServerOptions(options.curve),
+    });
+    try {
+      await socket.bind(endpoint);
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    return new PubSocket(socket);
+  }
+
+  get endpoint(): string {
+    return this.socket.lastEndpoint ?? "";
+  }
+
+  publish(parts: Buffer[]): void {
+    this.sends.push(parts);
+  }
+
+  get queued(): number {
+    return this.sends.length;
+  }
+
+  close(): void {
+    if (!this.socket.closed) this.socket.close();
+  }
+}
+
+export interface ClientEvents {
+  onMessage(parts: Buffer[]): void;
+  onError(err: Error): void;
+  /** The connection (re)established or was lost. */
+  onConnection?(up: boolean): void;
+  /** The server refused our credentials or spoke another protocol. */
+  onHandshakeFailure?(reason: string): void;
+}
+
+function watchEvents(socket: zmq.Socket, events: ClientEvents): void {
+  socket.events.on("handshake", () => events.onConnection?.(true));
+  socket.events.on("disconnect", () => events.onConnection?.(false));
+  socket.events.on("handshake:error:auth", (e) => events.onHandshakeFailure?.(`authentication refused (${e.error.message})`));
+  socket.events.on("handshake:error:protocol", (e) => events.onHandshakeFailure?.(`protocol error (${e.error.message})`));
+}
+
+/** The subscriber's control and repair socket. */
+export class DealerSocket {
+  private readonly sends: SendQueue;
+
+  private constructor(private readonly socket: zmq.Dealer) {
+    this.sends = new SendQueue(socket);
+  }
+
+  static connect(
+    endpoint: string,
+    options: LinkOptions & { curve?: CurveClient; events: ClientEvents; receiveHighWaterMark: number },
+  ): DealerSocket {
+    const socket = new zmq.Dealer({
+      linger: LINGER_MS,
+      sendTimeout: 0,
+      immediate: true,
+      receiveHighWaterMark: options.receiveHighWaterMark,
+      sendHighWaterMark: 10_000,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 5_000,
+      ...heartbeatOptions(options),
+      ...curveClientOptions(options.curve),
+    });
+    watchEvents(socket, options.events);
+    socket.connect(endpoint);
+    void readLoop(socket, options.events.onMessage, options.events.onError);
+    return new DealerSocket(socket);
+  }
+
+  /** Send now or drop: control frames are repeated by timers, never queued behind a dead link. */
+  send(parts: Buffer[], onFailure?: SendFailure): void {
+    this.sends.push(parts, onFailure);
+  }
+
+  close(): void {
+    if (!this.socket.closed) this.socket.close();
+  }
+}
+
+/** The subscriber's live feed. */
+export class SubSocket {
+  private constructor(
+    private readonly socket: zmq.Subscriber,
+    readonly endpoint: string,
+  ) {}
+
+  static connect(
+    endpoint: string,
+    options: LinkOptions & { curve?: CurveClient; events: ClientEvents; receiveHighWaterMark: number },
+  ): SubSocket {
+    const socket = new zmq.Subscriber({
+      linger: LINGER_MS,
+      receiveHighWaterMark: options.receiveHighWaterMark,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 5_000,
+      ...heartbeatOptions(options),
+      ...curveClientOptions(options.curve),
+    });
+    watchEvents(socket, options.events);
+    socket.subscribe();
+    socket.connect(endpoint);
+    void readLoop(socket, options.events.onMessage, options.events.onError);
+    return new SubSocket(socket, endpoint);
+  }
+
+  close(): void {
+    if (!this.socket.closed) this.socket.close();
+  }
+}

@@ -1,0 +1,202 @@
+// Pure encode/decode of wire frames. No sockets, no I/O: the parts go in,
+// a typed frame or a ProtocolError comes out, so it can be fuzzed.
+
+import { Packr } from "msgpackr";
+import { ProtocolError } from "../errors.js";
+import {
+  MAX_HEADER_BYTES,
+  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
+  type DataFrame,
+  type Frame,
+  type RecordKind,
+} from "./frames.js";
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+
+const MAX_STRING = 4096;
+const MAX_LISTS = 10_000;
+
+/** Encode a frame into its message parts. The body buffer is passed through, never copied. */
+export function encode(frame: Frame): Buffer[] {
+  if (frame.type === "data") return [encodeDataHeader(frame), frame.body];
+  return [packr.pack(toWire(frame))];
+}
+
+/** The header part of a data frame, on its own so a publisher can encode once for many peers. */
+export function encodeDataHeader(frame: Omit<DataFrame, "body" | "type">): Buffer {
+  return packr.pack({
+    v: PROTOCOL_VERSION,
+    t: "data",
+    seq: frame.seq,
+    prev: frame.prev,
+    kind: frame.kind,
+    list: frame.list,
+    mid: frame.messageId,
+    at: frame.receivedAt,
+  });
+}
+
+function toWire(frame: Exclude<Frame, DataFrame>): Record<string, unknown> {
+  const v = PROTOCOL_VERSION;
+  switch (frame.type) {
+    case "hello":
+      return {
+        v, t: "hello", peer: frame.peer, name: frame.name, from: frame.from,
+        outbox: frame.outbox, lists: frame.lists, credit: frame.credit, proof: frame.proof,
+      };
+    case "welcome":
+      return {
+        v, t: "welcome", outbox: frame.outbox, head: frame.head, first: frame.first,
+        from: frame.from, mode: frame.mode, pub: frame.pub, hb: frame.heartbeat,
+      };
+    case "fetch":
+      return { v, t: "fetch", from: frame.from, credit: frame.credit };
+    case "credit":
+      return { v, t: "credit", bytes: frame.bytes };
+    case "ack":
+      return { v, t: "ack", seq: frame.seq };
+    case "hb":
+      return { v, t: "hb", seq: frame.seq };
+    case "err":
+      return { v, t: "err", code: frame.code, msg: frame.message, detail: frame.detail };
+    case "pass":
+      return { v, t: "pass", seq: frame.seq, prev: frame.prev };
+    case "bye":
+      return { v, t: "bye" };
+  }
+}
+
+/** Decode message parts into a frame. Throws ProtocolError for anything malformed. */
+export function decode(parts: readonly Buffer[]): Frame {
+  const head = parts[0];
+  if (head === undefined || head.length === 0) throw bad("empty message");
+  if (head.length > MAX_HEADER_BYTES) throw new ProtocolError("TOO_LARGE", `header of ${head.length} bytes`);
+  const h = unpackHeader(head);
+  if (h.v !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      "BAD_VERSION",
+      `protocol version ${String(h.v)} is not supported (supported: ${SUPPORTED_VERSIONS.join(", ")})`,
+    );
+  }
+  const t = h.t;
+  if (t === "data") {
+    if (parts.length !== 2) throw bad(`data frame has ${parts.length} parts, expected 2`);
+    return decodeData(h, parts[1] as Buffer);
+  }
+  if (parts.length !== 1) throw bad(`${String(t)} frame has ${parts.length} parts, expected 1`);
+  switch (t) {
+    case "hello":
+      return {
+        type: "hello",
+        peer: str(h, "peer", 1),
+        name: optStr(h, "name") ?? "",
+        from: seq(h, "from"),
+        outbox: h.outbox === null || h.outbox === undefined ? null : str(h, "outbox", 1),
+        lists: h.lists === null || h.lists === undefined ? null : strList(h, "lists"),
+        credit: seq(h, "credit"),
+        proof: bytes(h, "proof"),
+      };
+    case "welcome":
+      return {
+        type: "welcome",
+        outbox: str(h, "outbox", 1),
+        head: seq(h, "head"),
+        first: seq(h, "first"),
+        from: seq(h, "from"),
+        mode: h.mode === "pub" || h.mode === "router" ? h.mode : badField("mode"),
+        pub: h.pub === null || h.pub === undefined ? null : str(h, "pub", 1),
+        heartbeat: seq(h, "hb"),
+      };
+    case "fetch":
+      return { type: "fetch", from: seq(h, "from"), credit: seq(h, "credit") };
+    case "credit":
+      return { type: "credit", bytes: seq(h, "bytes") };
+    case "ack":
+      return { type: "ack", seq: seq(h, "seq") };
+    case "hb":
+      return { type: "hb", seq: seq(h, "seq") };
+    case "err":
+      return { type: "err", code: str(h, "code", 1), message: optStr(h, "msg") ?? "", detail: optStr(h, "detail") ?? null };
+    case "pass": {
+      const frame = { type: "pass" as const, seq: seq(h, "seq"), prev: seq(h, "prev") };
+      if (frame.prev >= frame.seq) throw bad(`pass frame prev ${frame.prev} is not below seq ${frame.seq}`);
+      return frame;
+    }
+    case "bye":
+      return { type: "bye" };
+    default:
+      throw new ProtocolError("UNKNOWN_TYPE", `unknown frame type ${JSON.stringify(String(t)).slice(0, 80)}`);
+  }
+}
+
+function decodeData(h: Record<string, unknown>, body: Buffer): DataFrame {
+  const kind = h.kind;
+  if (kind !== "message" && kind !== "event") badField("kind");
+  const frame: DataFrame = {
+    type: "data",
+    seq: seq(h, "seq"),
+    prev: seq(h, "prev"),
+    kind: kind as RecordKind,
+    list: str(h, "list", 1),
+    messageId: str(h, "mid", 1),
+    receivedAt: seq(h, "at"),
+    body,
+  };
+  if (frame.prev >= frame.seq) throw bad(`data frame prev ${frame.prev} is not below seq ${frame.seq}`);
+  return frame;
+}
+
+function unpackHeader(head: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = packr.unpack(head);
+  } catch (err) {
+    throw bad(`header is not msgpack (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value) || Buffer.isBuffer(value)) {
+    throw bad("header is not a map");
+  }
+  return value as Record<string, unknown>;
+}
+
+function bad(message: string): ProtocolError {
+  return new ProtocolError("BAD_FRAME", message);
+}
+
+function badField(name: string): never {
+  throw bad(`field ${name} is missing or invalid`);
+}
+
+function seq(h: Record<string, unknown>, name: string): number {
+  const value = h[name];
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) badField(name);
+  return value as number;
+}
+
+function str(h: Record<string, unknown>, name: string, min: number): string {
+  const value = h[name];
+  if (typeof value !== "string" || value.length < min || value.length > MAX_STRING) badField(name);
+  return value as string;
+}
+
+function optStr(h: Record<string, unknown>, name: string): string | undefined {
+  return h[name] === undefined || h[name] === null ? undefined : str(h, name, 0);
+}
+
+function strList(h: Record<string, unknown>, name: string): string[] {
+  const value = h[name];
+  if (!Array.isArray(value) || value.length > MAX_LISTS) badField(name);
+  const list = value as unknown[];
+  for (const item of list) {
+    if (typeof item !== "string" || item.length === 0 || item.length > MAX_STRING) badField(name);
+  }
+  return list as string[];
+}
+
+function bytes(h: Record<string, unknown>, name: string): Uint8Array {
+  const value = h[name];
+  if (value === undefined || value === null) return new Uint8Array(0);
+  if (!(value instanceof Uint8Array) || value.length > MAX_STRING) badField(name);
+  return value as Uint8Array;
+}

@@ -1,0 +1,142 @@
+// The frames of the mq-archive wire protocol, version 1.
+//
+// Every ZeroMQ message is one msgpack header part, followed by the raw
+// message body as a second part for `data` frames only:
+//
+//   +---------------------------+-------------------------+
+//   | part 0: header (msgpack)  | part 1: body (raw bytes) |
+//   | { v: 1, t: "data", ... }  | only when t == "data"    |
+//   +---------------------------+-------------------------+
+//
+// On the ROUTER the socket adds the peer's routing id in front; the
+// transport strips it before the codec sees the parts.
+//
+// Delivery is a chain: each `data` frame names the seq it follows in the
+// receiver's stream (`prev`). A receiver applies a record only when `prev`
+// equals its own position, so a lost frame is always noticed.
+
+export const PROTOCOL_VERSION = 1;
+export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
+
+/** The largest header part a peer may send; bodies travel separately. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+export type RecordKind = "message" | "event";
+
+/** Subscriber → publisher: start (or restart) a session. */
+export interface HelloFrame {
+  type: "hello";
+  /** The peer's stable identity (its public key once CURVE is on). */
+  peer: string;
+  /** Human-readable name for logs and status. */
+  name: string;
+  /** Everything at or below this seq is stored by the peer. */
+  from: number;
+  /** The outbox the peer has been following, or null for a new peer. */
+  outbox: string | null;
+  /** Lists the peer wants; null means every list it may receive. */
+  lists: string[] | null;
+  /** Bytes of data the publisher may send before more credit arrives. */
+  credit: number;
+  /** Proof of possession of the peer's key; empty when insecure. */
+  proof: Uint8Array;
+}
+
+export type DeliveryMode = "pub" | "router";
+
+/** Publisher → subscriber: the session is open. */
+export interface WelcomeFrame {
+  type: "welcome";
+  outbox: string;
+  /** Highest committed seq. */
+  head: number;
+  /** Oldest retained seq (0 when the outbox is empty). */
+  first: number;
+  /** Where the publisher starts the peer's stream (the `prev` of its first record). */
+  from: number;
+  /** "pub": follow the PUB socket when caught up; "router": everything comes over ROUTER. */
+  mode: DeliveryMode;
+  /** The PUB endpoint the publisher bound, when mode is "pub". */
+  pub: string | null;
+  /** Heartbeat interval in milliseconds. */
+  heartbeat: number;
+}
+
+/** Subscriber → publisher: stream records after `from` until caught up. */
+export interface FetchFrame {
+  type: "fetch";
+  from: number;
+  /** Replaces the outstanding credit (bytes). */
+  credit: number;
+}
+
+/** Subscriber → publisher: more room for data, in bytes. */
+export interface CreditFrame {
+  type: "credit";
+  bytes: number;
+}
+
+/** Subscriber → publisher: everything at or below `seq` is safely stored. */
+export interface AckFrame {
+  type: "ack";
+  seq: number;
+}
+
+/** Publisher → subscriber: one record. */
+export interface DataFrame {
+  type: "data";
+  seq: number;
+  prev: number;
+  kind: RecordKind;
+  list: string;
+  messageId: string;
+  /** When the outbox committed it, ms since the epoch. */
+  receivedAt: number;
+  body: Buffer;
+}
+
+/** Both ways. The publisher's carries the head so a lost last record is noticed. */
+export interface HeartbeatFrame {
+  type: "hb";
+  /** Publisher: head seq. Subscriber: its stored position. */
+  seq: number;
+}
+
+/** Publisher → subscriber: a request was refused. */
+export interface ErrorFrame {
+  type: "err";
+  code: string;
+  message: string;
+  /** Machine-readable detail, e.g. the publisher's outbox id for OUTBOX_MISMATCH. */
+  detail: string | null;
+}
+
+/**
+ * Publisher → subscriber, in a filtered stream: nothing for you in
+ * (prev, seq]. Moves the peer's position past records of lists it does not
+ * receive, so its acks (and pruning) keep up.
+ */
+export interface PassFrame {
+  type: "pass";
+  seq: number;
+  prev: number;
+}
+
+/** Either side: the session ends now. */
+export interface ByeFrame {
+  type: "bye";
+}
+
+export type Frame =
+  | HelloFrame
+  | WelcomeFrame
+  | FetchFrame
+  | CreditFrame
+  | AckFrame
+  | DataFrame
+  | HeartbeatFrame
+  | ErrorFrame
+  | PassFrame
+  | ByeFrame;
+
+export type FrameType = Frame["type"];
