@@ -2,7 +2,7 @@
 // definitions come from lib/config/commands.ts; behaviour lives in lib/.
 
 import yargs, { type Argv } from "yargs";
-import { KNOWN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
+import { PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
 import { resolveOptions } from "../lib/config/resolve.js";
 import { envName, type OptionSpecs, type Resolved } from "../lib/config/spec.js";
 import { UsageError } from "../lib/errors.js";
@@ -73,5 +73,5 @@ async function dispatch<T extends OptionSpecs>(
   args: Record<string, unknown>,
   run: (opts: Resolved<T>) => Promise<number>,
 ): Promise<void> {
-  await runCommand(async () => run(resolveOptions(specs, { command, cli: args, knownOptions: KNOWN_OPTIONS })));
+  await runCommand(async () => run(resolveOptions(specs, { command, cli: args })));
 }

@@ -1,7 +1,7 @@
 // `mq-archive publish`: one message from FILE or stdin, or a bulk import.
 
 import { parseArgv } from "../../lib/config/argv.js";
-import { KNOWN_OPTIONS, PUBLISH_OPTIONS } from "../../lib/config/commands.js";
+import { PUBLISH_OPTIONS } from "../../lib/config/commands.js";
 import { resolveOptions } from "../../lib/config/resolve.js";
 import type { Resolved } from "../../lib/config/spec.js";
 import { EXIT, UsageError } from "../../lib/errors.js";
@@ -18,7 +18,7 @@ export async function publishCommand(argv: string[]): Promise<void> {
     const { values, positionals } = parseArgv(PUBLISH_OPTIONS, argv);
     if (positionals.length > 1) throw new UsageError(`publish takes at most one FILE, got ${positionals.length}`);
     const cli = { ...values, file: positionals[0] };
-    return runPublish(resolveOptions(PUBLISH_OPTIONS, { command: "publish", cli, knownOptions: KNOWN_OPTIONS }));
+    return runPublish(resolveOptions(PUBLISH_OPTIONS, { command: "publish", cli }));
   });
 }
 

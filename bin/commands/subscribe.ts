@@ -17,7 +17,7 @@ export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Pr
     );
   }
   const connect = validateEndpoint(opts.connect, "--connect");
-  const sinks = opts.sink.map((spec) => parseSink(spec));
+  const sinks = opts.sink.map((spec) => parseSink(spec, { timeoutMs: opts["exec-timeout"] }));
   const log = createLogger(opts["log-level"]);
   const subscriber = new Subscriber({
     connect,

@@ -71,6 +71,11 @@ export const SUBSCRIBE_OPTIONS = {
     describe: "follow this new outbox id after the publisher's outbox was replaced (already archived Message-IDs are skipped)",
   },
   credit: { type: "size", describe: "bytes the publisher may send ahead of what is stored", default: "8MiB" },
+  "exec-timeout": {
+    type: "duration",
+    describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
+    default: "10m",
+  },
   "exec-retries": {
     type: "number",
     describe: "attempts before a permanently failing message is set aside as a dead letter",
@@ -83,6 +88,8 @@ export const STATUS_OPTIONS = {
   db: { type: "string", describe: "outbox database file", required: true },
   json: { type: "boolean", describe: "print JSON instead of a table", default: false },
 } satisfies OptionSpecs;
+
+export const KNOWN_COMMANDS: ReadonlySet<string> = new Set(["publish", "serve", "subscribe", "status"]);
 
 /** Every option name any command knows: a config key outside this set is a typo. */
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(

@@ -5,6 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { ConfigError, UsageError } from "../errors.js";
+import { KNOWN_COMMANDS, KNOWN_OPTIONS } from "./commands.js";
 import { camelCase, envName, type OptionSpec, type OptionSpecs, type Resolved } from "./spec.js";
 import { parseDuration, parseSize } from "./units.js";
 
@@ -14,8 +15,9 @@ export interface ResolveInput {
   /** Values given on the command line (undefined = not given). */
   cli: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
-  /** Every option name any command knows, to catch typos in config files. */
+  /** Option and command names a config file may use (default: every command's). */
   knownOptions?: ReadonlySet<string>;
+  knownCommands?: ReadonlySet<string>;
 }
 
 export function resolveOptions<T extends OptionSpecs>(specs: T, input: ResolveInput): Resolved<T> {
@@ -70,12 +72,12 @@ function loadConfig(path: string, input: ResolveInput): Record<string, unknown> 
     sectionRaw !== null && typeof sectionRaw === "object" && !Array.isArray(sectionRaw)
       ? normalizeKeys(sectionRaw as Record<string, unknown>)
       : {};
-  if (input.knownOptions) {
-    for (const key of [...Object.keys(top), ...Object.keys(section)]) {
-      const isSection = typeof top[key] === "object" && top[key] !== null && !Array.isArray(top[key]);
-      if (!isSection && !input.knownOptions.has(key)) {
-        throw new ConfigError(`config file ${path}: unknown option "${key}"`);
-      }
+  const options = input.knownOptions ?? KNOWN_OPTIONS;
+  const commands = input.knownCommands ?? KNOWN_COMMANDS;
+  for (const [key, value] of [...Object.entries(top), ...Object.entries(section)]) {
+    const isSection = typeof value === "object" && value !== null && !Array.isArray(value);
+    if (isSection ? !commands.has(key) : !options.has(key)) {
+      throw new ConfigError(`config file ${path}: unknown ${isSection ? "command section" : "option"} "${key}"`);
     }
   }
   return { ...top, ...section };

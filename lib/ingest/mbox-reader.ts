@@ -53,8 +53,12 @@ function isFromLine(line: Buffer): boolean {
 /** Join a message's lines, drop the blank separator line, undo mboxrd quoting. */
 function finish(lines: Buffer[]): Buffer {
   const last = lines[lines.length - 1];
-  if (last !== undefined && (last.length === 1 || (last.length === 2 && last[0] === 13))) lines.pop();
+  if (last !== undefined && isBlankLine(last)) lines.pop();
   return Buffer.concat(lines.map(unquote));
+}
+
+function isBlankLine(line: Buffer): boolean {
+  return (line.length === 1 && line[0] === 10) || (line.length === 2 && line[0] === 13 && line[1] === 10);
 }
 
 function unquote(line: Buffer): Buffer {

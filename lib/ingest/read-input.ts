@@ -12,8 +12,9 @@ export async function readMessageFile(path: string, maxSize: number): Promise<Bu
     throw new NoInputError(`cannot read message file ${path}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const { size } = await handle.stat();
-    if (size > maxSize) throw tooLarge(size, maxSize);
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new NoInputError(`cannot read message file ${path}: not a regular file`);
+    if (stats.size > maxSize) throw tooLarge(stats.size, maxSize);
     return await handle.readFile();
   } finally {
     await handle.close();

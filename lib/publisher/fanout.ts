@@ -8,6 +8,12 @@ import type { PubSocket } from "../transport/zmq.js";
 import { encodeDataHeader } from "../wire/codec.js";
 
 const CHUNK = { limit: 256, maxBytes: 4 * 1024 * 1024 };
+/**
+ * PUB's high-water mark counts messages, not bytes, so large bodies stay off
+ * PUB: a subscriber stalled on PUB then pins at most HWM × this much. Peers
+ * see the gap in the chain and take such records over ROUTER.
+ */
+export const PUB_MAX_BODY = 64 * 1024;
 /** Pause reading while this many messages wait for the socket. */
 const MAX_QUEUED = 512;
 
@@ -54,7 +60,7 @@ export class Fanout {
           break;
         }
         for (const r of records) {
-          this.pub.publish([encodeDataHeader({ ...r, prev: this.last }), r.body]);
+          if (r.size <= PUB_MAX_BODY) this.pub.publish([encodeDataHeader({ ...r, prev: this.last }), r.body]);
           this.last = r.seq;
         }
         while (this.pub.queued > MAX_QUEUED) await new Promise((resolve) => setImmediate(resolve));

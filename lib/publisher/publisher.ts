@@ -88,7 +88,7 @@ export class Publisher {
       ...curve("mq-archive.router"),
     });
     this.pub = await PubSocket.bind(o.pubBind ?? derivePubEndpoint(o.bind), {
-      sendHighWaterMark: 2_000,
+      sendHighWaterMark: 1_000,
       ...curve("mq-archive.pub"),
     });
     this.fanout = new Fanout(outbox, this.pub, this.log.child({ component: "fanout" }), this.head);
@@ -184,6 +184,7 @@ export class Publisher {
     if (this.outbox === null) return;
     const pruned = this.outbox.prune(Date.now() - this.retainMs);
     if (pruned > 0) this.log.info({ pruned, first: this.outbox.first() }, "pruned records every peer acknowledged");
+    else this.log.debug({ first: this.outbox.first() }, "prune check: nothing to prune");
   }
 
   /** Counters for status and tests. */

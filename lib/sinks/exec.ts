@@ -10,7 +10,7 @@
 
 import { spawn } from "node:child_process";
 import { SinkError } from "../errors.js";
-import type { Sink, SinkContext, SinkRecord } from "./sink.js";
+import { storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 export const EX_TEMPFAIL = 75;
 const STDERR_LIMIT = 2048;
@@ -33,6 +33,10 @@ export class ExecSink implements Sink {
   async start(_context: SinkContext): Promise<void> {}
 
   async store(records: readonly SinkRecord[]): Promise<void> {
+    await storeSafeLists(records, (safe) => this.runAll(safe));
+  }
+
+  private async runAll(records: readonly SinkRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i++) {
       const outcome = await this.run(records[i]!);
       if (outcome === null) continue;
@@ -42,7 +46,9 @@ export class ExecSink implements Sink {
 
   private run(record: SinkRecord): Promise<{ transient: boolean; message: string } | null> {
     return new Promise((resolve) => {
+      // Its own process group, so a timeout ends the command and whatever it started.
       const child = spawn("/bin/sh", ["-c", this.command], {
+        detached: true,
         stdio: ["pipe", "ignore", "pipe"],
         env: {
           ...process.env,
@@ -63,14 +69,16 @@ export class ExecSink implements Sink {
       child.stdin.end(record.body);
       const timer =
         this.options.timeoutMs && this.options.timeoutMs > 0
-          ? setTimeout(() => child.kill("SIGKILL"), this.options.timeoutMs)
+          ? setTimeout(() => killGroup(child.pid), this.options.timeoutMs)
           : null;
       child.on("error", (err) => {
         if (timer) clearTimeout(timer);
         resolve({ transient: true, message: `cannot run ${this.command}: ${err.message}` });
       });
-      child.on("close", (code, signal) => {
+      // "exit", not "close": a background process the command left holding stderr must not stall us.
+      child.on("exit", (code, signal) => {
         if (timer) clearTimeout(timer);
+        child.stderr.destroy();
         const detail = stderr.trim() === "" ? "" : `: ${stderr.trim()}`;
         if (code === 0) resolve(null);
         else if (code === EX_TEMPFAIL) resolve({ transient: true, message: `exit ${code} (temporary failure)${detail}` });
@@ -80,4 +88,13 @@ export class ExecSink implements Sink {
   }
 
   async close(): Promise<void> {}
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    /* already gone */
+  }
 }

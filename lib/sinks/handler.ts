@@ -4,7 +4,7 @@
 // bug never loses a message (it is retried with backoff and logged).
 
 import { SinkError } from "../errors.js";
-import type { Sink, SinkContext, SinkRecord } from "./sink.js";
+import { storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 export type RecordHandler = (record: SinkRecord) => Promise<void> | void;
 
@@ -17,6 +17,10 @@ export class HandlerSink implements Sink {
   async start(_context: SinkContext): Promise<void> {}
 
   async store(records: readonly SinkRecord[]): Promise<void> {
+    await storeSafeLists(records, (safe) => this.handleAll(safe));
+  }
+
+  private async handleAll(records: readonly SinkRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i++) {
       try {
         await this.handler(records[i]!);

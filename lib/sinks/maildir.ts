@@ -6,7 +6,7 @@
 // second one. A reader may have moved a message into cur/ in the window
 // between our rename and our commit; start() looks for those once.
 
-import { readdir, rename, unlink } from "node:fs/promises";
+import { readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.js";
 import { ensureDirectory, forEachLimited, syncDirectory, writeFileDurably } from "./fs-util.js";
@@ -21,8 +21,14 @@ export function maildirName(record: Pick<SinkRecord, "outbox" | "seq" | "receive
 export class MaildirSink implements Sink {
   readonly name: string;
   private readonly prepared = new Set<string>();
-  /** `${list}/${name}` of messages already delivered and moved to cur/ after the last commit. */
-  private inCur = new Set<string>();
+  /**
+   * `${list}/${name}` of messages already delivered but not yet committed: found
+   * in cur/ at start (a reader moved them after our rename, before our commit),
+   * or renamed by this process in an attempt that failed later in the batch.
+   * Delivering those again could add a second copy beside one a reader moved.
+   */
+  private delivered = new Map<string, number>();
+  private context: SinkContext | null = null;
   private log: Logger | null = null;
 
   constructor(private readonly dir: string) {
@@ -31,9 +37,10 @@ export class MaildirSink implements Sink {
 
   async start(context: SinkContext): Promise<void> {
     this.log = context.log;
+    this.context = context;
     try {
       await ensureDirectory(this.dir);
-      if (context.outbox !== null) this.inCur = await this.findUncommittedInCur(context.outbox, context.committed);
+      if (context.outbox !== null) this.delivered = await this.findUncommittedInCur(context.outbox, context.committed);
     } catch (err) {
       throw fsError(err, `cannot prepare maildir ${this.dir}`);
     }
@@ -45,18 +52,25 @@ export class MaildirSink implements Sink {
 
   private async deliver(records: readonly SinkRecord[]): Promise<void> {
     const lists = new Set(records.map((r) => r.list));
+    this.forgetCommitted();
+    const key = (r: SinkRecord): string => `${r.list}/${maildirName(r)}`;
+    const fresh = records.filter((r) => !this.delivered.has(key(r)));
     try {
       for (const list of lists) await this.prepare(list);
-      await forEachLimited(records, 8, (r) => writeFileDurably(this.tmpPath(r), r.body));
-      for (const r of records) {
-        const name = maildirName(r);
-        if (this.inCur.has(`${r.list}/${name}`)) await unlink(this.tmpPath(r));
-        else await rename(this.tmpPath(r), join(this.dir, r.list, "new", name));
+      await forEachLimited(fresh, 8, (r) => writeFileDurably(this.tmpPath(r), r.body));
+      for (const r of fresh) {
+        await rename(this.tmpPath(r), join(this.dir, r.list, "new", maildirName(r)));
+        this.delivered.set(key(r), r.seq);
       }
       for (const list of lists) await syncDirectory(join(this.dir, list, "new"));
     } catch (err) {
       throw fsError(err, `cannot deliver into maildir ${this.dir}`);
     }
+  }
+
+  private forgetCommitted(): void {
+    const committed = this.context?.position() ?? 0;
+    for (const [key, seq] of this.delivered) if (seq <= committed) this.delivered.delete(key);
   }
 
   private tmpPath(record: SinkRecord): string {
@@ -70,8 +84,8 @@ export class MaildirSink implements Sink {
     this.prepared.add(list);
   }
 
-  private async findUncommittedInCur(outbox: string, committed: number): Promise<Set<string>> {
-    const found = new Set<string>();
+  private async findUncommittedInCur(outbox: string, committed: number): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
     const prefix = outbox.replace(/-/g, "").slice(0, 8);
     for (const list of await readdir(this.dir)) {
       let names: string[];
@@ -82,7 +96,7 @@ export class MaildirSink implements Sink {
       }
       for (const name of names) {
         const m = NAME.exec(name);
-        if (m && m[1] === prefix && Number(m[2]) > committed) found.add(`${list}/${name.replace(/:2,.*$/, "")}`);
+        if (m && m[1] === prefix && Number(m[2]) > committed) found.set(`${list}/${name.replace(/:2,.*$/, "")}`, Number(m[2]));
       }
     }
     if (found.size > 0) this.log?.info({ count: found.size }, "messages delivered before a crash were already read; not delivering them again");
@@ -91,5 +105,6 @@ export class MaildirSink implements Sink {
 
   async close(): Promise<void> {
     this.prepared.clear();
+    this.context = null;
   }
 }

@@ -10,29 +10,32 @@ import { open, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { quoteMboxrd } from "../ingest/mbox-reader.js";
 import { headerLines } from "../message/rfc5322.js";
-import type { SinkJournal } from "../store/state.js";
+import { SinkError } from "../errors.js";
 import { ensureDirectory } from "./fs-util.js";
 import { fsError, storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 interface MboxJournal {
+  /** The outbox the appended records came from: seqs of another outbox say nothing. */
+  outbox: string;
   lastSeq: number;
+  /** Each file's size before the first append not yet committed. */
   sizes: Record<string, number>;
 }
 
 export class MboxSink implements Sink {
   readonly name: string;
-  private journal: SinkJournal | null = null;
+  private context: SinkContext | null = null;
 
   constructor(private readonly dir: string) {
     this.name = `mbox:${dir}`;
   }
 
   async start(context: SinkContext): Promise<void> {
-    this.journal = context.journal;
+    this.context = context;
     try {
       await ensureDirectory(this.dir);
       const pending = context.journal.get() as MboxJournal | undefined | null;
-      if (pending && pending.lastSeq > context.committed) {
+      if (pending && pending.outbox === context.outbox && pending.lastSeq > context.committed) {
         for (const [file, size] of Object.entries(pending.sizes)) await truncateTo(file, size);
         context.log.info({ files: Object.keys(pending.sizes).length, lastSeq: pending.lastSeq }, "mbox: cut back an uncommitted append after a crash");
       }
@@ -47,6 +50,8 @@ export class MboxSink implements Sink {
   }
 
   private async append(records: readonly SinkRecord[]): Promise<void> {
+    const context = this.context;
+    if (context === null) throw new SinkError("mbox sink used before start()", { transient: true });
     const byFile = new Map<string, Buffer[]>();
     for (const r of records) {
       const file = join(this.dir, `${r.list}.mbox`);
@@ -60,18 +65,23 @@ export class MboxSink implements Sink {
     } catch (err) {
       throw fsError(err, `cannot read mbox sizes in ${this.dir}`);
     }
-    const last = records[records.length - 1];
-    this.journal?.set({ lastSeq: last?.seq ?? 0, sizes } satisfies MboxJournal);
+    const last = records[records.length - 1]!;
+    // A retry of a partly stored batch is still the same uncommitted batch: keep the sizes from before it.
+    const open = context.journal.get() as MboxJournal | undefined | null;
+    const outbox = last.outbox;
+    const stillOpen = open && open.outbox === outbox && open.lastSeq > context.position();
+    const journal: MboxJournal = { outbox, lastSeq: last.seq, sizes: stillOpen ? { ...sizes, ...open.sizes } : sizes };
+    context.journal.set(journal);
     try {
       for (const [file, entries] of byFile) await appendDurably(file, Buffer.concat(entries));
     } catch (err) {
-      await Promise.allSettled(Object.entries(sizes).map(([file, size]) => truncateTo(file, size)));
+      await Promise.allSettled(Object.entries(journal.sizes).map(([file, size]) => truncateTo(file, size)));
       throw fsError(err, `cannot append to mbox in ${this.dir}`);
     }
   }
 
   async close(): Promise<void> {
-    this.journal = null;
+    this.context = null;
   }
 }
 

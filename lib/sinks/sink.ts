@@ -23,8 +23,10 @@ export interface SinkRecord {
 export interface SinkContext {
   /** Durable scratch space for crash recovery, private to this sink. */
   journal: SinkJournal;
-  /** Every record at or below this seq was stored by every sink and committed. */
+  /** At start: every record at or below this seq was stored by every sink and committed. */
   committed: number;
+  /** The committed position now (it moves as batches commit). */
+  position: () => number;
   /** The outbox being followed, or null before the first session. */
   outbox: string | null;
   log: Logger;

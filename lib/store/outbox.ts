@@ -6,9 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { OutboxError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
-import { classifySqliteError, ensureSchema, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
+import { classifySqliteError, ensureSchema, ForeignDatabaseError, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
 
 const SCHEMA_VERSION = 1;
+const KIND = { applicationId: 0x4d51_4f42, name: "outbox" }; // "MQOB"
 
 export interface NewRecord {
   list: string;
@@ -90,7 +91,10 @@ export class Outbox {
         ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
       });
       try {
-        if (!options.readonly) ensureSchema(db, SCHEMA_VERSION, () => migrate(db));
+        if (!options.readonly) ensureSchema(db, KIND, SCHEMA_VERSION, () => migrate(db));
+        else if (db.pragma("application_id", { simple: true }) !== KIND.applicationId) {
+          throw new ForeignDatabaseError(`${path} is not an mq-archive outbox`);
+        }
         return new Outbox(path, db);
       } catch (err) {
         db.close();
@@ -201,9 +205,15 @@ export class Outbox {
     return guard(this.path, () => (this.stmts.peers.all() as PeerDbRow[]).map(toPeer));
   }
 
-  /** Forget a peer: it no longer holds back pruning. Returns whether it existed. */
+  /** Forget a peer (by id, or by name when one peer has it): it no longer holds back pruning. */
   forgetPeer(id: string): boolean {
-    return guard(this.path, () => this.stmts.forgetPeer.run(id, id).changes > 0);
+    return guard(this.path, () =>
+      this.db.transaction(() => {
+        if (this.stmts.forgetPeer.run(id).changes > 0) return true;
+        const named = this.stmts.peersNamed.all(id) as Array<{ id: string }>;
+        return named.length === 1 && this.stmts.forgetPeer.run(named[0]!.id).changes > 0;
+      })(),
+    );
   }
 
   /**
@@ -342,7 +352,8 @@ function prepare(db: Db) {
     ),
     updatePeer: db.prepare("UPDATE peers SET acked = ?, acked_at = ?, last_seen = ? WHERE id = ?"),
     peers: db.prepare("SELECT * FROM peers ORDER BY name, id"),
-    forgetPeer: db.prepare("DELETE FROM peers WHERE id = ? OR name = ?"),
+    forgetPeer: db.prepare("DELETE FROM peers WHERE id = ?"),
+    peersNamed: db.prepare("SELECT id FROM peers WHERE name = ?"),
     pruneBound: db.prepare("SELECT min(acked) FROM peers").pluck(),
     prune: db.prepare(
       `DELETE FROM records WHERE seq IN

@@ -36,20 +36,35 @@ export function openDatabase(path: string, options: OpenOptions): Db {
   }
 }
 
+/** The file is a SQLite database, but not one of ours (or not the kind expected). */
+export class ForeignDatabaseError extends Error {}
+
 /**
- * Run `migrate` inside one IMMEDIATE transaction when the schema is older than
- * `version`, so two processes creating the same file at once cannot race.
+ * Make sure the file is an mq-archive database of the given kind (its
+ * `application_id`) and run `migrate` inside one IMMEDIATE transaction when
+ * its schema is older than `version`, so two processes creating the same
+ * file at once cannot race. A database of another application, or another
+ * kind of ours, is refused untouched.
  */
-export function ensureSchema(db: Db, version: number, migrate: (from: number) => void): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  if (current === version) return;
-  if (current > version) {
-    throw new Error(`database schema version ${current} is newer than this mq-archive understands (${version})`);
-  }
+export function ensureSchema(db: Db, kind: { applicationId: number; name: string }, version: number, migrate: (from: number) => void): void {
+  const check = (): number => {
+    const appId = db.pragma("application_id", { simple: true }) as number;
+    const current = db.pragma("user_version", { simple: true }) as number;
+    const tables = db.prepare("SELECT count(*) FROM sqlite_master").pluck().get() as number;
+    if (appId !== kind.applicationId && (appId !== 0 || current !== 0 || tables > 0)) {
+      throw new ForeignDatabaseError(`not an mq-archive ${kind.name} (it is another SQLite database)`);
+    }
+    if (current > version) {
+      throw new ForeignDatabaseError(`its schema version ${current} is newer than this mq-archive understands (${version})`);
+    }
+    return current;
+  };
+  if (check() === version) return;
   db.transaction(() => {
-    const again = db.pragma("user_version", { simple: true }) as number;
+    const again = check();
     if (again >= version) return;
     migrate(again);
+    db.pragma(`application_id = ${kind.applicationId}`);
     db.pragma(`user_version = ${version}`);
   }).immediate();
 }
@@ -64,6 +79,7 @@ export function quickCheck(db: Db): string | null {
 export type SqliteCondition = "busy" | "full" | "corrupt" | "unusable" | "other";
 
 export function classifySqliteError(err: unknown): SqliteCondition {
+  if (err instanceof ForeignDatabaseError) return "corrupt";
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return "other";
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "busy";

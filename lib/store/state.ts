@@ -10,6 +10,7 @@ import type { RecordKind } from "../wire/frames.js";
 import { classifySqliteError, ensureSchema, openDatabase, quickCheck, type Db } from "./sqlite.js";
 
 const SCHEMA_VERSION = 1;
+const KIND = { applicationId: 0x4d51_5354, name: "subscriber state file" }; // "MQST"
 
 export interface ArchivedEntry {
   list: string;
@@ -67,7 +68,7 @@ export class SubscriberState {
     return guard(path, () => {
       const db = openDatabase(path, { create: true, durability: "full" });
       try {
-        ensureSchema(db, SCHEMA_VERSION, () => migrate(db));
+        ensureSchema(db, KIND, SCHEMA_VERSION, () => migrate(db));
         return new SubscriberState(path, db);
       } catch (err) {
         db.close();

@@ -59,7 +59,7 @@ export class Link {
     this.sub?.close();
     this.sub = SubSocket.connect(endpoint, {
       heartbeatMs: this.o.heartbeatMs,
-      receiveHighWaterMark: 2_000,
+      receiveHighWaterMark: 1_000,
       ...(this.o.curve ? { curve: this.o.curve } : {}),
       events: {
         onMessage: (parts) => this.receive(parts, "pub"),

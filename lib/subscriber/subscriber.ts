@@ -42,6 +42,18 @@ export interface SubscriberOptions {
   log?: Logger;
 }
 
+/** What arrived and what became of it, for logs, status and tests. */
+export interface SubscriberCounters {
+  /** Data frames received over PUB (live) and ROUTER (catch-up, repair, filtered). */
+  fromPub: number;
+  fromRouter: number;
+  duplicates: number;
+  /** Frames not held because the reorder buffer was full (fetched again later). */
+  dropped: number;
+  fetches: number;
+  hellos: number;
+}
+
 export type SubscriberCloseReason = { type: "closed" } | { type: "failed"; error: Error };
 
 interface Entry extends ChainEntry {
@@ -86,6 +98,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private lastFetchAt = 0;
   private fetchDelay = 250;
 
+  readonly counters: SubscriberCounters = { fromPub: 0, fromRouter: 0, duplicates: 0, dropped: 0, fetches: 0, hellos: 0 };
   private started = false;
   private closing: Promise<void> | null = null;
   private resolveClosed!: (reason: SubscriberCloseReason) => void;
@@ -121,6 +134,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       await sink.start({
         journal: this.state.journal(sink.name),
         committed: this.committed,
+        position: () => this.committed,
         outbox: this.state.outboxId,
         log: this.log.child({ sink: sink.name }),
       });
@@ -253,6 +267,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private onData(frame: DataFrame, source: Source, now: number): void {
     if (this.session === null || this.state.outboxId === null) return;
+    if (source === "pub") this.counters.fromPub++;
+    else this.counters.fromRouter++;
     if (source === "router") {
       this.lastRouterDataAt = now;
       this.routerBytesHeld += frame.body.length;
@@ -275,6 +291,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private offer(entry: Entry, now: number): void {
     const result = this.reorder.offer(entry, (e) => this.release(e));
+    if (result === "duplicate") this.counters.duplicates++;
+    if (result === "dropped") this.counters.dropped++;
     if (result === "duplicate" || result === "dropped") this.release(entry);
     if (result !== "released") return;
     const ready = this.reorder.take();
@@ -365,6 +383,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private sendHello(): void {
     if (this.closing || this.link === null) return;
     this.lastHelloAt = Date.now();
+    this.counters.hellos++;
     this.creditEpoch++;
     this.creditToReturn = 0;
     this.link.send({
@@ -425,6 +444,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (this.routerBytesHeld > this.credit / 2) return; // we are the slow part, not the stream
     if (now - this.lastFetchAt < this.fetchDelay) return;
     this.lastFetchAt = now;
+    this.counters.fetches++;
     this.fetchDelay = Math.min(this.fetchDelay * 2, (this.session?.heartbeatMs ?? 1000) * 2);
     this.creditEpoch++;
     this.creditToReturn = 0;
@@ -463,7 +483,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
         this.log.warn({ err: errorMessage(err) }, "error while closing");
       }
     }
-    this.log.info({ position: this.committed }, error ? "subscriber stopped on error" : "subscriber stopped");
+    this.log.info({ position: this.committed, counters: this.counters }, error ? "subscriber stopped on error" : "subscriber stopped");
     this.resolveClosed(error ? { type: "failed", error } : { type: "closed" });
   }
 

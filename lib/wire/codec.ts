@@ -73,6 +73,7 @@ export function decode(parts: readonly Buffer[]): Frame {
   if (head === undefined || head.length === 0) throw bad("empty message");
   if (head.length > MAX_HEADER_BYTES) throw new ProtocolError("TOO_LARGE", `header of ${head.length} bytes`);
   const h = unpackHeader(head);
+  if (h.v === undefined) throw bad("header has no protocol version");
   if (h.v !== PROTOCOL_VERSION) {
     throw new ProtocolError(
       "BAD_VERSION",
@@ -154,9 +155,8 @@ function unpackHeader(head: Buffer): Record<string, unknown> {
   } catch (err) {
     throw bad(`header is not msgpack (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value) || Buffer.isBuffer(value)) {
-    throw bad("header is not a map");
-  }
+  const proto = value === null || typeof value !== "object" ? undefined : Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw bad("header is not a map");
   return value as Record<string, unknown>;
 }
 
