@@ -1,0 +1,18 @@
+// mq-archive's public API: the engines behind the CLI, for custom archivers.
+
+export { Outbox, type NewRecord, type OutboxRecord, type AppendResult, type PeerRow } from "./store/outbox.js";
+export { SubscriberState, type DeadLetter } from "./store/state.js";
+export { publishMessage, type PublishResult } from "./ingest/publish.js";
+export { acceptMessage, derivedMessageId, validateListName } from "./message/rfc5322.js";
+export { Publisher, type PublisherOptions, type BoundEndpoints } from "./publisher/publisher.js";
+export { Subscriber, type SubscriberOptions, type SubscriberCounters } from "./subscriber/subscriber.js";
+export type { Delivery } from "./subscriber/iterator.js";
+export type { Sink, SinkContext, SinkRecord } from "./sinks/sink.js";
+export { MaildirSink } from "./sinks/maildir.js";
+export { MboxSink } from "./sinks/mbox.js";
+export { ExecSink, type ExecOptions } from "./sinks/exec.js";
+export { HandlerSink, type RecordHandler } from "./sinks/handler.js";
+export { parseSink } from "./sinks/parse.js";
+export { readStatus, type OutboxStatus, type PeerStatus } from "./status.js";
+export { createLogger, silentLogger, type Logger } from "./log.js";
+export * from "./errors.js";

@@ -1,0 +1,96 @@
+// The library: Publisher and Subscriber in one process (handler and
+// `for await` styles), and the shipped custom-archiver example as a real
+// process against a real `serve`.
+
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Outbox, Publisher, Subscriber, type SinkRecord } from "../../lib/index.js";
+import { Mesh } from "../helpers/mesh.js";
+import { makeMessage, sha256 } from "../helpers/messages.js";
+import { tempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
+
+const EXAMPLE = fileURLToPath(new URL("../../dist/examples/custom-archiver.js", import.meta.url));
+
+async function startPublisher(dir: string): Promise<{ outbox: Outbox; publisher: Publisher; endpoint: string }> {
+  const outbox = Outbox.open(join(dir, "outbox.db"));
+  const publisher = new Publisher({ outbox, bind: "tcp://127.0.0.1:*", heartbeatMs: 200 });
+  const { router } = await publisher.start();
+  return { outbox, publisher, endpoint: router };
+}
+
+describe("library", function () {
+  this.timeout(60_000);
+
+  it("a handler receives every record in order; its resolved promise acknowledges", async () => {
+    const dir = tempDir();
+    const { outbox, publisher, endpoint } = await startPublisher(dir);
+    const got: SinkRecord[] = [];
+    const subscriber = new Subscriber({ connect: endpoint, state: join(dir, "sub.db"), handler: (r) => void got.push(r) });
+    try {
+      await subscriber.start();
+      const messages = Array.from({ length: 300 }, (_, i) => makeMessage(i % 2 ? "a" : "b", i));
+      for (const m of messages) outbox.append(m);
+      publisher.notify();
+      await waitFor(() => subscriber.position === outbox.head(), { what: "the handler to store everything" });
+      expect(got.map((r) => sha256(r.body))).to.deep.equal(messages.map((m) => sha256(m.body)));
+      expect(got.map((r) => r.seq)).to.deep.equal([...got.map((r) => r.seq)].sort((x, y) => x - y));
+    } finally {
+      await subscriber.close();
+      await publisher.close();
+      outbox.close();
+    }
+  });
+
+  it("`for await` yields records; acked ones are not delivered again after a restart", async () => {
+    const dir = tempDir();
+    const { outbox, publisher, endpoint } = await startPublisher(dir);
+    try {
+      for (let i = 0; i < 10; i++) outbox.append(makeMessage("dev", i));
+      const first = new Subscriber({ connect: endpoint, state: join(dir, "sub.db") });
+      await first.start();
+      const seen: number[] = [];
+      for await (const d of first) {
+        seen.push(d.seq);
+        await d.ack();
+        if (seen.length === 10) break; // ends the iteration and closes the subscriber
+      }
+      expect((await first.closed()).type).to.equal("closed");
+      expect(seen).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+
+      for (let i = 10; i < 15; i++) outbox.append(makeMessage("dev", i));
+      publisher.notify();
+      const second = new Subscriber({ connect: endpoint, state: join(dir, "sub.db") });
+      await second.start();
+      const after: number[] = [];
+      for await (const d of second) {
+        after.push(d.seq);
+        await d.ack();
+        if (after.length === 5) break;
+      }
+      expect(after).to.deep.equal([11, 12, 13, 14, 15]);
+    } finally {
+      await publisher.close();
+      outbox.close();
+    }
+  });
+
+  it("the custom-archiver example archives what `serve` publishes", async () => {
+    const mesh = await Mesh.create();
+    await mesh.serve();
+    const out = mesh.path("custom");
+    const child = spawn(process.execPath, [EXAMPLE, mesh.endpoint, mesh.path("custom.db"), out], { stdio: "ignore" });
+    try {
+      const messages = Array.from({ length: 20 }, (_, i) => makeMessage("dev", i));
+      const seqs = mesh.publish(messages);
+      await waitFor(() => seqs.every((s) => existsSync(join(out, "dev", `${s}.eml`))), { what: "the example's files" });
+      await mesh.waitAcked(["custom-archiver"], seqs[seqs.length - 1]!);
+      seqs.forEach((s, i) => expect(sha256(readFileSync(join(out, "dev", `${s}.eml`)))).to.equal(sha256(messages[i]!.body)));
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+});
