@@ -6,11 +6,12 @@ import { UsageError } from "../errors.js";
 
 const TCP = /^tcp:\/\/(.+):(\d+|\*)$/;
 
-/** --bind tcp://host:5580 → tcp://host:5581 (an ephemeral `*` stays `*`). */
+/** --bind tcp://host:5580 → tcp://host:5581 (an ephemeral `*` or `0` stays ephemeral). */
 export function derivePubEndpoint(bind: string): string {
   const m = TCP.exec(bind);
   if (m) {
-    const port = m[2] === "*" ? "*" : String(Number(m[2]) + 1);
+    const ephemeral = m[2] === "*" || m[2] === "0";
+    const port = ephemeral ? m[2] : String(Number(m[2]) + 1);
     return `tcp://${m[1]}:${port}`;
   }
   if (bind.startsWith("ipc://")) return `${bind}.pub`;
