@@ -2,7 +2,7 @@
 // definitions come from lib/config/commands.ts; behaviour lives in lib/.
 
 import yargs, { type Argv } from "yargs";
-import { PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
+import { KEYGEN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
 import { resolveOptions } from "../lib/config/resolve.js";
 import { envName, type OptionSpecs, type Resolved } from "../lib/config/spec.js";
 import { UsageError } from "../lib/errors.js";
@@ -40,6 +40,12 @@ export async function runCli(argv: string[]): Promise<void> {
       "show the outbox and every known peer with its acknowledged position and lag",
       (y) => withOptions(y, STATUS_OPTIONS),
       (args) => dispatch("status", STATUS_OPTIONS, args, async (o) => (await import("./commands/status.js")).runStatus(o)),
+    )
+    .command(
+      "keygen",
+      "create a CURVE key pair: OUT.key (secret) and OUT.pub; prints the public key",
+      (y) => withOptions(y, KEYGEN_OPTIONS),
+      (args) => dispatch("keygen", KEYGEN_OPTIONS, args, async (o) => (await import("./commands/keygen.js")).runKeygen(o)),
     )
     .demandCommand(1, "name a command (see --help)")
     .strict()

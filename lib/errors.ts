@@ -14,6 +14,7 @@ export const EXIT = {
   CANTCREAT: 73,
   IOERR: 74,
   TEMPFAIL: 75,
+  NOPERM: 77,
   CONFIG: 78,
 } as const;
 
@@ -106,6 +107,12 @@ export class ProtocolError extends MqArchiveError {
 export class OutboxReplacedError extends MqArchiveError {
   readonly code = "OUTBOX_REPLACED";
   override readonly exitStatus = EXIT.CONFIG;
+}
+
+/** The publisher does not accept this peer's key (or no longer does). */
+export class NotAuthorizedError extends MqArchiveError {
+  readonly code = "NOT_AUTHORIZED";
+  override readonly exitStatus = EXIT.NOPERM;
 }
 
 /**

@@ -2,13 +2,15 @@
 // the database so it works whether or not `serve` is running.
 
 import { formatBytes, formatDuration } from "./config/units.js";
-import { listMatcher } from "./security/list-match.js";
+import { bothMatch, listMatcher } from "./security/list-match.js";
 import type { Outbox } from "./store/outbox.js";
 
 export interface PeerStatus {
   id: string;
   name: string;
+  /** Lists it asked for (null: all) and lists it is allowed (null: all). */
   lists: string[] | null;
+  allowed: string[] | null;
   acked: number;
   lag: { records: number; bytes: number; ageMs: number | null };
   lastSeen: string | null;
@@ -18,16 +20,19 @@ export interface PeerStatus {
 export interface OutboxStatus {
   outbox: { path: string; id: string; head: number; first: number; records: number; bytes: number };
   peers: PeerStatus[];
+  /** Handshakes refused because the key is not in the peers file. */
+  refused: Array<{ fingerprint: string; publicKey: string; address: string; count: number; lastSeen: string }>;
 }
 
 export function readStatus(outbox: Outbox, now = Date.now()): OutboxStatus {
   const stats = outbox.stats();
   const peers = outbox.peers().map((peer): PeerStatus => {
-    const lag = outbox.lag(peer.acked, listMatcher(peer.lists));
+    const lag = outbox.lag(peer.acked, bothMatch(listMatcher(peer.lists), listMatcher(peer.allowed)));
     return {
       id: peer.id,
       name: peer.name,
       lists: peer.lists,
+      allowed: peer.allowed,
       acked: peer.acked,
       lag: { records: lag.records, bytes: lag.bytes, ageMs: lag.oldest === null ? null : Math.max(0, now - lag.oldest) },
       lastSeen: peer.lastSeen === null ? null : new Date(peer.lastSeen).toISOString(),
@@ -37,7 +42,29 @@ export function readStatus(outbox: Outbox, now = Date.now()): OutboxStatus {
   return {
     outbox: { path: outbox.path, id: outbox.id, head: stats.head, first: stats.first, records: stats.count, bytes: stats.bytes },
     peers,
+    refused: outbox.refusals().map((r) => ({
+      fingerprint: r.fingerprint,
+      publicKey: r.key,
+      address: r.address,
+      count: r.count,
+      lastSeen: new Date(r.lastSeen).toISOString(),
+    })),
   };
+}
+
+function listsLabel(p: PeerStatus): string {
+  const wanted = p.lists === null ? "all" : p.lists.join(",");
+  return p.allowed === null ? wanted : `${wanted} of ${p.allowed.join(",")}`;
+}
+
+function refusedLines(status: OutboxStatus): string[] {
+  if (status.refused.length === 0) return [];
+  const total = status.refused.reduce((n, r) => n + r.count, 0);
+  const lines = [`refused ${total} handshakes from ${status.refused.length} unknown keys:`];
+  for (const r of status.refused.slice(0, 10)) {
+    lines.push(`  ${r.fingerprint} ${r.publicKey} from ${r.address || "?"}: ${r.count} times, last ${r.lastSeen}`);
+  }
+  return [...lines, ""];
 }
 
 export function formatStatus(status: OutboxStatus): string {
@@ -47,6 +74,7 @@ export function formatStatus(status: OutboxStatus): string {
     `  head seq ${o.head}; ${o.records} records retained (${formatBytes(o.bytes)})${o.records > 0 ? `, oldest seq ${o.first}` : ""}`,
     "",
   ];
+  lines.push(...refusedLines(status));
   if (status.peers.length === 0) {
     lines.push("no peers have connected yet");
     return `${lines.join("\n")}\n`;
@@ -55,7 +83,7 @@ export function formatStatus(status: OutboxStatus): string {
   for (const p of status.peers) {
     rows.push([
       p.name === p.id ? p.id : `${p.name} (${p.id.slice(0, 12)})`,
-      p.lists === null ? "all" : p.lists.join(","),
+      listsLabel(p),
       String(p.acked),
       String(p.lag.records),
       formatBytes(p.lag.bytes),

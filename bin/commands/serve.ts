@@ -5,19 +5,22 @@ import type { Resolved } from "../../lib/config/spec.js";
 import { OutboxError, UsageError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 import { derivePubEndpoint, validateEndpoint } from "../../lib/publisher/endpoints.js";
+import { PeersReloader } from "../../lib/publisher/peers-reloader.js";
 import { Publisher } from "../../lib/publisher/publisher.js";
+import { serveSecurity } from "../../lib/security/modes.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { runUntilStopped } from "../daemon.js";
 
 export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<number> {
-  if (!opts.insecure) {
-    throw new UsageError(
-      "serve encrypts and authenticates every link, and no keys are configured: pass --insecure to run in plaintext " +
-        "(only on loopback or a trusted network)",
-    );
-  }
   const bind = validateEndpoint(opts.bind, "--bind");
   const pubBind = validateEndpoint(opts["pub-bind"] ?? derivePubEndpoint(bind), "--pub-bind");
+  const security = serveSecurity({
+    key: opts.key,
+    peers: opts.peers,
+    insecure: opts.insecure,
+    insecureRemote: opts["insecure-remote"],
+    endpoints: [bind, pubBind],
+  });
   const log = createLogger(opts["log-level"]);
   const outbox = Outbox.open(opts.db, { durability: "normal" });
   const problem = outbox.check();
@@ -31,6 +34,7 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     pubBind,
     heartbeatMs: opts.heartbeat,
     retainMs: opts.retain,
+    ...(security.secure ? { security: { keys: security.keys, peers: security.peers } } : {}),
     log,
   });
   try {
@@ -39,8 +43,17 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     outbox.close();
     throw new UsageError(`cannot listen on ${bind} / ${pubBind}: ${(err as Error).message}`, { cause: err });
   }
-  log.warn("running without encryption or authentication (--insecure)");
+  let reloader: PeersReloader | null = null;
+  if (security.secure) {
+    reloader = new PeersReloader(security.peersFile, publisher, log.child({ component: "peers" }));
+    reloader.start(security.peers);
+    process.on("SIGHUP", () => void reloader?.reload());
+    log.info({ publicKey: security.keys.publicKey, peers: security.peers.entries().length }, "CURVE on; peers allowlist loaded");
+  } else {
+    log.warn("running without encryption or authentication (--insecure): every peer is trusted");
+  }
   const status = await runUntilStopped(publisher, log);
+  reloader?.close();
   outbox.close();
   return status;
 }

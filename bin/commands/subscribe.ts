@@ -2,21 +2,16 @@
 
 import { SUBSCRIBE_OPTIONS } from "../../lib/config/commands.js";
 import type { Resolved } from "../../lib/config/spec.js";
-import { UsageError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 import { validateEndpoint } from "../../lib/publisher/endpoints.js";
+import { subscribeSecurity } from "../../lib/security/modes.js";
 import { parseSink } from "../../lib/sinks/parse.js";
 import { Subscriber } from "../../lib/subscriber/subscriber.js";
 import { runUntilStopped } from "../daemon.js";
 
 export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Promise<number> {
-  if (!opts.insecure) {
-    throw new UsageError(
-      "subscribe encrypts and authenticates its link, and no keys are configured: pass --insecure to connect in " +
-        "plaintext (only on loopback or a trusted network)",
-    );
-  }
   const connect = validateEndpoint(opts.connect, "--connect");
+  const security = subscribeSecurity({ key: opts.key, serverKey: opts["server-key"], insecure: opts.insecure });
   const sinks = opts.sink.map((spec) => parseSink(spec, { timeoutMs: opts["exec-timeout"] }));
   const log = createLogger(opts["log-level"]);
   const subscriber = new Subscriber({
@@ -28,9 +23,10 @@ export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Pr
     creditBytes: opts.credit,
     maxAttempts: opts["exec-retries"],
     ...(opts["accept-outbox"] === undefined ? {} : { acceptOutbox: opts["accept-outbox"] }),
+    ...(security.secure ? { security: { keys: security.keys, serverKey: security.serverKey } } : {}),
     log,
   });
   await subscriber.start();
-  log.warn("connected without encryption or authentication (--insecure)");
+  if (!security.secure) log.warn("connected without encryption or authentication (--insecure)");
   return runUntilStopped(subscriber, log);
 }

@@ -36,9 +36,19 @@ export const SERVE_OPTIONS = {
     default: "tcp://127.0.0.1:5580",
   },
   "pub-bind": { type: "string", describe: "PUB endpoint (default: --bind with port + 1; announced to peers)" },
+  key: { type: "string", describe: "this publisher's secret key file (from mq-archive keygen)" },
+  peers: {
+    type: "string",
+    describe: "allowlist: one '<public-key> [name=NAME] [lists=GLOB,...]' per line; re-read on change and SIGHUP",
+  },
   insecure: {
     type: "boolean",
-    describe: "run without CURVE encryption and authentication (required until keys are configured)",
+    describe: "run without CURVE encryption and authentication: every peer is trusted (loopback only)",
+    default: false,
+  },
+  "insecure-remote": {
+    type: "boolean",
+    describe: "with --insecure, allow binding a non-loopback address (plaintext over the network)",
     default: false,
   },
   retain: {
@@ -61,9 +71,11 @@ export const SUBSCRIBE_OPTIONS = {
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },
   name: { type: "string", describe: "this peer's name in the publisher's status (default: host name)" },
+  key: { type: "string", describe: "this peer's secret key file (from mq-archive keygen)" },
+  "server-key": { type: "string", describe: "the publisher's public key: Z85 text or its .pub file" },
   insecure: {
     type: "boolean",
-    describe: "connect without CURVE encryption and authentication (required until keys are configured)",
+    describe: "connect without CURVE encryption and authentication",
     default: false,
   },
   "accept-outbox": {
@@ -89,9 +101,13 @@ export const STATUS_OPTIONS = {
   json: { type: "boolean", describe: "print JSON instead of a table", default: false },
 } satisfies OptionSpecs;
 
-export const KNOWN_COMMANDS: ReadonlySet<string> = new Set(["publish", "serve", "subscribe", "status"]);
+export const KEYGEN_OPTIONS = {
+  out: { type: "string", describe: "write OUT.key (secret, mode 0600) and OUT.pub; never overwrites", required: true },
+} satisfies OptionSpecs;
+
+export const KNOWN_COMMANDS: ReadonlySet<string> = new Set(["publish", "serve", "subscribe", "status", "keygen"]);
 
 /** Every option name any command knows: a config key outside this set is a typo. */
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
-  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS].flatMap((s) => Object.keys(s)),
+  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS, KEYGEN_OPTIONS].flatMap((s) => Object.keys(s)),
 );

@@ -178,6 +178,14 @@ export class Control {
     }
   }
 
+  /** End a peer's session (its key was revoked or changed), telling it why. */
+  endPeer(peerId: string, code: string, message: string): void {
+    const session = this.byPeer.get(peerId);
+    if (session === undefined) return;
+    this.reply(session.routingId, code, message);
+    this.remove(session, message);
+  }
+
   heartbeat(now: number, timers: SessionTimers): void {
     const head = this.deps.head();
     for (const session of [...this.bySocket.values()]) {

@@ -26,12 +26,17 @@ export class Fanout {
 
   constructor(
     private readonly outbox: Outbox,
-    private readonly pub: PubSocket,
+    private pub: PubSocket,
     private readonly log: Logger,
     start: number,
   ) {
     this.last = start;
     this.target = start;
+  }
+
+  /** After PUB was rebound. */
+  useSocket(pub: PubSocket): void {
+    this.pub = pub;
   }
 
   get lastPublished(): number {

@@ -4,9 +4,12 @@
 
 import { StateMachineError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
-import { InsecureAuthorizer, type Authorizer } from "../security/authorizer.js";
+import { InsecureAuthorizer } from "../security/authorizer.js";
+import type { KeyPair } from "../security/keys.js";
+import type { PeerAcl } from "../security/peers-file.js";
 import { Outbox } from "../store/outbox.js";
 import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
+import { Gatekeeper } from "./gatekeeper.js";
 import { Control, type PublisherCounters } from "./control.js";
 import { derivePubEndpoint } from "./endpoints.js";
 import { Fanout } from "./fanout.js";
@@ -24,9 +27,8 @@ export interface PublisherOptions {
   /** Keep acknowledged records this long (ms) for late joiners. */
   retainMs?: number;
   pruneEveryMs?: number;
-  authorizer?: Authorizer;
-  /** CURVE server keys; absent means plaintext (--insecure). */
-  curve?: { secretKey: string; publicKey: string };
+  /** CURVE keys and the allowlist; absent means plaintext, every peer trusted (--insecure). */
+  security?: { keys: KeyPair; peers: PeerAcl };
   log?: Logger;
 }
 
@@ -50,6 +52,8 @@ export class Publisher {
   private control: Control | null = null;
   private fanout: Fanout | null = null;
   private streamer: Streamer | null = null;
+  private gate: Gatekeeper | null = null;
+  private pubCurve: { curve?: CurveServer } = {};
   private readonly timers: NodeJS.Timeout[] = [];
   private head = 0;
   private started = false;
@@ -79,25 +83,28 @@ export class Publisher {
     const outbox = typeof o.outbox === "string" ? Outbox.open(o.outbox, { durability: "normal" }) : o.outbox;
     this.outbox = outbox;
     this.head = outbox.head();
-    const curve = (domain: string): { curve?: CurveServer } =>
-      o.curve === undefined ? {} : { curve: { ...o.curve, domain } };
+    let routerCurve: { curve?: CurveServer } = {};
+    if (o.security) {
+      this.gate = new Gatekeeper(o.security.keys, o.security.peers, this.log.child({ component: "gatekeeper" }));
+      const curve = await this.gate.start();
+      routerCurve = { curve: curve.router };
+      this.pubCurve = { curve: curve.pub };
+      this.syncPeers(o.security.peers);
+    }
     this.router = await RouterSocket.bind(o.bind, {
       heartbeatMs: this.heartbeatMs,
       maxMessageSize: PEER_MAX_MESSAGE,
       sendHighWaterMark: 50_000,
-      ...curve("mq-archive.router"),
+      ...routerCurve,
     });
-    this.pub = await PubSocket.bind(o.pubBind ?? derivePubEndpoint(o.bind), {
-      sendHighWaterMark: 1_000,
-      ...curve("mq-archive.pub"),
-    });
+    this.pub = await this.bindPub(o.pubBind ?? derivePubEndpoint(o.bind));
     this.fanout = new Fanout(outbox, this.pub, this.log.child({ component: "fanout" }), this.head);
     this.control = new Control({
       outbox,
       router: this.router,
       pubEndpoint: this.pub.endpoint,
       heartbeatMs: this.heartbeatMs,
-      authorizer: o.authorizer ?? new InsecureAuthorizer(),
+      authorizer: this.gate?.authorizer ?? new InsecureAuthorizer(),
       log: this.log.child({ component: "control" }),
       head: () => this.head,
       wake: () => void this.streamer?.pump(),
@@ -122,7 +129,7 @@ export class Publisher {
     });
     this.watcher.start();
     this.every(this.heartbeatMs, () => this.tick());
-    this.every(250, () => this.control?.persist());
+    this.every(250, () => this.persist());
     this.every(this.options.pruneEveryMs ?? Math.min(60_000, Math.max(1000, this.retainMs / 10)), () => this.prune());
     this.prune();
     const bound = { router: this.router.endpoint, pub: this.pub.endpoint };
@@ -148,6 +155,54 @@ export class Publisher {
       }
     }, ms);
     this.timers.push(timer);
+  }
+
+  private bindPub(endpoint: string): Promise<PubSocket> {
+    return PubSocket.bind(endpoint, { sendHighWaterMark: 1_000, ...this.pubCurve });
+  }
+
+  private persist(): void {
+    this.control?.persist();
+    if (this.gate) this.outbox?.recordRefusals(this.gate.drainRefusals());
+  }
+
+  /**
+   * Replace the allowlist (the peers file changed). Sessions of removed keys
+   * end now; keys whose lists changed must start a new session; if a key
+   * that could follow PUB lost that right, PUB is rebound so every
+   * subscriber reconnects through the authenticator again.
+   */
+  async setPeers(peers: PeerAcl): Promise<void> {
+    if (this.gate === null) throw new StateMachineError("setPeers needs a publisher started with keys");
+    const change = this.gate.setPeers(peers);
+    for (const key of change.removed) this.control?.endPeer(key, "NOT_AUTHORIZED", "this key was removed from the publisher's peers file");
+    for (const key of change.narrowed) this.control?.endPeer(key, "NO_SESSION", "this key's lists changed: start a new session");
+    this.syncPeers(peers);
+    if (change.pubAffected) await this.rebindPub();
+    this.log.info({ peers: peers.entries().length, removed: change.removed.length, changed: change.narrowed.length }, "peers reloaded");
+  }
+
+  private syncPeers(peers: PeerAcl): void {
+    const forgotten = this.outbox?.syncPeers(peers.entries().map((e) => ({ id: e.key, name: e.name, lists: e.lists }))) ?? [];
+    if (forgotten.length > 0) this.log.info({ forgotten: forgotten.length }, "peers not in the peers file no longer hold back pruning");
+  }
+
+  private async rebindPub(): Promise<void> {
+    const old = this.pub;
+    if (old === null || this.closing) return;
+    const endpoint = old.endpoint;
+    old.close();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.pub = await this.bindPub(endpoint);
+        break;
+      } catch (err) {
+        if (attempt >= 100) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the old socket releases the port asynchronously
+      }
+    }
+    this.fanout?.useSocket(this.pub);
+    this.log.info({ endpoint }, "PUB rebound: every subscriber re-authenticates");
   }
 
   /** Look for newly committed records now (library users may call it after appending). */
@@ -188,9 +243,10 @@ export class Publisher {
   }
 
   /** Counters for status and tests. */
-  counters(): PublisherCounters & { head: number; sessions: number } {
+  counters(): PublisherCounters & { head: number; sessions: number; refusedKeys: number } {
     const c = this.control;
-    return { ...(c?.counters ?? emptyCounters()), head: this.head, sessions: c ? [...c.sessions()].length : 0 };
+    const sessions = c ? [...c.sessions()].length : 0;
+    return { ...(c?.counters ?? emptyCounters()), head: this.head, sessions, refusedKeys: this.gate?.refusedTotal ?? 0 };
   }
 
   sessions(): Session[] {
@@ -211,7 +267,8 @@ export class Publisher {
     for (const timer of this.timers) clearInterval(timer);
     this.watcher?.close();
     const steps: Array<() => void> = [
-      () => this.control?.persist(),
+      () => this.persist(),
+      () => this.gate?.close(),
       () => this.router?.close(),
       () => this.pub?.close(),
       () => {

@@ -8,7 +8,7 @@ import { OutboxError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
 import { classifySqliteError, ensureSchema, ForeignDatabaseError, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const KIND = { applicationId: 0x4d51_4f42, name: "outbox" }; // "MQOB"
 
 export interface NewRecord {
@@ -38,10 +38,22 @@ export interface PeerRow {
   name: string;
   /** Lists the peer asked for, or null for all. */
   lists: string[] | null;
+  /** Lists the peers file allows it (globs), or null for all. */
+  allowed: string[] | null;
   acked: number;
   ackedAt: number | null;
   registeredAt: number;
   lastSeen: number | null;
+}
+
+/** Handshakes refused for a key that is not in the allowlist. */
+export interface RefusalRow {
+  fingerprint: string;
+  key: string;
+  address: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
 }
 
 export interface ReadLimits {
@@ -91,7 +103,7 @@ export class Outbox {
         ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
       });
       try {
-        if (!options.readonly) ensureSchema(db, KIND, SCHEMA_VERSION, () => migrate(db));
+        if (!options.readonly) ensureSchema(db, KIND, SCHEMA_VERSION, (from) => migrate(db, from));
         else if (db.pragma("application_id", { simple: true }) !== KIND.applicationId) {
           throw new ForeignDatabaseError(`${path} is not an mq-archive outbox`);
         }
@@ -205,6 +217,49 @@ export class Outbox {
     return guard(this.path, () => (this.stmts.peers.all() as PeerDbRow[]).map(toPeer));
   }
 
+  /**
+   * Make the registered peers exactly `peers` (the publisher's allowlist):
+   * new keys are registered at seq 0, names follow the file, and peers no
+   * longer listed are forgotten, so they no longer hold back pruning.
+   */
+  syncPeers(peers: ReadonlyArray<{ id: string; name: string; lists: string[] | null }>, now = Date.now()): string[] {
+    return guard(this.path, () =>
+      this.db.transaction(() => {
+        const wanted = new Set(peers.map((p) => p.id));
+        const forgotten = (this.stmts.peers.all() as PeerDbRow[]).filter((r) => !wanted.has(r.id)).map((r) => r.id);
+        for (const id of forgotten) this.stmts.forgetPeer.run(id);
+        for (const p of peers) {
+          this.stmts.registerListed.run({ id: p.id, name: p.name, allowed: p.lists === null ? null : JSON.stringify(p.lists), now });
+        }
+        return forgotten;
+      })(),
+    );
+  }
+
+  /** Count refused handshakes per key, for status. */
+  recordRefusals(refusals: ReadonlyArray<{ fingerprint: string; key: string; address: string; count: number; at: number }>): void {
+    if (refusals.length === 0) return;
+    guard(this.path, () => {
+      this.db.transaction(() => {
+        for (const r of refusals) this.stmts.refusal.run(r);
+      })();
+    });
+  }
+
+  refusals(): RefusalRow[] {
+    type Row = { fingerprint: string; key: string; address: string; count: number; first_seen: number; last_seen: number };
+    return guard(this.path, () =>
+      (this.stmts.refusals.all() as Row[]).map((r) => ({
+        fingerprint: r.fingerprint,
+        key: r.key,
+        address: r.address,
+        count: r.count,
+        firstSeen: r.first_seen,
+        lastSeen: r.last_seen,
+      })),
+    );
+  }
+
   /** Forget a peer (by id, or by name when one peer has it): it no longer holds back pruning. */
   forgetPeer(id: string): boolean {
     return guard(this.path, () =>
@@ -272,7 +327,24 @@ export class Outbox {
   }
 }
 
-function migrate(db: Db): void {
+function migrate(db: Db, from: number): void {
+  if (from < 1) createV1(db);
+  if (from < 2) {
+    db.exec(`
+      ALTER TABLE peers ADD COLUMN allowed TEXT;
+      CREATE TABLE IF NOT EXISTS refusals (
+        fingerprint TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        address TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+      );
+    `);
+  }
+}
+
+function createV1(db: Db): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS records (
@@ -305,6 +377,7 @@ type PeerDbRow = {
   id: string;
   name: string;
   lists: string | null;
+  allowed: string | null;
   acked: number;
   acked_at: number | null;
   registered_at: number;
@@ -316,6 +389,7 @@ function toPeer(row: PeerDbRow): PeerRow {
     id: row.id,
     name: row.name,
     lists: row.lists === null ? null : (JSON.parse(row.lists) as string[]),
+    allowed: row.allowed === null ? null : (JSON.parse(row.allowed) as string[]),
     acked: row.acked,
     ackedAt: row.acked_at,
     registeredAt: row.registered_at,
@@ -351,6 +425,15 @@ function prepare(db: Db) {
        ON CONFLICT (id) DO UPDATE SET name = @name, lists = @lists, acked = @acked, last_seen = @now`,
     ),
     updatePeer: db.prepare("UPDATE peers SET acked = ?, acked_at = ?, last_seen = ? WHERE id = ?"),
+    registerListed: db.prepare(
+      `INSERT INTO peers (id, name, allowed, acked, registered_at) VALUES (@id, @name, @allowed, 0, @now)
+       ON CONFLICT (id) DO UPDATE SET name = @name, allowed = @allowed`,
+    ),
+    refusal: db.prepare(
+      `INSERT INTO refusals (fingerprint, key, address, count, first_seen, last_seen) VALUES (@fingerprint, @key, @address, @count, @at, @at)
+       ON CONFLICT (fingerprint) DO UPDATE SET count = count + @count, last_seen = @at, address = @address`,
+    ),
+    refusals: db.prepare("SELECT * FROM refusals ORDER BY last_seen DESC"),
     peers: db.prepare("SELECT * FROM peers ORDER BY name, id"),
     forgetPeer: db.prepare("DELETE FROM peers WHERE id = ?"),
     peersNamed: db.prepare("SELECT id FROM peers WHERE name = ?"),

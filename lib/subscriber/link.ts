@@ -15,7 +15,7 @@ export type Source = "router" | "pub";
 export interface LinkHandlers {
   onFrame(frame: Frame, source: Source): void;
   onConnection(up: boolean): void;
-  onHandshakeFailure(reason: string): void;
+  onHandshakeFailure(kind: "auth" | "protocol", detail: string): void;
   onSocketError(err: Error): void;
 }
 

@@ -4,12 +4,13 @@
 // brings a fetch from its position, a silent publisher a new hello.
 
 import { hostname } from "node:os";
-import { OutboxReplacedError, ProtocolError, StateError, StateMachineError, errorMessage } from "../errors.js";
+import { NotAuthorizedError, OutboxReplacedError, ProtocolError, StateError, StateMachineError, errorMessage } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { HandlerSink, type RecordHandler } from "../sinks/handler.js";
 import type { Sink } from "../sinks/sink.js";
 import { SubscriberState } from "../store/state.js";
-import type { CurveClient } from "../transport/zmq.js";
+import { fingerprint, type KeyPair } from "../security/keys.js";
+import { makeProof } from "../security/proof.js";
 import type { DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.js";
 import { Deliverer, type Released } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
@@ -36,9 +37,8 @@ export interface SubscriberOptions {
   retryMaxMs?: number;
   /** Follow this outbox id if the publisher's outbox was replaced. */
   acceptOutbox?: string;
-  curve?: CurveClient;
-  /** Identity and proof for the hello (secure mode supplies both). */
-  identity?: { peer: string; proof: (outboxNonce: string) => Uint8Array };
+  /** This peer's CURVE keys and the publisher's public key; absent means plaintext (--insecure). */
+  security?: { keys: KeyPair; serverKey: string };
   log?: Logger;
 }
 
@@ -82,6 +82,9 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private reorder!: ReorderBuffer<Entry>;
   private readonly pipeline: Entry[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private relinkTimer: NodeJS.Timeout | null = null;
+  private relinkDelay = 1000;
+  private readonly proof: Uint8Array;
 
   private session: Session | null = null;
   private committed = 0;
@@ -108,6 +111,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.log = options.log ?? silentLogger();
     this.credit = options.creditBytes ?? 8 * 1024 * 1024;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
+    const s = options.security;
+    this.proof = s ? makeProof(s.keys, s.serverKey) : new Uint8Array(0);
   }
 
   /** Open the state, start the sinks (repairing what a crash left) and connect. */
@@ -150,18 +155,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       onCommitted: (position) => this.committedUpTo(position),
       onFatal: (err) => void this.close(err),
     });
-    this.link = new Link({
-      connect: o.connect,
-      heartbeatMs: this.heartbeatMs,
-      ...(o.curve ? { curve: o.curve } : {}),
-      log: this.log.child({ component: "link" }),
-      handlers: {
-        onFrame: (frame, source) => this.onFrame(frame, source),
-        onConnection: (up) => this.onConnection(up),
-        onHandshakeFailure: (reason) => this.log.error({ reason }, "the publisher refused the connection"),
-        onSocketError: (err) => void this.close(err),
-      },
-    });
+    this.link = this.createLink();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.log.info(
       { connect: o.connect, peer: this.peerId, outbox: this.state.outboxId, position: this.committed },
@@ -169,6 +163,57 @@ export class Subscriber implements AsyncIterable<Delivery> {
     );
     // The hello goes out when the connection's handshake completes (or the tick's retry).
     this.lastHelloAt = Date.now();
+  }
+
+  private createLink(): Link {
+    const s = this.options.security;
+    return new Link({
+      connect: this.options.connect,
+      heartbeatMs: this.heartbeatMs,
+      ...(s ? { curve: { publicKey: s.keys.publicKey, secretKey: s.keys.secretKey, serverKey: s.serverKey } } : {}),
+      log: this.log.child({ component: "link" }),
+      handlers: {
+        onFrame: (frame, source) => this.onFrame(frame, source),
+        onConnection: (up) => this.onConnection(up),
+        onHandshakeFailure: (kind, detail) => this.onHandshakeFailure(kind, detail),
+        onSocketError: (err) => void this.close(err),
+      },
+    });
+  }
+
+  /**
+   * The publisher refused our key (libzmq will not retry that connection, so
+   * we rebuild the link with backoff: the key may be added later) or speaks
+   * another security mechanism (libzmq retries; we explain).
+   */
+  private onHandshakeFailure(kind: "auth" | "protocol", detail: string): void {
+    if (this.closing) return;
+    const key = this.options.security ? fingerprint(this.options.security.keys.publicKey) : null;
+    if (kind === "protocol") {
+      const hint = this.options.security
+        ? "is it running with --insecure? Both sides must use keys"
+        : "it requires CURVE: give --key and --server-key";
+      this.warnOnce("protocol", { detail }, `the publisher speaks another security mechanism (${hint})`);
+      return;
+    }
+    this.log.error({ key, detail, retryInMs: this.relinkDelay }, "the publisher refused our key: is it in the publisher's peers file?");
+    if (this.relinkTimer !== null) return;
+    this.relinkTimer = setTimeout(() => {
+      this.relinkTimer = null;
+      if (this.closing) return;
+      this.session = null;
+      this.link?.close();
+      this.link = this.createLink();
+    }, this.relinkDelay);
+    this.relinkDelay = Math.min(this.relinkDelay * 2, 30_000);
+  }
+
+  private readonly warned = new Set<string>();
+
+  private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.error(fields, message);
   }
 
   private chooseSinks(): Sink[] {
@@ -194,7 +239,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   }
 
   get peerId(): string {
-    return this.options.identity?.peer ?? this.state.peerId;
+    return this.options.security?.keys.publicKey ?? this.state.peerId;
   }
 
   /** Everything at or below this seq is stored and committed. */
@@ -257,6 +302,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.lastProgressAt = now;
     this.knownHead = Math.max(this.knownHead, w.head);
     this.helloDelay = 100;
+    this.relinkDelay = 1000;
     if (w.mode === "pub" && w.pub !== null) this.link?.followPub(w.pub);
     else this.link?.unfollowPub();
     if (this.committed > 0 && w.first > this.committed + 1) {
@@ -321,6 +367,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       case "POSITION_AHEAD":
         return this.fail(this.aheadError(Number(e.detail ?? "0")));
       case "NOT_AUTHORIZED":
+        return this.fail(new NotAuthorizedError(`the publisher refused us: ${e.message}`));
       case "BAD_VERSION":
         return this.fail(new ProtocolError(e.code, `the publisher refused us: ${e.message}`));
       default:
@@ -394,7 +441,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       outbox: this.state.outboxId,
       lists: this.options.lists ?? null,
       credit: this.freeCredit(),
-      proof: this.options.identity?.proof(this.state.outboxId ?? "") ?? new Uint8Array(0),
+      proof: this.proof,
     });
   }
 
@@ -466,6 +513,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private async shutdown(error?: Error): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.relinkTimer) clearTimeout(this.relinkTimer);
     if (this.session) this.link?.send({ type: "bye" });
     const steps: Array<() => unknown> = [
       () => this.iterator?.close(),

@@ -8,7 +8,7 @@ import * as zmq from "zeromq";
 export interface CurveServer {
   secretKey: string;
   publicKey: string;
-  /** ZAP domain, so the authenticator can tell ROUTER from PUB. */
+  /** ZAP domain (from registerZap), so the authenticator can tell sockets apart. */
   domain: string;
 }
 
@@ -20,6 +20,74 @@ export interface CurveClient {
 
 export interface LinkOptions {
   heartbeatMs: number;
+}
+
+export interface ZapRequestParts {
+  domain: string;
+  address: string;
+  mechanism: string;
+  credentials: Buffer[];
+}
+
+/** Answers a ZAP request for one domain: null to accept, or the refusal text. */
+export type ZapHandler = (request: ZapRequestParts) => string | null;
+
+/**
+ * The process's ZAP endpoint (inproc://zeromq.zap.01 in the shared context),
+ * bound once, before any CURVE server socket, and shared by every publisher
+ * in the process: each registers its own domains.
+ */
+class ZapServer {
+  private static instance: ZapServer | null = null;
+  private readonly handlers = new Map<string, ZapHandler>();
+  private domainSeq = 0;
+
+  private constructor(private readonly socket: zmq.Router) {}
+
+  static async get(): Promise<ZapServer> {
+    if (ZapServer.instance === null) {
+      const socket = new zmq.Router({ linger: 0 });
+      await socket.bind("inproc://zeromq.zap.01");
+      const server = new ZapServer(socket);
+      ZapServer.instance = server;
+      void server.run();
+    }
+    return ZapServer.instance;
+  }
+
+  /** Register a handler under a fresh domain name; returns the domain and a way to remove it. */
+  register(prefix: string, handler: ZapHandler): { domain: string; remove: () => void } {
+    const domain = `${prefix}.${++this.domainSeq}`;
+    this.handlers.set(domain, handler);
+    return { domain, remove: () => this.handlers.delete(domain) };
+  }
+
+  private async run(): Promise<void> {
+    for await (const request of this.socket) {
+      const [path, delimiter, version, id, domain, address, , mechanism, ...credentials] = request as Buffer[];
+      const handler = this.handlers.get(domain?.toString() ?? "");
+      let refusal: string | null = "unknown ZAP domain";
+      try {
+        if (handler) {
+          refusal = handler({
+            domain: domain!.toString(),
+            address: address?.toString() ?? "",
+            mechanism: mechanism?.toString() ?? "",
+            credentials,
+          });
+        }
+      } catch (err) {
+        refusal = `authenticator failed: ${(err as Error).message}`;
+      }
+      const status = refusal === null ? ["200", "OK"] : ["400", refusal.slice(0, 255)];
+      await this.socket.send([path!, delimiter!, version!, id!, ...status, "", ""]);
+    }
+  }
+}
+
+/** Register a ZAP handler for a publisher's socket; the ZAP endpoint is bound on first use. */
+export async function registerZap(prefix: string, handler: ZapHandler): Promise<{ domain: string; remove: () => void }> {
+  return (await ZapServer.get()).register(prefix, handler);
 }
 
 const LINGER_MS = 0;
@@ -211,15 +279,18 @@ export interface ClientEvents {
   onError(err: Error): void;
   /** The connection (re)established or was lost. */
   onConnection?(up: boolean): void;
-  /** The server refused our credentials or spoke another protocol. */
-  onHandshakeFailure?(reason: string): void;
+  /**
+   * The server refused our key ("auth": libzmq will not retry) or speaks
+   * another security mechanism ("protocol").
+   */
+  onHandshakeFailure?(kind: "auth" | "protocol", detail: string): void;
 }
 
 function watchEvents(socket: zmq.Socket, events: ClientEvents): void {
   socket.events.on("handshake", () => events.onConnection?.(true));
   socket.events.on("disconnect", () => events.onConnection?.(false));
-  socket.events.on("handshake:error:auth", (e) => events.onHandshakeFailure?.(`authentication refused (${e.error.message})`));
-  socket.events.on("handshake:error:protocol", (e) => events.onHandshakeFailure?.(`protocol error (${e.error.message})`));
+  socket.events.on("handshake:error:auth", (e) => events.onHandshakeFailure?.("auth", e.error.message));
+  socket.events.on("handshake:error:protocol", (e) => events.onHandshakeFailure?.("protocol", e.error.message));
 }
 
 /** The subscriber's control and repair socket. */

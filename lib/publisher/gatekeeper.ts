@@ -1,0 +1,100 @@
+// The publisher's security: CURVE keys for its sockets, the ZAP decisions
+// that keep unknown keys out (and keys limited to some lists off PUB), the
+// hello authorizer, and the record of refused keys. Reloading the allowlist
+// reports which keys lost access so their sessions can be ended.
+
+import type { Logger } from "../log.js";
+import { KeyAuthorizer } from "../security/key-authorizer.js";
+import { fingerprint, type KeyPair } from "../security/keys.js";
+import type { PeerAcl } from "../security/peers-file.js";
+import { decideZap, type SocketRole, type ZapRequest } from "../security/zap.js";
+import { registerZap, type CurveServer } from "../transport/zmq.js";
+
+export interface Refusal {
+  fingerprint: string;
+  key: string;
+  address: string;
+  count: number;
+  at: number;
+}
+
+export interface AclChange {
+  removed: string[];
+  narrowed: string[];
+  /** Some key that could follow PUB lost that right: PUB must drop its subscribers. */
+  pubAffected: boolean;
+}
+
+export class Gatekeeper {
+  readonly authorizer: KeyAuthorizer;
+  private pending = new Map<string, Refusal>();
+  private readonly logged = new Set<string>();
+  private readonly registrations: Array<() => void> = [];
+  refusedTotal = 0;
+
+  constructor(
+    private readonly keys: KeyPair,
+    private acl: PeerAcl,
+    private readonly log: Logger,
+  ) {
+    this.authorizer = new KeyAuthorizer(keys, () => this.acl);
+  }
+
+  get peers(): PeerAcl {
+    return this.acl;
+  }
+
+  /** Register the ZAP handlers; returns the CURVE settings for each socket. */
+  async start(): Promise<Record<SocketRole, CurveServer>> {
+    const curve = async (role: SocketRole): Promise<CurveServer> => {
+      const { domain, remove } = await registerZap(`mq-archive.${role}`, (request) => this.decide(role, request));
+      this.registrations.push(remove);
+      return { secretKey: this.keys.secretKey, publicKey: this.keys.publicKey, domain };
+    };
+    return { router: await curve("router"), pub: await curve("pub") };
+  }
+
+  private decide(role: SocketRole, request: ZapRequest): string | null {
+    const decision = decideZap(this.acl, role, request);
+    if (decision.ok) return null;
+    if (decision.reason === "unknown-key" && decision.key !== null) this.refused(decision.key, request.address);
+    else if (!this.logged.has(`${role}:${decision.key}`)) {
+      this.logged.add(`${role}:${decision.key}`);
+      this.log.warn({ role, key: decision.key && fingerprint(decision.key), address: request.address, reason: decision.text }, "refused a handshake");
+    }
+    return decision.text;
+  }
+
+  private refused(key: string, address: string): void {
+    this.refusedTotal++;
+    const fp = fingerprint(key);
+    const entry = this.pending.get(fp) ?? { fingerprint: fp, key, address, count: 0, at: 0 };
+    entry.count++;
+    entry.at = Date.now();
+    entry.address = address;
+    this.pending.set(fp, entry);
+    if (!this.logged.has(fp)) {
+      this.logged.add(fp);
+      this.log.warn({ key: fp, publicKey: key, address }, "refused an unknown key (logged once per key; counted in status)");
+    }
+  }
+
+  /** Refusals since the last call, for the outbox. */
+  drainRefusals(): Refusal[] {
+    const out = [...this.pending.values()];
+    this.pending = new Map();
+    return out;
+  }
+
+  setPeers(next: PeerAcl): AclChange {
+    const { removed, narrowed } = this.acl.changesTo(next);
+    const pubAffected = [...removed, ...narrowed].some((key) => this.acl.get(key)?.all === true);
+    this.acl = next;
+    for (const key of [...removed, ...narrowed]) this.logged.delete(fingerprint(key));
+    return { removed, narrowed, pubAffected };
+  }
+
+  close(): void {
+    for (const remove of this.registrations.splice(0)) remove();
+  }
+}

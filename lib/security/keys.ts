@@ -1,0 +1,111 @@
+// CURVE key pairs: generated with node:crypto's X25519 (the same curve and
+// encoding libzmq's CURVE uses), stored as Z85 in zcert-style files, and
+// read back with clear errors. A secret key file is created 0600 and never
+// overwritten.
+
+import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { ConfigError, UsageError } from "../errors.js";
+import { z85Decode, z85Encode } from "./z85.js";
+
+export interface KeyPair {
+  /** Z85, 40 characters. */
+  publicKey: string;
+  secretKey: string;
+}
+
+export function generateKeyPair(): KeyPair {
+  const { privateKey } = generateKeyPairSync("x25519");
+  const jwk = privateKey.export({ format: "jwk" });
+  return {
+    publicKey: z85Encode(Buffer.from(jwk.x!, "base64url")),
+    secretKey: z85Encode(Buffer.from(jwk.d!, "base64url")),
+  };
+}
+
+/** The raw 32 bytes of a Z85 key, or null if it is not one. */
+export function keyBytes(z85: string): Buffer | null {
+  const bytes = z85.length === 40 ? z85Decode(z85) : null;
+  return bytes !== null && bytes.length === 32 ? bytes : null;
+}
+
+/** A short, stable name for a key in logs: sha256 of its bytes. */
+export function fingerprint(publicKeyZ85: string): string {
+  const bytes = keyBytes(publicKeyZ85) ?? Buffer.from(publicKeyZ85);
+  return `sha256:${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}`;
+}
+
+/** X25519 shared secret between one side's secret key and the other's public key. */
+export function sharedSecret(secretKeyZ85: string, publicKeyZ85: string, ownPublicZ85: string): Buffer {
+  const d = keyBytes(secretKeyZ85);
+  const x = keyBytes(ownPublicZ85);
+  const peer = keyBytes(publicKeyZ85);
+  if (d === null || x === null || peer === null) throw new UsageError("not a CURVE key (40 Z85 characters)");
+  const privateKey: KeyObject = createPrivateKey({
+    key: { kty: "OKP", crv: "X25519", d: d.toString("base64url"), x: x.toString("base64url") },
+    format: "jwk",
+  });
+  const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: peer.toString("base64url") }, format: "jwk" });
+  return diffieHellman({ privateKey, publicKey });
+}
+
+/** Write PATH.key (secret, 0600, never overwritten) and PATH.pub. */
+export function writeKeyFiles(base: string, pair: KeyPair, now = new Date()): { keyFile: string; pubFile: string } {
+  const keyFile = `${base}.key`;
+  const pubFile = `${base}.pub`;
+  for (const file of [keyFile, pubFile]) {
+    if (existsSync(file)) throw new UsageError(`${file} already exists; not overwriting a key (choose another --out)`);
+  }
+  const secret =
+    `#   mq-archive CURVE secret key, generated ${now.toISOString()}\n` +
+    "#   Keep it private: whoever holds it can act as this peer or publisher.\n" +
+    `curve\n    public-key = "${pair.publicKey}"\n    secret-key = "${pair.secretKey}"\n`;
+  writeExclusive(keyFile, secret, 0o600);
+  writeExclusive(pubFile, `${pair.publicKey}\n`, 0o644);
+  return { keyFile, pubFile };
+}
+
+function writeExclusive(file: string, text: string, mode: number): void {
+  let fd: number;
+  try {
+    fd = openSync(file, "wx", mode);
+  } catch (err) {
+    throw new UsageError(`cannot create ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Read a secret key file written by `keygen` (or a zcert secret certificate). */
+export function readKeyFile(file: string): KeyPair {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read key file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const publicKey = /public-key\s*=\s*"([^"]{40})"/.exec(text)?.[1];
+  const secretKey = /secret-key\s*=\s*"([^"]{40})"/.exec(text)?.[1];
+  if (!publicKey || !secretKey || !keyBytes(publicKey) || !keyBytes(secretKey)) {
+    throw new ConfigError(`${file} is not an mq-archive secret key file (make one with mq-archive keygen --out NAME)`);
+  }
+  return { publicKey, secretKey };
+}
+
+/** A public key given as a Z85 string or as a .pub file holding one. */
+export function readPublicKey(value: string, what: string): string {
+  const trimmed = value.trim();
+  if (keyBytes(trimmed)) return trimmed;
+  let text: string;
+  try {
+    text = readFileSync(value, "utf8");
+  } catch {
+    throw new ConfigError(`${what} ${JSON.stringify(value)} is neither a Z85 public key (40 characters) nor a readable .pub file`);
+  }
+  const key = /public-key\s*=\s*"([^"]{40})"/.exec(text)?.[1] ?? text.trim();
+  if (!keyBytes(key)) throw new ConfigError(`${value} does not hold a Z85 public key (${what})`);
+  return key;
+}
