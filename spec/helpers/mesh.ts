@@ -1,7 +1,9 @@
 // A publisher and subscribers as real processes on loopback, plus ways to
 // publish into the outbox and to see how far every peer got.
 
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { generateKeyPair, writeKeyFiles, type KeyPair } from "../../lib/security/keys.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { Daemon, runCli } from "./cli.js";
 import type { TestMessage } from "./messages.js";
@@ -26,6 +28,34 @@ export class Mesh {
 
   path(name: string): string {
     return join(this.dir, name);
+  }
+
+  /** Key files NAME.key / NAME.pub in the mesh directory. */
+  makeKey(name: string): KeyPair & { keyFile: string; pubFile: string } {
+    const pair = generateKeyPair();
+    return { ...pair, ...writeKeyFiles(this.path(name), pair) };
+  }
+
+  /** The peers file, one line per peer. */
+  writePeers(lines: string[]): string {
+    const file = this.path("peers");
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    return file;
+  }
+
+  /** serve with CURVE: the publisher's key and the peers file (both must exist). */
+  async serveSecure(extra: string[] = []): Promise<Daemon> {
+    const args = ["serve", "--db", this.db, "--bind", this.endpoint, "--key", this.path("publisher.key"), "--peers", this.path("peers")];
+    const d = Daemon.start([...args, "--log-level", "debug", ...extra]);
+    await d.waitForLog("publisher listening");
+    return d;
+  }
+
+  subscribeSecure(state: string, sinks: string[], key: string, extra: string[] = []): Daemon {
+    const args = ["subscribe", "--connect", this.endpoint, "--state", this.path(state), "--log-level", "debug"];
+    args.push("--key", this.path(`${key}.key`), "--server-key", this.path("publisher.pub"));
+    for (const s of sinks) args.push("--sink", s);
+    return Daemon.start([...args, ...extra]);
   }
 
   async serve(extra: string[] = []): Promise<Daemon> {
