@@ -34,6 +34,8 @@ export interface PublisherCounters {
 }
 
 const LAST_SEEN_PERSIST_MS = 5000;
+/** More sessions than this is a flood (each is a connection), not a deployment. */
+const MAX_SESSIONS = 10_000;
 
 export class Control {
   readonly counters: PublisherCounters = { badFrames: 0, refused: 0, hellos: 0, expired: 0, sendFailures: 0 };
@@ -130,6 +132,10 @@ export class Control {
     }
     const grant = decision.grant;
     this.replaceExisting(routingId.toString("hex"), grant.peerId);
+    if (this.bySocket.size >= MAX_SESSIONS) {
+      this.reply(routingId, "BUSY", `this publisher already serves ${MAX_SESSIONS} sessions`);
+      return;
+    }
     const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
     const session = new Session({
       routingId,

@@ -39,5 +39,5 @@ export function isLoopback(endpoint: string): boolean {
   const m = TCP.exec(endpoint);
   if (!m) return endpoint.startsWith("ipc://") || endpoint.startsWith("inproc://");
   const host = m[1]!.replace(/^\[|\]$/g, "");
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -35,18 +35,27 @@ export function fingerprint(publicKeyZ85: string): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}`;
 }
 
-/** X25519 shared secret between one side's secret key and the other's public key. */
-export function sharedSecret(secretKeyZ85: string, publicKeyZ85: string, ownPublicZ85: string): Buffer {
+/** PKCS#8 wrapping of a raw X25519 secret, so node:crypto can use it without its public half. */
+const PKCS8_X25519 = Buffer.from("302e020100300506032b656e04220420", "hex");
+
+function privateKeyObject(secretKeyZ85: string): KeyObject {
   const d = keyBytes(secretKeyZ85);
-  const x = keyBytes(ownPublicZ85);
+  if (d === null) throw new UsageError("not a CURVE secret key (40 Z85 characters)");
+  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519, d]), format: "der", type: "pkcs8" });
+}
+
+/** The public key that belongs to a secret key. */
+export function publicKeyOf(secretKeyZ85: string): string {
+  const jwk = createPublicKey(privateKeyObject(secretKeyZ85)).export({ format: "jwk" });
+  return z85Encode(Buffer.from(jwk.x!, "base64url"));
+}
+
+/** X25519 shared secret between one side's secret key and the other's public key. */
+export function sharedSecret(secretKeyZ85: string, publicKeyZ85: string): Buffer {
   const peer = keyBytes(publicKeyZ85);
-  if (d === null || x === null || peer === null) throw new UsageError("not a CURVE key (40 Z85 characters)");
-  const privateKey: KeyObject = createPrivateKey({
-    key: { kty: "OKP", crv: "X25519", d: d.toString("base64url"), x: x.toString("base64url") },
-    format: "jwk",
-  });
+  if (peer === null) throw new UsageError("not a CURVE public key (40 Z85 characters)");
   const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: peer.toString("base64url") }, format: "jwk" });
-  return diffieHellman({ privateKey, publicKey });
+  return diffieHellman({ privateKey: privateKeyObject(secretKeyZ85), publicKey });
 }
 
 /** Write PATH.key (secret, 0600, never overwritten) and PATH.pub. */
@@ -91,6 +100,9 @@ export function readKeyFile(file: string): KeyPair {
   const secretKey = /secret-key\s*=\s*"([^"]{40})"/.exec(text)?.[1];
   if (!publicKey || !secretKey || !keyBytes(publicKey) || !keyBytes(secretKey)) {
     throw new ConfigError(`${file} is not an mq-archive secret key file (make one with mq-archive keygen --out NAME)`);
+  }
+  if (publicKeyOf(secretKey) !== publicKey) {
+    throw new ConfigError(`${file}: its public-key does not belong to its secret-key (the file was edited or mixed up)`);
   }
   return { publicKey, secretKey };
 }

@@ -39,9 +39,12 @@ export function parsePeers(text: string, source: string): PeerEntry[] {
     if (seen.has(key)) throw new ConfigError(`${where}: key already listed on line ${seen.get(key)}`);
     seen.set(key, index + 1);
     const entry: PeerEntry = { key, name: fingerprint(key), lists: null };
+    const given = new Set<string>();
     for (const attribute of attributes) {
       const m = /^(name|lists)=(.+)$/.exec(attribute);
       if (!m) throw new ConfigError(`${where}: unknown attribute ${JSON.stringify(attribute)} (use name=NAME and lists=GLOB,...)`);
+      if (given.has(m[1]!)) throw new ConfigError(`${where}: ${m[1]}= given twice`);
+      given.add(m[1]!);
       if (m[1] === "name") entry.name = m[2]!;
       else entry.lists = m[2]!.split(",").filter((g) => g !== "");
     }

@@ -15,14 +15,14 @@ function mac(secret: Buffer, peerKey: string, publisherKey: string): Buffer {
 
 /** What a peer puts in its hello. */
 export function makeProof(peer: KeyPair, publisherKey: string): Uint8Array {
-  return mac(sharedSecret(peer.secretKey, publisherKey, peer.publicKey), peer.publicKey, publisherKey);
+  return mac(sharedSecret(peer.secretKey, publisherKey), peer.publicKey, publisherKey);
 }
 
 /** Whether `proof` shows that the sender holds the secret key of `peerKey`. */
 export function verifyProof(publisher: KeyPair, peerKey: string, proof: Uint8Array): boolean {
   let expected: Buffer;
   try {
-    expected = mac(sharedSecret(publisher.secretKey, peerKey, publisher.publicKey), peerKey, publisher.publicKey);
+    expected = mac(sharedSecret(publisher.secretKey, peerKey), peerKey, publisher.publicKey);
   } catch {
     return false;
   }

@@ -126,13 +126,21 @@ class SendQueue {
   private readonly queue: Array<{ parts: Buffer[]; onFailure: SendFailure | undefined }> = [];
   private draining = false;
 
-  constructor(private readonly socket: zmq.Socket & zmq.Writable) {}
+  /** Beyond `max` waiting messages a send fails at once: a flood never grows memory without bound. */
+  constructor(
+    private readonly socket: zmq.Socket & zmq.Writable,
+    private readonly max = 100_000,
+  ) {}
 
   get length(): number {
     return this.queue.length;
   }
 
   push(parts: Buffer[], onFailure?: SendFailure): void {
+    if (this.queue.length >= this.max) {
+      onFailure?.(Object.assign(new Error("send queue full"), { code: "EAGAIN" }));
+      return;
+    }
     this.queue.push({ parts, onFailure });
     if (!this.draining) void this.drain();
   }

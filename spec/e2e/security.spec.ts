@@ -28,10 +28,11 @@ class RawPeer {
       curveSecretKey: key.secretKey,
       curveServerKey: serverKey,
     });
-    this.socket.connect(endpoint);
+    const socket = this.socket;
+    socket.connect(endpoint);
     void (async () => {
       try {
-        for await (const parts of this.socket) this.received.push(parts as Buffer[]);
+        for await (const parts of socket) this.received.push(parts as Buffer[]);
       } catch {
         /* closed */
       }
