@@ -91,7 +91,9 @@ function normalizeKeys(obj: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-function convert(name: string, spec: OptionSpec, raw: unknown, source: string): unknown {
+function convert(name: string, spec: OptionSpec, given: unknown, source: string): unknown {
+  // An option given twice: the last one wins, as in most command-line tools.
+  const raw = Array.isArray(given) && spec.type !== "array" && spec.type !== "list" ? given[given.length - 1] : given;
   const fail = (what: string): never => {
     throw new UsageError(`${source}: ${JSON.stringify(raw)} is not ${what} (${name}: ${spec.describe})`);
   };

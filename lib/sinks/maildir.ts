@@ -57,7 +57,7 @@ export class MaildirSink implements Sink {
     const fresh = records.filter((r) => !this.delivered.has(key(r)));
     try {
       for (const list of lists) await this.prepare(list);
-      await forEachLimited(fresh, 8, (r) => writeFileDurably(this.tmpPath(r), r.body));
+      await forEachLimited(fresh, 16, (r) => writeFileDurably(this.tmpPath(r), r.body));
       for (const r of fresh) {
         await rename(this.tmpPath(r), join(this.dir, r.list, "new", maildirName(r)));
         this.delivered.set(key(r), r.seq);

@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import { Packr } from "msgpackr";
 import * as zmq from "zeromq";
+import { makeProof } from "../../lib/security/proof.js";
 import { encode } from "../../lib/wire/codec.js";
 import { Mesh } from "../helpers/mesh.js";
 import { compareArchive, makeMessage, readMaildirArchive } from "../helpers/messages.js";
@@ -86,5 +87,46 @@ describe("e2e: hostile input to the publisher", function () {
     mesh.publish([makeMessage("dev", 1)]);
     await mesh.waitAcked(["s"], 1);
     expect(serve.alive).to.equal(true);
+  });
+
+  it("an authenticated peer flooding hellos and garbage neither disturbs another peer nor grows the publisher without bound", async () => {
+    const mesh = await Mesh.create();
+    const publisher = mesh.makeKey("publisher");
+    const good = mesh.makeKey("good");
+    const flooder = mesh.makeKey("flooder");
+    mesh.writePeers([`${good.publicKey} name=good`, `${flooder.publicKey} name=flooder`]);
+    const serve = await mesh.serveSecure(["--log-level", "info"]);
+    mesh.subscribeSecure("good.db", [`maildir:${mesh.path("good")}`], "good");
+    const baseline = serve.rss();
+    const socket = new zmq.Dealer({
+      linger: 0,
+      receiveHighWaterMark: 10,
+      curvePublicKey: flooder.publicKey,
+      curveSecretKey: flooder.secretKey,
+      curveServerKey: publisher.publicKey,
+    });
+    socket.connect(mesh.endpoint);
+    const hello = encode({
+      type: "hello", peer: flooder.publicKey, name: "f", from: 0, outbox: null, lists: null,
+      credit: Number.MAX_SAFE_INTEGER, proof: makeProof(flooder, publisher.publicKey),
+    });
+    let peak = baseline;
+    try {
+      const messages = Array.from({ length: 1000 }, (_, i) => makeMessage("dev", i, 4096));
+      for (let i = 0; i < 20_000; i++) {
+        // It never reads: replies and data pile up on its side until the publisher stops sending.
+        await socket.send(i % 2 ? hello : [Buffer.from(`garbage ${i}`)]);
+        if (i % 20 === 0) mesh.publish([messages[i / 20]!]);
+        if (i % 1000 === 0) peak = Math.max(peak, serve.rss());
+      }
+      await mesh.waitAcked(["good"], mesh.head());
+      peak = Math.max(peak, serve.rss());
+      const got = readMaildirArchive(mesh.path("good"), "dev").map((f) => f.body);
+      expect(compareArchive(messages, got)).to.deep.equal({ missing: [], duplicated: [], unexpected: 0, outOfOrder: false });
+    } finally {
+      socket.close();
+    }
+    expect(serve.alive).to.equal(true);
+    expect(peak - baseline, `publisher RSS grew by ${Math.round((peak - baseline) / 2 ** 20)} MiB`).to.be.below(100 * 2 ** 20);
   });
 });

@@ -96,7 +96,11 @@ export class Daemon {
 
   async waitForLog(match: string | ((line: LogLine) => boolean), timeoutMs = 20_000): Promise<LogLine> {
     const test = typeof match === "string" ? (l: LogLine) => l.msg === match : match;
-    return waitFor(() => this.logs.find(test), {
+    return waitFor(() => {
+      const found = this.logs.find(test);
+      if (found === undefined && this.exited) throw new Error(`${this.args[0]} exited: ${this.stderrText.slice(-5).join(" | ")}`);
+      return found;
+    }, {
       timeoutMs,
       what: `log ${String(match)} from ${this.args[0]} (stderr: ${this.stderrText.slice(-5).join(" | ")})`,
     });
