@@ -2,7 +2,7 @@
 // definitions come from lib/config/commands.ts; behaviour lives in lib/.
 
 import yargs, { type Argv } from "yargs";
-import { KEYGEN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
+import { BENCH_OPTIONS, KEYGEN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
 import { resolveOptions } from "../lib/config/resolve.js";
 import { envName, type OptionSpecs, type Resolved } from "../lib/config/spec.js";
 import { UsageError } from "../lib/errors.js";
@@ -46,6 +46,12 @@ export async function runCli(argv: string[]): Promise<void> {
       "create a CURVE key pair: OUT.key (secret) and OUT.pub; prints the public key",
       (y) => withOptions(y, KEYGEN_OPTIONS),
       (args) => dispatch("keygen", KEYGEN_OPTIONS, args, async (o) => (await import("./commands/keygen.js")).runKeygen(o)),
+    )
+    .command(
+      "bench",
+      "measure publish, end-to-end throughput, latency and memory with real processes on loopback",
+      (y) => withOptions(y, BENCH_OPTIONS),
+      (args) => dispatch("bench", BENCH_OPTIONS, args, async (o) => (await import("./commands/bench.js")).runBenchCommand(o)),
     )
     .demandCommand(1, "name a command (see --help)")
     .strict()

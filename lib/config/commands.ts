@@ -66,7 +66,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store messages: maildir:DIR, mbox:DIR or exec:COMMAND (repeatable; all must store before an ack)",
+    describe: "where to store messages: maildir:DIR, mbox:DIR, exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },
@@ -105,9 +105,23 @@ export const KEYGEN_OPTIONS = {
   out: { type: "string", describe: "write OUT.key (secret, mode 0600) and OUT.pub; never overwrites", required: true },
 } satisfies OptionSpecs;
 
-export const KNOWN_COMMANDS: ReadonlySet<string> = new Set(["publish", "serve", "subscribe", "status", "keygen"]);
+export const BENCH_OPTIONS = {
+  messages: { type: "number", describe: "messages to publish", default: 50_000 },
+  size: { type: "size", describe: "bytes per message", default: "10KB" },
+  subscribers: { type: "number", describe: "subscriber processes", default: 1 },
+  sink: { type: "string", describe: "the subscribers' sink: null, maildir or mbox", default: "null" },
+  rate: { type: "number", describe: "publish at this many messages per second, one fsync'd commit each (latency mode)" },
+  backlog: { type: "boolean", describe: "publish everything first, then start the subscribers (catch-up mode)", default: false },
+  secure: { type: "boolean", describe: "CURVE on (keys generated for the run)", default: false },
+  json: { type: "boolean", describe: "print the report as JSON", default: false },
+  dir: { type: "string", describe: "working directory (default: a new temporary one, removed afterwards)" },
+  role: { type: "string", describe: "internal: the part a child process plays", cliOnly: true },
+  spec: { type: "string", describe: "internal: the child's job, as JSON", cliOnly: true },
+} satisfies OptionSpecs;
+
+export const KNOWN_COMMANDS: ReadonlySet<string> = new Set(["publish", "serve", "subscribe", "status", "keygen", "bench"]);
 
 /** Every option name any command knows: a config key outside this set is a typo. */
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
-  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS, KEYGEN_OPTIONS].flatMap((s) => Object.keys(s)),
+  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS, KEYGEN_OPTIONS, BENCH_OPTIONS].flatMap((s) => Object.keys(s)),
 );

@@ -1,13 +1,15 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, exec:COMMAND.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, exec:COMMAND, null.
 
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { ExecSink, type ExecOptions } from "./exec.js";
 import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
+import { NullSink } from "./null.js";
 import type { Sink } from "./sink.js";
 
 export function parseSink(spec: string, exec: ExecOptions = {}): Sink {
+  if (spec === "null") return new NullSink();
   const colon = spec.indexOf(":");
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const arg = colon < 0 ? "" : spec.slice(colon + 1);
@@ -20,6 +22,6 @@ export function parseSink(spec: string, exec: ExecOptions = {}): Sink {
     case "exec":
       return new ExecSink(arg, exec);
     default:
-      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR or exec:COMMAND`);
+      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, exec:COMMAND or null`);
   }
 }

@@ -242,6 +242,11 @@ export class Subscriber implements AsyncIterable<Delivery> {
     return this.options.security?.keys.publicKey ?? this.state.peerId;
   }
 
+  /** Whether a session with the publisher is open. */
+  get connected(): boolean {
+    return this.session !== null;
+  }
+
   /** Everything at or below this seq is stored and committed. */
   get position(): number {
     return this.committed;

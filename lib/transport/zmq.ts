@@ -39,8 +39,8 @@ export type ZapHandler = (request: ZapRequestParts) => string | null;
  */
 class ZapServer {
   private static instance: ZapServer | null = null;
+  private static domainSeq = 0;
   private readonly handlers = new Map<string, ZapHandler>();
-  private domainSeq = 0;
 
   private constructor(private readonly socket: zmq.Router) {}
 
@@ -55,15 +55,35 @@ class ZapServer {
     return ZapServer.instance;
   }
 
-  /** Register a handler under a fresh domain name; returns the domain and a way to remove it. */
+  /**
+   * Register a handler under a fresh domain name; returns the domain and a
+   * way to remove it. The endpoint closes with its last handler, so it never
+   * keeps a stopped daemon's process alive.
+   */
   register(prefix: string, handler: ZapHandler): { domain: string; remove: () => void } {
-    const domain = `${prefix}.${++this.domainSeq}`;
+    const domain = `${prefix}.${++ZapServer.domainSeq}`;
     this.handlers.set(domain, handler);
-    return { domain, remove: () => this.handlers.delete(domain) };
+    const remove = (): void => {
+      this.handlers.delete(domain);
+      if (this.handlers.size === 0 && ZapServer.instance === this) {
+        ZapServer.instance = null;
+        this.socket.close();
+      }
+    };
+    return { domain, remove };
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.serve();
+    } catch (err) {
+      if (!this.socket.closed) throw err;
+    }
+  }
+
+  private async serve(): Promise<void> {
     for await (const request of this.socket) {
+      if (this.socket.closed) return;
       const [path, delimiter, version, id, domain, address, , mechanism, ...credentials] = request as Buffer[];
       const handler = this.handlers.get(domain?.toString() ?? "");
       let refusal: string | null = "unknown ZAP domain";
@@ -80,7 +100,7 @@ class ZapServer {
         refusal = `authenticator failed: ${(err as Error).message}`;
       }
       const status = refusal === null ? ["200", "OK"] : ["400", refusal.slice(0, 255)];
-      await this.socket.send([path!, delimiter!, version!, id!, ...status, "", ""]);
+      if (!this.socket.closed) await this.socket.send([path!, delimiter!, version!, id!, ...status, "", ""]);
     }
   }
 }

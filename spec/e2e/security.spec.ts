@@ -148,6 +148,7 @@ describe("e2e: security", function () {
     expect(readMaildirArchive(mesh.path("stranger"), "public-dev")).to.deep.equal([]);
     const text = await runCli(["status", "--db", mesh.db]);
     expect(text.stdout).to.match(/refused \d+ handshakes from 1 unknown keys/);
+    expect((await serve.stop()).code, "a secure serve exits cleanly on SIGTERM").to.equal(0);
   });
 
   it("a plaintext client gets nothing from a secure publisher, which serves the others", async () => {

@@ -1,0 +1,39 @@
+// `mq-archive bench`: measure the mesh on this machine. With --role it is
+// one of the benchmark's own child processes.
+
+import { fileURLToPath } from "node:url";
+import { runBench } from "../../lib/bench/orchestrator.js";
+import { formatReport } from "../../lib/bench/report.js";
+import { runPublisherRole, runSubscriberRole, type PublisherJob, type SubscriberJob } from "../../lib/bench/roles.js";
+import { BENCH_OPTIONS } from "../../lib/config/commands.js";
+import type { Resolved } from "../../lib/config/spec.js";
+import { EXIT, UsageError } from "../../lib/errors.js";
+
+const BIN = fileURLToPath(new URL("../mq-archive.js", import.meta.url));
+
+export async function runBenchCommand(opts: Resolved<typeof BENCH_OPTIONS>): Promise<number> {
+  if (opts.role !== undefined) {
+    const job = JSON.parse(opts.spec ?? "{}") as PublisherJob & SubscriberJob;
+    if (opts.role === "publisher") await runPublisherRole(job);
+    else if (opts.role === "subscriber") await runSubscriberRole(job);
+    else throw new UsageError(`unknown bench role ${opts.role}`);
+    return EXIT.OK;
+  }
+  if (!["null", "maildir", "mbox"].includes(opts.sink)) throw new UsageError("--sink must be null, maildir or mbox");
+  const tty = process.stderr.isTTY === true && !opts.json;
+  const report = await runBench({
+    bin: BIN,
+    messages: opts.messages,
+    size: opts.size,
+    subscribers: opts.subscribers,
+    sink: opts.sink as "null" | "maildir" | "mbox",
+    rate: opts.rate ?? null,
+    backlog: opts.backlog,
+    secure: opts.secure,
+    ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+    ...(tty ? { onProgress: (line: string) => process.stderr.write(`\r\x1b[K${line}`) } : {}),
+  });
+  if (tty) process.stderr.write("\r\x1b[K");
+  process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  return EXIT.OK;
+}

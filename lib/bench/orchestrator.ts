@@ -1,0 +1,208 @@
+// `mq-archive bench`: serve, S subscribers and a publisher as separate
+// processes on loopback, like `nats bench`. Reports the durable publish
+// rate, the end-to-end rate (committed → acknowledged by every subscriber),
+// latency from commit to subscriber hand-off, and each process's peak RSS.
+
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateKeyPair, writeKeyFiles } from "../security/keys.js";
+import type { PublisherJob, RoleMessage, SubscriberJob } from "./roles.js";
+import { peakRss, percentile } from "./stats.js";
+
+export interface BenchOptions {
+  bin: string;
+  messages: number;
+  size: number;
+  subscribers: number;
+  sink: "null" | "maildir" | "mbox";
+  rate: number | null;
+  backlog: boolean;
+  secure: boolean;
+  dir?: string;
+  onProgress?: (line: string) => void;
+}
+
+export interface BenchReport {
+  messages: number;
+  size: number;
+  subscribers: number;
+  sink: string;
+  mode: "throughput" | "rate" | "backlog";
+  secure: boolean;
+  /** Records committed per second by the publishing process. */
+  publishRate: number;
+  /** Messages per second from the first commit until every subscriber acknowledged the last. */
+  endToEndRate: number;
+  /** In backlog mode: messages per second a fresh subscriber caught up. */
+  catchUpRate: number | null;
+  megabytesPerSecond: number;
+  /** Commit → subscriber hand-off, in milliseconds (only where commits are timed: --rate). */
+  latencyMs: { p50: number | null; p99: number | null; p999: number | null; samples: number };
+  peakRssBytes: { serve: number; publisher: number; subscribers: number[] };
+}
+
+interface Child<T extends RoleMessage["type"]> {
+  process: ChildProcess;
+  result: Promise<Extract<RoleMessage, { type: T }>>;
+  ready: Promise<void>;
+  progress: number;
+  peak: number;
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), "mq-archive-bench-"));
+  const db = join(dir, "outbox.db");
+  const security = o.secure ? makeKeys(dir, o.subscribers) : null;
+  const serve = await startServe(o.bin, db, security?.serveArgs ?? ["--insecure"]);
+  const children: ChildProcess[] = [];
+  try {
+    const publisherJob: PublisherJob = { db, messages: o.messages, size: o.size, rate: o.rate, list: "bench" };
+    let publisher: Child<"published"> | null = null;
+    let backlogDone = 0;
+    if (o.backlog) {
+      publisher = role(o.bin, "publisher", publisherJob, "published");
+      children.push(publisher.process);
+      await publisher.result;
+      backlogDone = performance.timeOrigin + performance.now();
+    }
+    const subscribers = Array.from({ length: o.subscribers }, (_, index) => {
+      const job: SubscriberJob = {
+        index, connect: serve.endpoint, dir, sink: o.sink, expect: o.messages,
+        security: security ? { keyFile: security.subscriberKeys[index]!, serverKey: security.serverKey } : null,
+      };
+      return role(o.bin, "subscriber", job, "delivered");
+    });
+    children.push(...subscribers.map((s) => s.process));
+    await Promise.all(subscribers.map((s) => s.ready));
+    if (!o.backlog) {
+      publisher = role(o.bin, "publisher", publisherJob, "published");
+      children.push(publisher.process);
+    }
+    const ticker = setInterval(() => {
+      const delivered = Math.min(...subscribers.map((s) => s.progress));
+      o.onProgress?.(`published ${publisher?.progress ?? 0}/${o.messages}, delivered to all ${delivered}/${o.messages}`);
+    }, 500);
+    const published = await publisher!.result;
+    const delivered = await Promise.all(subscribers.map((s) => s.result));
+    clearInterval(ticker);
+    const serveRss = peakRss(serve.process.pid!);
+    const lastDelivery = Math.max(...delivered.map((d) => d.end));
+    const catchUpStart = Math.min(...delivered.map((d) => d.start));
+    const commits = new Map(published.commits);
+    const latencies: number[] = [];
+    for (const d of delivered) for (const [seq, t] of d.handoffs) {
+      const committed = commits.get(seq);
+      if (committed !== undefined) latencies.push(t - committed);
+    }
+    const seconds = (lastDelivery - (o.backlog ? backlogDone : published.start)) / 1000;
+    return {
+      messages: o.messages,
+      size: o.size,
+      subscribers: o.subscribers,
+      sink: o.sink,
+      mode: o.backlog ? "backlog" : o.rate === null ? "throughput" : "rate",
+      secure: o.secure,
+      publishRate: round(o.messages / ((published.end - published.start) / 1000)),
+      endToEndRate: round(o.messages / seconds),
+      catchUpRate: o.backlog ? round(o.messages / ((lastDelivery - catchUpStart) / 1000)) : null,
+      megabytesPerSecond: round((o.messages * o.size) / 1e6 / seconds, 1),
+      latencyMs: {
+        p50: rounded(percentile(latencies, 50)),
+        p99: rounded(percentile(latencies, 99)),
+        p999: rounded(percentile(latencies, 99.9)),
+        samples: latencies.length,
+      },
+      peakRssBytes: { serve: serveRss, publisher: publisher!.peak, subscribers: subscribers.map((s) => s.peak) },
+    };
+  } finally {
+    for (const c of children) {
+      if (c.connected) c.disconnect();
+      c.kill("SIGKILL");
+    }
+    serve.process.kill("SIGTERM");
+    await new Promise((resolve) => (serve.process.exitCode !== null ? resolve(null) : serve.process.once("exit", resolve)));
+    if (o.dir === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function round(n: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function rounded(n: number | null): number | null {
+  return n === null ? null : round(n, 3);
+}
+
+/** Fork a bench role; its peak RSS is read when it reports its result, before it exits. */
+function role<T extends RoleMessage["type"]>(bin: string, name: string, job: PublisherJob | SubscriberJob, result: T): Child<T> {
+  const child = fork(bin, ["bench", "--role", name, "--spec", JSON.stringify(job)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  let markReady!: () => void;
+  let failReady!: (err: Error) => void;
+  const entry = {
+    process: child,
+    progress: 0,
+    peak: 0,
+    ready: new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    }),
+    result: new Promise<Extract<RoleMessage, { type: T }>>((resolve, reject) => {
+      child.on("message", (m: RoleMessage) => {
+        if (m.type === "ready") markReady();
+        else if (m.type === "progress") entry.progress = m.count;
+        else if (m.type === result) {
+          entry.peak = peakRss(child.pid!);
+          entry.progress = "messages" in job ? job.messages : job.expect;
+          resolve(m as Extract<RoleMessage, { type: T }>);
+        }
+      });
+      child.on("exit", (code) => {
+        const err = new Error(`bench ${name} exited with ${code} before it finished`);
+        failReady(err);
+        reject(err);
+      });
+    }),
+  };
+  return entry;
+}
+
+async function startServe(bin: string, db: string, security: string[]): Promise<{ process: ChildProcess; endpoint: string }> {
+  const child = spawn(process.execPath, [bin, "serve", "--db", db, "--bind", "tcp://127.0.0.1:0", ...security, "--log-level", "info"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString();
+      const m = /"router":"([^"]+)"/.exec(buffered);
+      if (m) {
+        child.stderr!.off("data", onData);
+        child.stderr!.resume();
+        resolve({ process: child, endpoint: m[1]! });
+      }
+    };
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${buffered.slice(-500)}`)));
+  });
+}
+
+function makeKeys(dir: string, subscribers: number): { serveArgs: string[]; serverKey: string; subscriberKeys: string[] } {
+  const server = generateKeyPair();
+  writeKeyFiles(join(dir, "publisher"), server);
+  const subscriberKeys: string[] = [];
+  const lines: string[] = [];
+  for (let i = 0; i < subscribers; i++) {
+    const pair = generateKeyPair();
+    subscriberKeys.push(writeKeyFiles(join(dir, `sub${i}`), pair).keyFile);
+    lines.push(`${pair.publicKey} name=bench-${i}`);
+  }
+  writeFileSync(join(dir, "peers"), `${lines.join("\n")}\n`);
+  return {
+    serveArgs: ["--key", join(dir, "publisher.key"), "--peers", join(dir, "peers")],
+    serverKey: server.publicKey,
+    subscriberKeys,
+  };
+}

@@ -1,0 +1,24 @@
+// `mq-archive bench` runs its processes and reports every figure (the
+// figures themselves are for people, not for assertions).
+
+import { expect } from "chai";
+import { runCli } from "../helpers/cli.js";
+
+describe("cli: bench", function () {
+  this.timeout(60_000);
+
+  for (const args of [["--sink", "maildir"], ["--rate", "500", "--secure"], ["--backlog", "--subscribers", "2"]]) {
+    it(`reports a complete run with ${args.join(" ")}`, async () => {
+      const r = await runCli(["bench", "--messages", "300", "--size", "2KB", "--json", ...args]);
+      expect(r.status, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.messages).to.equal(300);
+      expect(report.publishRate).to.be.above(0);
+      expect(report.endToEndRate).to.be.above(0);
+      expect(report.peakRssBytes.serve).to.be.above(0);
+      expect(report.peakRssBytes.subscribers.every((b: number) => b > 0)).to.equal(true);
+      if (args.includes("--rate")) expect(report.latencyMs.samples).to.equal(300);
+      if (args.includes("--backlog")) expect(report.catchUpRate).to.be.above(0);
+    });
+  }
+});
