@@ -166,6 +166,9 @@ function role<T extends RoleMessage["type"]>(bin: string, name: string, job: Pub
       });
     }),
   };
+  // Killing the children at the end rejects what nobody waits for any more.
+  entry.ready.catch(() => {});
+  entry.result.catch(() => {});
   return entry;
 }
 
