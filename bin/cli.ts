@@ -2,7 +2,7 @@
 // definitions come from lib/config/commands.ts; behaviour lives in lib/.
 
 import yargs, { type Argv } from "yargs";
-import { BENCH_OPTIONS, KEYGEN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
+import { BENCH_OPTIONS, DEAD_LETTERS_OPTIONS, KEYGEN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
 import { resolveOptions } from "../lib/config/resolve.js";
 import { envName, type OptionSpecs, type Resolved } from "../lib/config/spec.js";
 import { UsageError } from "../lib/errors.js";
@@ -37,9 +37,21 @@ export async function runCli(argv: string[]): Promise<void> {
     )
     .command(
       "status",
-      "show the outbox and every known peer with its acknowledged position and lag",
+      "the outbox and every peer with its position, lag and dead letters (--db), or one archive peer's state (--state)",
       (y) => withOptions(y, STATUS_OPTIONS),
       (args) => dispatch("status", STATUS_OPTIONS, args, async (o) => (await import("./commands/status.js")).runStatus(o)),
+    )
+    .command(
+      "dead-letters <action> [id]",
+      "an archive peer's dead letters: list, show ID (the message), retry ID, retry --all",
+      (y) =>
+        withOptions(y, DEAD_LETTERS_OPTIONS)
+          .positional("action", { choices: ["list", "show", "retry"] as const, describe: "what to do" })
+          .positional("id", { type: "string", describe: "a dead letter's ID (from list)" }),
+      (args) =>
+        dispatch("dead-letters", DEAD_LETTERS_OPTIONS, args, async (o) =>
+          (await import("./commands/dead-letters.js")).runDeadLetters(o, String(args.action), args.id as string | undefined),
+        ),
     )
     .command(
       "keygen",

@@ -12,6 +12,7 @@ export interface PeerStatus {
   lists: string[] | null;
   allowed: string[] | null;
   acked: number;
+  deadLetters: number;
   lag: { records: number; bytes: number; ageMs: number | null };
   lastSeen: string | null;
   registeredAt: string;
@@ -34,6 +35,7 @@ export function readStatus(outbox: Outbox, now = Date.now()): OutboxStatus {
       lists: peer.lists,
       allowed: peer.allowed,
       acked: peer.acked,
+      deadLetters: peer.deadLetters,
       lag: { records: lag.records, bytes: lag.bytes, ageMs: lag.oldest === null ? null : Math.max(0, now - lag.oldest) },
       lastSeen: peer.lastSeen === null ? null : new Date(peer.lastSeen).toISOString(),
       registeredAt: new Date(peer.registeredAt).toISOString(),
@@ -79,7 +81,7 @@ export function formatStatus(status: OutboxStatus): string {
     lines.push("no peers have connected yet");
     return `${lines.join("\n")}\n`;
   }
-  const rows = [["PEER", "LISTS", "ACKED", "LAG", "LAG BYTES", "OLDEST UNACKED", "LAST SEEN"]];
+  const rows = [["PEER", "LISTS", "ACKED", "LAG", "LAG BYTES", "OLDEST UNACKED", "DEAD", "LAST SEEN"]];
   for (const p of status.peers) {
     rows.push([
       p.name === p.id ? p.id : `${p.name} (${p.id.slice(0, 12)})`,
@@ -88,6 +90,7 @@ export function formatStatus(status: OutboxStatus): string {
       String(p.lag.records),
       formatBytes(p.lag.bytes),
       p.lag.ageMs === null ? "-" : `${formatDuration(p.lag.ageMs)} ago`,
+      String(p.deadLetters),
       p.lastSeen ?? "never",
     ]);
   }

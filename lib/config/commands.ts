@@ -97,8 +97,16 @@ export const SUBSCRIBE_OPTIONS = {
 
 export const STATUS_OPTIONS = {
   ...common,
-  db: { type: "string", describe: "outbox database file", required: true },
+  db: { type: "string", describe: "the publisher's outbox: its peers, their positions and lag" },
+  state: { type: "string", describe: "an archive peer's state file instead: its position and dead letters" },
   json: { type: "boolean", describe: "print JSON instead of a table", default: false },
+} satisfies OptionSpecs;
+
+export const DEAD_LETTERS_OPTIONS = {
+  ...common,
+  state: { type: "string", describe: "the archive peer's state file (--state of subscribe)", required: true },
+  all: { type: "boolean", describe: "retry: every dead letter", default: false },
+  json: { type: "boolean", describe: "list: print JSON", default: false },
 } satisfies OptionSpecs;
 
 export const KEYGEN_OPTIONS = {
@@ -119,9 +127,13 @@ export const BENCH_OPTIONS = {
   spec: { type: "string", describe: "internal: the child's job, as JSON", cliOnly: true },
 } satisfies OptionSpecs;
 
-export const KNOWN_COMMANDS: ReadonlySet<string> = new Set(["publish", "serve", "subscribe", "status", "keygen", "bench"]);
+export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([
+  "publish", "serve", "subscribe", "status", "keygen", "bench", "dead-letters",
+]);
 
 /** Every option name any command knows: a config key outside this set is a typo. */
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
-  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS, KEYGEN_OPTIONS, BENCH_OPTIONS].flatMap((s) => Object.keys(s)),
+  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS, KEYGEN_OPTIONS, BENCH_OPTIONS, DEAD_LETTERS_OPTIONS].flatMap(
+    (s) => Object.keys(s),
+  ),
 );

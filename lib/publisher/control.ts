@@ -37,6 +37,10 @@ const LAST_SEEN_PERSIST_MS = 5000;
 /** More sessions than this is a flood (each is a connection), not a deployment. */
 const MAX_SESSIONS = 10_000;
 
+function dead(s: Session): { deadLetters?: number } {
+  return s.deadLetters === undefined ? {} : { deadLetters: s.deadLetters };
+}
+
 export class Control {
   readonly counters: PublisherCounters = { badFrames: 0, refused: 0, hellos: 0, expired: 0, sendFailures: 0 };
   private readonly bySocket = new Map<string, Session>();
@@ -95,6 +99,10 @@ export class Control {
         return;
       case "ack":
       case "hb": // a peer's heartbeat carries its stored position too
+        if (frame.type === "hb" && frame.dead !== undefined && frame.dead !== session.deadLetters) {
+          session.deadLetters = frame.dead;
+          session.dirty = true;
+        }
         if (!session.ack(frame.seq, head, now)) {
           this.counters.badFrames++;
           this.reply(session.routingId, "BAD_FRAME", `ack ${frame.seq} is beyond the head ${head}`);
@@ -214,7 +222,7 @@ export class Control {
     const updates = [];
     for (const s of this.byPeer.values()) {
       if (!s.dirty && now - (this.persistedAt.get(s.peerId) ?? 0) < LAST_SEEN_PERSIST_MS) continue;
-      updates.push({ id: s.peerId, acked: s.acked, ackedAt: s.ackedAt, lastSeen: s.lastHeard });
+      updates.push({ id: s.peerId, acked: s.acked, ackedAt: s.ackedAt, lastSeen: s.lastHeard, ...dead(s) });
       s.dirty = false;
       this.persistedAt.set(s.peerId, now);
     }
@@ -239,7 +247,7 @@ export class Control {
       this.byPeer.delete(session.peerId);
       if (session.dirty) {
         this.deps.outbox.updatePeers([
-          { id: session.peerId, acked: session.acked, ackedAt: session.ackedAt, lastSeen: session.lastHeard },
+          { id: session.peerId, acked: session.acked, ackedAt: session.ackedAt, lastSeen: session.lastHeard, ...dead(session) },
         ]);
       }
     }

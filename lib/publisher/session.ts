@@ -51,6 +51,8 @@ export class Session {
   /** acked changed since the last persist. */
   dirty = true;
   violations = 0;
+  /** What the peer last said of its dead-letter store. */
+  deadLetters: number | undefined;
 
   private progressAt: number;
   private resendDelay: number | null = null;

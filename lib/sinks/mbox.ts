@@ -1,10 +1,10 @@
 // mbox:DIR — DIR/<list>.mbox in mboxrd format, crash-safe.
 //
-// Before appending a batch, the size of every file it touches is recorded in
-// the sink's journal (fsync'd in the state database) along with the batch's
-// last seq. If we crash before that batch is committed, start() truncates
-// each file back to its recorded size and the batch is delivered again: no
-// torn entry, no duplicate. A failed append is cut back the same way at once.
+// Before appending, the size of every file it touches is recorded in the
+// sink's journal (fsync'd in the state database) with the number the
+// delivery will commit as. If we crash before that commit, start() truncates
+// each file back to its recorded size and the delivery comes again: no torn
+// entry, no duplicate. A failed append is cut back the same way at once.
 
 import { open, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,10 +15,9 @@ import { ensureDirectory } from "./fs-util.js";
 import { fsError, storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 interface MboxJournal {
-  /** The outbox the appended records came from: seqs of another outbox say nothing. */
-  outbox: string;
-  lastSeq: number;
-  /** Each file's size before the first append not yet committed. */
+  /** The commit number the append belongs to: not committed yet if above the state's count. */
+  commit: number;
+  /** Each file's size before the first append of that delivery. */
   sizes: Record<string, number>;
 }
 
@@ -35,9 +34,9 @@ export class MboxSink implements Sink {
     try {
       await ensureDirectory(this.dir);
       const pending = context.journal.get() as MboxJournal | undefined | null;
-      if (pending && pending.outbox === context.outbox && pending.lastSeq > context.committed) {
+      if (pending && typeof pending.commit === "number" && pending.commit > context.commits()) {
         for (const [file, size] of Object.entries(pending.sizes)) await truncateTo(file, size);
-        context.log.info({ files: Object.keys(pending.sizes).length, lastSeq: pending.lastSeq }, "mbox: cut back an uncommitted append after a crash");
+        context.log.info({ files: Object.keys(pending.sizes).length }, "mbox: cut back an uncommitted append after a crash");
       }
       context.journal.set(null);
     } catch (err) {
@@ -65,12 +64,11 @@ export class MboxSink implements Sink {
     } catch (err) {
       throw fsError(err, `cannot read mbox sizes in ${this.dir}`);
     }
-    const last = records[records.length - 1]!;
-    // A retry of a partly stored batch is still the same uncommitted batch: keep the sizes from before it.
+    // A retry of a partly stored delivery is still the same uncommitted delivery: keep the sizes from before it.
+    const commit = context.commits() + 1;
     const open = context.journal.get() as MboxJournal | undefined | null;
-    const outbox = last.outbox;
-    const stillOpen = open && open.outbox === outbox && open.lastSeq > context.position();
-    const journal: MboxJournal = { outbox, lastSeq: last.seq, sizes: stillOpen ? { ...sizes, ...open.sizes } : sizes };
+    const sameDelivery = open && open.commit === commit;
+    const journal: MboxJournal = { commit, sizes: sameDelivery ? { ...sizes, ...open.sizes } : sizes };
     context.journal.set(journal);
     try {
       for (const [file, entries] of byFile) await appendDurably(file, Buffer.concat(entries));

@@ -27,6 +27,12 @@ export interface SinkContext {
   committed: number;
   /** The committed position now (it moves as batches commit). */
   position: () => number;
+  /**
+   * How many deliveries are committed now. The delivery a store() call is
+   * part of commits as number `commits() + 1` (a retried store() of the same
+   * delivery sees the same number).
+   */
+  commits: () => number;
   /** The outbox being followed, or null before the first session. */
   outbox: string | null;
   log: Logger;

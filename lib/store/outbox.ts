@@ -8,7 +8,7 @@ import { OutboxError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
 import { classifySqliteError, ensureSchema, ForeignDatabaseError, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 const KIND = { applicationId: 0x4d51_4f42, name: "outbox" }; // "MQOB"
 
 export interface NewRecord {
@@ -40,6 +40,8 @@ export interface PeerRow {
   lists: string[] | null;
   /** Lists the peers file allows it (globs), or null for all. */
   allowed: string[] | null;
+  /** Records waiting in its dead-letter store, as it last reported. */
+  deadLetters: number;
   acked: number;
   ackedAt: number | null;
   registeredAt: number;
@@ -204,11 +206,13 @@ export class Outbox {
   }
 
   /** Persist acknowledgements and liveness for many peers in one transaction. */
-  updatePeers(updates: ReadonlyArray<{ id: string; acked: number; ackedAt: number | null; lastSeen: number }>): void {
+  updatePeers(
+    updates: ReadonlyArray<{ id: string; acked: number; ackedAt: number | null; lastSeen: number; deadLetters?: number }>,
+  ): void {
     if (updates.length === 0) return;
     guard(this.path, () => {
       this.db.transaction(() => {
-        for (const u of updates) this.stmts.updatePeer.run(u.acked, u.ackedAt, u.lastSeen, u.id);
+        for (const u of updates) this.stmts.updatePeer.run(u.acked, u.ackedAt, u.lastSeen, u.deadLetters ?? null, u.id);
       })();
     });
   }
@@ -342,6 +346,11 @@ function migrate(db: Db, from: number): void {
       );
     `);
   }
+  if (from < 3) migrateTo3(db);
+}
+
+function migrateTo3(db: Db): void {
+  db.exec("ALTER TABLE peers ADD COLUMN dead_letters INTEGER NOT NULL DEFAULT 0");
 }
 
 function createV1(db: Db): void {
@@ -378,6 +387,7 @@ type PeerDbRow = {
   name: string;
   lists: string | null;
   allowed: string | null;
+  dead_letters: number;
   acked: number;
   acked_at: number | null;
   registered_at: number;
@@ -390,6 +400,7 @@ function toPeer(row: PeerDbRow): PeerRow {
     name: row.name,
     lists: row.lists === null ? null : (JSON.parse(row.lists) as string[]),
     allowed: row.allowed === null ? null : (JSON.parse(row.allowed) as string[]),
+    deadLetters: row.dead_letters,
     acked: row.acked,
     ackedAt: row.acked_at,
     registeredAt: row.registered_at,
@@ -424,7 +435,9 @@ function prepare(db: Db) {
       `INSERT INTO peers (id, name, lists, acked, registered_at, last_seen) VALUES (@id, @name, @lists, @acked, @now, @now)
        ON CONFLICT (id) DO UPDATE SET name = @name, lists = @lists, acked = @acked, last_seen = @now`,
     ),
-    updatePeer: db.prepare("UPDATE peers SET acked = ?, acked_at = ?, last_seen = ? WHERE id = ?"),
+    updatePeer: db.prepare(
+      "UPDATE peers SET acked = ?, acked_at = ?, last_seen = ?, dead_letters = coalesce(?, dead_letters) WHERE id = ?",
+    ),
     registerListed: db.prepare(
       `INSERT INTO peers (id, name, allowed, acked, registered_at) VALUES (@id, @name, @allowed, 0, @now)
        ON CONFLICT (id) DO UPDATE SET name = @name, allowed = @allowed`,

@@ -64,9 +64,9 @@ export class SubscriberState {
     if (this.peerId === "") throw new StateError("STATE_CORRUPT", `${path} has no peer id: not an mq-archive state file`);
   }
 
-  static open(path: string): SubscriberState {
+  static open(path: string, options: { create?: boolean } = {}): SubscriberState {
     return guard(path, () => {
-      const db = openDatabase(path, { create: true, durability: "full" });
+      const db = openDatabase(path, { create: options.create ?? true, durability: "full" });
       try {
         ensureSchema(db, KIND, SCHEMA_VERSION, () => migrate(db));
         return new SubscriberState(path, db);
@@ -84,6 +84,15 @@ export class SubscriberState {
   /** Everything at or below this seq of the followed outbox is stored. */
   get position(): number {
     return Number(this.meta("position") ?? "0");
+  }
+
+  /**
+   * How many deliveries (batches and dead-letter retries) have been
+   * committed. A sink journals the number its write will commit as, so after
+   * a crash it knows whether that write was committed.
+   */
+  get commits(): number {
+    return Number(this.meta("commits") ?? "0");
   }
 
   /** The --lists filter of the last run (null: all lists). */
@@ -124,8 +133,44 @@ export class SubscriberState {
           );
         }
         this.setMeta("position", String(batch.position));
+        this.bumpCommits();
       })(),
     );
+  }
+
+  private bumpCommits(): void {
+    this.setMeta("commits", String(this.commits + 1));
+  }
+
+  /** Mark dead letters for another attempt (`all`, or one id). Returns how many were marked. */
+  requestRetry(which: number | "all"): number {
+    return guard(this.path, () =>
+      which === "all" ? this.stmts.retryAll.run().changes : this.stmts.retryOne.run(which).changes,
+    );
+  }
+
+  /** Dead letters an operator asked to retry. */
+  pendingRetries(): DeadLetter[] {
+    return guard(this.path, () => (this.stmts.pendingRetries.all() as DeadLetterRow[]).map(toDeadLetter));
+  }
+
+  /** A retried dead letter was stored: it is gone, and that counts as a commit. */
+  resolveDeadLetter(id: number): void {
+    guard(this.path, () =>
+      this.db.transaction(() => {
+        this.stmts.deleteDeadLetter.run(id);
+        this.bumpCommits();
+      })(),
+    );
+  }
+
+  /** A retry failed again: back to the dead, one attempt more. */
+  failedRetry(id: number, error: string): void {
+    guard(this.path, () => this.stmts.failedRetry.run(error, Date.now(), id));
+  }
+
+  deadLetterCount(): number {
+    return guard(this.path, () => this.stmts.deadLetterCount.get() as number);
   }
 
   journal(sink: string): SinkJournal {
@@ -248,6 +293,12 @@ function prepare(db: Db) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     deadLetters: db.prepare("SELECT * FROM dead_letters ORDER BY id"),
+    retryAll: db.prepare("UPDATE dead_letters SET status = 'retry' WHERE status = 'dead'"),
+    retryOne: db.prepare("UPDATE dead_letters SET status = 'retry' WHERE id = ?"),
+    pendingRetries: db.prepare("SELECT * FROM dead_letters WHERE status = 'retry' ORDER BY id"),
+    deleteDeadLetter: db.prepare("DELETE FROM dead_letters WHERE id = ?"),
+    failedRetry: db.prepare("UPDATE dead_letters SET status = 'dead', attempts = attempts + 1, error = ?, failed_at = ? WHERE id = ?"),
+    deadLetterCount: db.prepare("SELECT count(*) FROM dead_letters").pluck(),
     journalGet: db.prepare("SELECT data FROM journal WHERE sink = ?").pluck(),
     journalSet: db.prepare(
       "INSERT INTO journal (sink, data) VALUES (?, ?) ON CONFLICT (sink) DO UPDATE SET data = excluded.data",

@@ -39,6 +39,7 @@ export class Deliverer {
   private closing = false;
   private readonly loop: Promise<void>;
   private readonly sleepers = new Set<() => void>();
+  private retriesRequested = false;
 
   constructor(private readonly o: DelivererOptions) {
     this.loop = this.run();
@@ -55,6 +56,12 @@ export class Deliverer {
     this.wake?.();
   }
 
+  /** Try the dead letters an operator marked for retry, between batches (sinks store one thing at a time). */
+  requestRetries(): void {
+    this.retriesRequested = true;
+    this.wake?.();
+  }
+
   /** Stop after the batch in hand is committed or abandoned (it will be redelivered). */
   async close(): Promise<void> {
     this.closing = true;
@@ -65,6 +72,11 @@ export class Deliverer {
 
   private async run(): Promise<void> {
     while (!this.closing) {
+      if (this.retriesRequested) {
+        this.retriesRequested = false;
+        await this.retryDeadLetters();
+        continue;
+      }
       if (this.queue.length === 0) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = null;
@@ -117,6 +129,29 @@ export class Deliverer {
       deadLetters,
     });
     this.o.onCommitted(position, batch);
+  }
+
+  /** One attempt per dead letter marked for retry, in the sink it failed in. */
+  private async retryDeadLetters(): Promise<void> {
+    for (const dead of this.o.state.pendingRetries()) {
+      if (this.closing) return;
+      const sink = this.o.sinks.find((s) => s.name === dead.sink);
+      const fields = { id: dead.id, sink: dead.sink, seq: dead.seq, list: dead.list, messageId: dead.messageId };
+      if (sink === undefined) {
+        this.o.state.failedRetry(dead.id, `this subscriber has no sink ${dead.sink} any more`);
+        this.o.log.error(fields, "dead letter not retried: its sink is not configured");
+        continue;
+      }
+      try {
+        const { outbox, seq, kind, list, messageId, receivedAt, body } = dead;
+        await sink.store([{ outbox, seq, kind, list, messageId, receivedAt, body }]);
+        this.o.state.resolveDeadLetter(dead.id);
+        this.o.log.info(fields, "dead letter delivered on retry");
+      } catch (err) {
+        this.o.state.failedRetry(dead.id, errorMessage(err));
+        this.o.log.error({ ...fields, err }, "dead letter failed again; it stays in the dead-letter store");
+      }
+    }
   }
 
   /** Store every record in one sink, retrying as the failure deserves. Returns its dead letters. */

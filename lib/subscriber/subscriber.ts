@@ -99,6 +99,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private lastProgressAt = 0;
   private lastRouterDataAt = 0;
   private lastFetchAt = 0;
+  private lastRetryCheckAt = 0;
+  private deadLetters = 0;
   private fetchDelay = 250;
 
   readonly counters: SubscriberCounters = { fromPub: 0, fromRouter: 0, duplicates: 0, dropped: 0, fetches: 0, hellos: 0 };
@@ -140,6 +142,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
         journal: this.state.journal(sink.name),
         committed: this.committed,
         position: () => this.committed,
+        commits: () => this.state.commits,
         outbox: this.state.outboxId,
         log: this.log.child({ sink: sink.name }),
       });
@@ -464,6 +467,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private tick(): void {
     if (this.closing) return;
     const now = Date.now();
+    if (now - this.lastRetryCheckAt >= 1000) this.checkDeadLetters(now);
     if (this.session === null) {
       if (now - this.lastHelloAt >= this.helloDelay) {
         this.sendHello();
@@ -478,10 +482,21 @@ export class Subscriber implements AsyncIterable<Delivery> {
     }
     if (now - this.lastHeartbeatAt >= hb) {
       this.lastHeartbeatAt = now;
-      this.link?.send({ type: "hb", seq: this.committed });
+      this.link?.send({ type: "hb", seq: this.committed, dead: this.deadLetters });
     }
     this.flushCredit();
     this.repairIfStalled(now);
+  }
+
+  /** Pick up retries that `mq-archive dead-letters retry` asked for, and keep the count the publisher shows. */
+  private checkDeadLetters(now: number): void {
+    this.lastRetryCheckAt = now;
+    try {
+      this.deadLetters = this.state.deadLetterCount();
+      if (this.state.pendingRetries().length > 0) this.deliverer?.requestRetries();
+    } catch (err) {
+      this.log.error({ err }, "cannot read the dead-letter store");
+    }
   }
 
   /**

@@ -57,7 +57,7 @@ function toWire(frame: Exclude<Frame, DataFrame>): Record<string, unknown> {
     case "ack":
       return { v, t: "ack", seq: frame.seq };
     case "hb":
-      return { v, t: "hb", seq: frame.seq };
+      return frame.dead === undefined ? { v, t: "hb", seq: frame.seq } : { v, t: "hb", seq: frame.seq, dead: frame.dead };
     case "err":
       return { v, t: "err", code: frame.code, msg: frame.message, detail: frame.detail };
     case "pass":
@@ -116,7 +116,7 @@ export function decode(parts: readonly Buffer[]): Frame {
     case "ack":
       return { type: "ack", seq: seq(h, "seq") };
     case "hb":
-      return { type: "hb", seq: seq(h, "seq") };
+      return h.dead === undefined || h.dead === null ? { type: "hb", seq: seq(h, "seq") } : { type: "hb", seq: seq(h, "seq"), dead: seq(h, "dead") };
     case "err":
       return { type: "err", code: str(h, "code", 1), message: optStr(h, "msg") ?? "", detail: optStr(h, "detail") ?? null };
     case "pass": {

@@ -100,6 +100,8 @@ export interface HeartbeatFrame {
   type: "hb";
   /** Publisher: head seq. Subscriber: its stored position. */
   seq: number;
+  /** Subscriber: how many records wait in its dead-letter store (shown in the publisher's status). */
+  dead?: number;
 }
 
 /** Publisher → subscriber: a request was refused. */

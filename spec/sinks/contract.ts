@@ -39,7 +39,7 @@ export class SinkBench {
   async start(committed: number, outbox: string | null = OUTBOX): Promise<Sink> {
     const sink = this.makeSink(this.dir);
     this.sinks.push(sink);
-    await sink.start({ journal: this.state.journal(sink.name), committed, position: () => this.state.position, outbox, log: silentLogger() });
+    await sink.start({ journal: this.state.journal(sink.name), committed, position: () => this.state.position, commits: () => this.state.commits, outbox, log: silentLogger() });
     return sink;
   }
 
@@ -157,9 +157,11 @@ export function sinkContract(name: string, makeSink: MakeSink, readBack: ReadBac
       const second = batch(6, 10);
       const a = await bench.start(0);
       await a.store(first);
+      bench.commit(5);
       await a.close();
       const b = await bench.start(5);
       await b.store(second);
+      bench.commit(10);
       await b.close();
       await bench.start(10); // a start with nothing to repair changes nothing
       for (const list of lists) {

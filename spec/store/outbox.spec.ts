@@ -128,8 +128,8 @@ describe("Outbox", () => {
     outbox.updatePeers([{ id: "k2", acked: 7, ackedAt: 3000, lastSeen: 3500 }]);
     outbox.registerPeer({ id: "k1", name: "alpha2", lists: ["x"], acked: 3 }, 4000);
     expect(outbox.peers()).to.deep.equal([
-      { id: "k1", name: "alpha2", lists: ["x"], allowed: null, acked: 3, ackedAt: null, registeredAt: 2000, lastSeen: 4000 },
-      { id: "k2", name: "beta", lists: ["dev", "ops"], allowed: null, acked: 7, ackedAt: 3000, registeredAt: 1000, lastSeen: 3500 },
+      { id: "k1", name: "alpha2", lists: ["x"], allowed: null, deadLetters: 0, acked: 3, ackedAt: null, registeredAt: 2000, lastSeen: 4000 },
+      { id: "k2", name: "beta", lists: ["dev", "ops"], allowed: null, deadLetters: 0, acked: 7, ackedAt: 3000, registeredAt: 1000, lastSeen: 3500 },
     ]);
     expect(outbox.forgetPeer("k1")).to.equal(true);
     expect(outbox.forgetPeer("k1")).to.equal(false);

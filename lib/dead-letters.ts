@@ -1,0 +1,79 @@
+// The operator's view of an archive peer's dead letters: records a sink
+// refused permanently, kept with their bytes until retried.
+
+import { formatDuration } from "./config/units.js";
+import type { DeadLetter, SubscriberState } from "./store/state.js";
+
+export interface DeadLetterView {
+  id: number;
+  sink: string;
+  list: string;
+  seq: number;
+  messageId: string;
+  attempts: number;
+  failedAt: string;
+  status: DeadLetter["status"];
+  error: string;
+  bytes: number;
+}
+
+export function deadLetterViews(state: SubscriberState): DeadLetterView[] {
+  return state.deadLetters().map((d) => ({
+    id: d.id,
+    sink: d.sink,
+    list: d.list,
+    seq: d.seq,
+    messageId: d.messageId,
+    attempts: d.attempts,
+    failedAt: new Date(d.failedAt).toISOString(),
+    status: d.status,
+    error: d.error,
+    bytes: d.body.length,
+  }));
+}
+
+export function formatDeadLetters(views: readonly DeadLetterView[], now = Date.now()): string {
+  if (views.length === 0) return "no dead letters\n";
+  const rows = [["ID", "SINK", "LIST", "SEQ", "MESSAGE-ID", "ATTEMPTS", "FAILED", "STATUS", "ERROR"]];
+  for (const v of views) {
+    rows.push([
+      String(v.id), v.sink, v.list, String(v.seq), v.messageId, String(v.attempts),
+      `${formatDuration(now - Date.parse(v.failedAt))} ago`, v.status, v.error.replace(/\s+/g, " ").slice(0, 60),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")}\n`;
+}
+
+export interface SubscriberStatus {
+  state: string;
+  peerId: string;
+  outbox: string | null;
+  position: number;
+  lists: string[] | null;
+  deadLetters: number;
+  retriesPending: number;
+}
+
+export function readSubscriberStatus(state: SubscriberState): SubscriberStatus {
+  return {
+    state: state.path,
+    peerId: state.peerId,
+    outbox: state.outboxId,
+    position: state.position,
+    lists: state.lists,
+    deadLetters: state.deadLetterCount(),
+    retriesPending: state.pendingRetries().length,
+  };
+}
+
+export function formatSubscriberStatus(s: SubscriberStatus): string {
+  return [
+    `archive peer state ${s.state} (peer ${s.peerId})`,
+    `  follows outbox ${s.outbox ?? "(none yet)"}, stored up to seq ${s.position}`,
+    `  lists: ${s.lists === null ? "all it may receive" : s.lists.join(", ")}`,
+    `  dead letters: ${s.deadLetters}${s.retriesPending > 0 ? ` (${s.retriesPending} marked for retry)` : ""}` +
+      (s.deadLetters > 0 ? " — see mq-archive dead-letters --state … list" : ""),
+    "",
+  ].join("\n");
+}
