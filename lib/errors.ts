@@ -77,7 +77,7 @@ export class OutboxError extends MqArchiveError {
 export class StateError extends MqArchiveError {
   override readonly exitStatus = EXIT.CANTCREAT;
   constructor(
-    readonly code: "STATE_UNUSABLE" | "STATE_CORRUPT",
+    readonly code: "STATE_UNUSABLE" | "STATE_CORRUPT" | "STATE_FULL" | "STATE_BUSY",
     message: string,
     options?: ErrorOptions,
   ) {

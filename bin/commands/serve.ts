@@ -32,6 +32,7 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     outbox,
     bind,
     pubBind,
+    ...(opts["announce-pub"] === undefined ? {} : { announcePub: validateEndpoint(opts["announce-pub"], "--announce-pub") }),
     heartbeatMs: opts.heartbeat,
     retainMs: opts.retain,
     ...(security.secure ? { security: { keys: security.keys, peers: security.peers } } : {}),

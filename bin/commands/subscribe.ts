@@ -22,6 +22,7 @@ export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Pr
     ...(opts.name === undefined ? {} : { name: opts.name }),
     creditBytes: opts.credit,
     maxAttempts: opts["exec-retries"],
+    retryMaxMs: opts["retry-max"],
     ...(opts["accept-outbox"] === undefined ? {} : { acceptOutbox: opts["accept-outbox"] }),
     ...(security.secure ? { security: { keys: security.keys, serverKey: security.serverKey } } : {}),
     log,

@@ -36,6 +36,10 @@ export const SERVE_OPTIONS = {
     default: "tcp://127.0.0.1:5580",
   },
   "pub-bind": { type: "string", describe: "PUB endpoint (default: --bind with port + 1; announced to peers)" },
+  "announce-pub": {
+    type: "string",
+    describe: "PUB endpoint to announce instead of the bound one (NAT, port forwarding, a relay); peers keep their --connect host",
+  },
   key: { type: "string", describe: "this publisher's secret key file (from mq-archive keygen)" },
   peers: {
     type: "string",
@@ -87,6 +91,11 @@ export const SUBSCRIBE_OPTIONS = {
     type: "duration",
     describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
     default: "10m",
+  },
+  "retry-max": {
+    type: "duration",
+    describe: "longest wait between retries of a failing sink (the wait doubles from 100ms up to this)",
+    default: "30s",
   },
   "exec-retries": {
     type: "number",

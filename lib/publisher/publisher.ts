@@ -23,6 +23,8 @@ export interface PublisherOptions {
   bind: string;
   /** Default: the port after `bind`'s. */
   pubBind?: string;
+  /** The PUB endpoint to tell peers, when they reach it by another address than the bound one. */
+  announcePub?: string;
   heartbeatMs?: number;
   /** Keep acknowledged records this long (ms) for late joiners. */
   retainMs?: number;
@@ -102,7 +104,7 @@ export class Publisher {
     this.control = new Control({
       outbox,
       router: this.router,
-      pubEndpoint: this.pub.endpoint,
+      pubEndpoint: o.announcePub ?? this.pub.endpoint,
       heartbeatMs: this.heartbeatMs,
       authorizer: this.gate?.authorizer ?? new InsecureAuthorizer(),
       log: this.log.child({ component: "control" }),

@@ -316,6 +316,13 @@ export class Outbox {
     });
   }
 
+  /** In one read: the oldest retained seq (0 if none), the head, and the lowest ack of any registered peer. */
+  retention(): { first: number; head: number; minAcked: number | null } {
+    return guard(this.path, () =>
+      this.db.transaction(() => ({ first: this.first(), head: this.head(), minAcked: this.stmts.pruneBound.get() as number | null }))(),
+    );
+  }
+
   /** null when the database passes `PRAGMA quick_check`. */
   check(): string | null {
     return guard(this.path, () => quickCheck(this.db));

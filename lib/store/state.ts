@@ -311,12 +311,16 @@ function guard<T>(path: string, step: () => T): T {
     return step();
   } catch (err) {
     if (err instanceof StateError) throw err;
-    const corrupt = classifySqliteError(err) === "corrupt";
+    const condition = classifySqliteError(err);
     const detail = err instanceof Error ? err.message : String(err);
-    throw new StateError(
-      corrupt ? "STATE_CORRUPT" : "STATE_UNUSABLE",
-      `subscriber state ${path} is ${corrupt ? "corrupt" : "unusable"}: ${detail}`,
-      { cause: err },
-    );
+    const [code, what] =
+      condition === "corrupt"
+        ? (["STATE_CORRUPT", "corrupt"] as const)
+        : condition === "full"
+          ? (["STATE_FULL", "on a full disk"] as const)
+          : condition === "busy"
+            ? (["STATE_BUSY", "locked by another process"] as const)
+            : (["STATE_UNUSABLE", "unusable"] as const);
+    throw new StateError(code, `subscriber state ${path} is ${what}: ${detail}`, { cause: err });
   }
 }

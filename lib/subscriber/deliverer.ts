@@ -6,10 +6,10 @@
 // number of times, then the record becomes a dead letter for that sink and
 // the list goes on.
 
-import { errorMessage, SinkError } from "../errors.js";
+import { errorMessage, SinkError, StateError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Sink, SinkRecord } from "../sinks/sink.js";
-import type { DeadLetterInput, SubscriberState } from "../store/state.js";
+import type { BatchCommit, DeadLetterInput, SubscriberState } from "../store/state.js";
 
 /** A released entry: a record to store, or a pass that only moves the position. */
 export type Released = { type: "record"; record: SinkRecord } | { type: "pass"; seq: number };
@@ -123,12 +123,28 @@ export class Deliverer {
     const deadLetters = (await Promise.all(this.o.sinks.map((sink) => this.storeAll(sink, records)))).flat();
     const last = batch[batch.length - 1]!;
     const position = last.type === "record" ? last.record.seq : last.seq;
-    this.o.state.commit({
+    await this.commitPatiently({
       position,
       archived: records.map((r) => ({ list: r.list, messageId: r.messageId, seq: r.seq })),
       deadLetters,
     });
     this.o.onCommitted(position, batch);
+  }
+
+  /** Commit, waiting out a full disk or a lock (the batch is stored; only the commit must land). */
+  private async commitPatiently(batch: BatchCommit): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      if (this.closing) throw new Aborted();
+      try {
+        this.o.state.commit(batch);
+        return;
+      } catch (err) {
+        if (!(err instanceof StateError) || (err.code !== "STATE_FULL" && err.code !== "STATE_BUSY")) throw err;
+        const delay = this.backoff(failures);
+        this.o.log.warn({ err, retryInMs: delay }, "cannot commit the state yet; will retry");
+        await this.sleep(delay);
+      }
+    }
   }
 
   /** One attempt per dead letter marked for retry, in the sink it failed in. */
@@ -170,6 +186,7 @@ export class Deliverer {
         if (e.stored > 0) {
           done += e.stored;
           attempts = 0;
+          failures = 0; // the backoff is per record: a new failing record starts short
         }
         const record = records[done];
         if (record === undefined) return dead;
@@ -182,6 +199,7 @@ export class Deliverer {
           dead.push({ ...record, sink: sink.name, error: e.message, attempts });
           done++;
           attempts = 0;
+          failures = 0;
           continue;
         }
         const delay = this.backoff(failures);

@@ -4,7 +4,7 @@
 // brings a fetch from its position, a silent publisher a new hello.
 
 import { hostname } from "node:os";
-import { NotAuthorizedError, OutboxReplacedError, ProtocolError, StateError, StateMachineError, errorMessage } from "../errors.js";
+import { NotAuthorizedError, OutboxReplacedError, ProtocolError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { HandlerSink, type RecordHandler } from "../sinks/handler.js";
 import type { Sink } from "../sinks/sink.js";
@@ -137,16 +137,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.committed = this.state.position;
     this.noteListChange(o.lists ?? null);
     this.sinks = this.chooseSinks();
-    for (const sink of this.sinks) {
-      await sink.start({
-        journal: this.state.journal(sink.name),
-        committed: this.committed,
-        position: () => this.committed,
-        commits: () => this.state.commits,
-        outbox: this.state.outboxId,
-        log: this.log.child({ sink: sink.name }),
-      });
-    }
+    for (const sink of this.sinks) await this.startSink(sink);
     this.reorder = new ReorderBuffer<Entry>(this.committed, { maxEntries: 20_000, maxBytes: 32 * 1024 * 1024 });
     this.deliverer = new Deliverer({
       state: this.state,
@@ -166,6 +157,30 @@ export class Subscriber implements AsyncIterable<Delivery> {
     );
     // The hello goes out when the connection's handshake completes (or the tick's retry).
     this.lastHelloAt = Date.now();
+  }
+
+  /**
+   * Start a sink, waiting out temporary trouble (a full disk, a directory
+   * not there yet): a peer that cannot store now pauses, it does not exit.
+   */
+  private async startSink(sink: Sink): Promise<void> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        await sink.start({
+          journal: this.state.journal(sink.name),
+          committed: this.committed,
+          position: () => this.committed,
+          commits: () => this.state.commits,
+          outbox: this.state.outboxId,
+          log: this.log.child({ sink: sink.name }),
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof SinkError && err.transient) || this.closing) throw err;
+        this.log.warn({ sink: sink.name, err, retryInMs: delay }, "sink cannot start yet; waiting");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   private createLink(): Link {

@@ -136,7 +136,18 @@ export class Daemon {
 
 const started: Daemon[] = [];
 
-afterEach(async function () {
+/** Kill every daemon still running (mocha does this after each test; other callers call it). */
+export async function killAllDaemons(): Promise<void> {
+  const daemons = [...running];
+  for (const d of daemons) {
+    d.signal("SIGCONT");
+    d.signal("SIGKILL");
+  }
+  await Promise.all(daemons.map((d) => d.waitExit()));
+}
+
+// Outside mocha (the chaos runner) there is no afterEach: its caller cleans up.
+if (typeof afterEach === "function") afterEach(async function () {
   if (this.currentTest?.state === "failed" || process.env.MQA_DUMP_LOGS) {
     for (const d of started) {
       process.stderr.write(`\n--- last log lines of ${d.args.slice(0, 1).join(" ")} (pid ${d.pid}) ---\n`);
@@ -144,10 +155,5 @@ afterEach(async function () {
     }
   }
   started.length = 0;
-  const daemons = [...running];
-  for (const d of daemons) {
-    d.signal("SIGCONT");
-    d.signal("SIGKILL");
-  }
-  await Promise.all(daemons.map((d) => d.waitExit()));
+  await killAllDaemons();
 });

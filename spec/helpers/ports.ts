@@ -11,14 +11,18 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-let next = 20_000 + (process.pid % 2000) * 10;
+// Below Linux's ephemeral range (32768 and up), so no outgoing connection takes
+// a port a test closes and opens again.
+const LOW = 20_000;
+const HIGH = 32_000;
+let next = LOW + ((process.pid * 10) % (HIGH - LOW));
 
 /** A port p such that p and p + 1 are both free; never the same twice in one run. */
 export async function freePortPair(): Promise<number> {
   for (let i = 0; i < 500; i++) {
     const port = next;
     next += 2;
-    if (next > 60_000) next = 20_000;
+    if (next > HIGH) next = LOW;
     if ((await isFree(port)) && (await isFree(port + 1))) return port;
   }
   throw new Error("no free port pair on 127.0.0.1");

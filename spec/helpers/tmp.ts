@@ -16,6 +16,7 @@ export function removeTempDirs(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-afterEach(() => {
+// Outside mocha (the chaos runner) there is no afterEach: its caller cleans up.
+if (typeof afterEach === "function") afterEach(() => {
   if (process.env.MQA_KEEP_TMP === undefined) removeTempDirs();
 });

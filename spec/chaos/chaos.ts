@@ -1,0 +1,267 @@
+// The chaos run: serve and three subscribers (maildir, mbox, exec) as real
+// processes, messages published at a steady rate through `publish` (bulk
+// and single), and faults injected at moments chosen from a seed. Then it
+// waits until everything is quiet and checks that every archive holds every
+// message exactly once, byte-identical, in per-list order; that poisoned
+// messages sit in the dead-letter store; and that pruning never went past
+// what every peer acknowledged.
+
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateKeyPair, writeKeyFiles } from "../../lib/security/keys.js";
+import { mboxEntry } from "../../lib/sinks/mbox.js";
+import { Outbox } from "../../lib/store/outbox.js";
+import { Daemon, killAllDaemons, runCli } from "../helpers/cli.js";
+import { makeMessage, type TestMessage } from "../helpers/messages.js";
+import { freePortPair } from "../helpers/ports.js";
+import { tempDir } from "../helpers/tmp.js";
+import { FaultInjector, type Subscribers } from "./faults.js";
+import { Relay } from "./relay.js";
+import { verifyArchives, type Verdict } from "./verify.js";
+
+export interface ChaosOptions {
+  messages: number;
+  seconds: number;
+  seed: number;
+  dir?: string;
+  say?: (line: string) => void;
+}
+
+export interface ChaosResult extends Verdict {
+  messages: number;
+  faults: number;
+  faultsByKind: Record<string, number>;
+  seed: number;
+  seconds: number;
+}
+
+export const LISTS = ["dev", "users", "announce", "security", "ops"];
+
+/** mulberry32: a small, seedable PRNG, so a seed replays the same run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
+  const started = Date.now();
+  const say = o.say ?? (() => {});
+  // Separate streams, so the fault schedule does not depend on how publishing interleaves with it.
+  const random = seededRandom(o.seed);
+  const publishRandom = seededRandom(o.seed + 1);
+  const faultRandom = seededRandom(o.seed + 2);
+  const dir = o.dir ?? tempDir("mqa-chaos-");
+  const db = join(dir, "outbox.db");
+  const [servePort, relayPort] = [await freePortPair(), await freePortPair()];
+  const messages: TestMessage[] = [];
+  for (let i = 0; i < o.messages; i++) {
+    const m = makeMessage(LISTS[Math.floor(random() * LISTS.length)]!, i, 400 + Math.floor(random() * 8000));
+    messages.push(i % 97 === 13 ? poisoned(m) : m);
+  }
+  const poison = new Set(messages.filter((m) => m.messageId.startsWith("<poison.")).map((m) => m.messageId));
+  const paths = preparePaths(dir);
+
+  const relays = [new Relay(relayPort, servePort), new Relay(relayPort + 1, servePort + 1)];
+  for (const r of relays) await r.open();
+  // CURVE on, and every peer in the peers file: registered from the start, so pruning waits for
+  // each of them even before its first connection (with --insecure a peer registers at its first hello).
+  const keys = writeKeys(dir, ["m", "b", "e"]);
+  const serveArgs = [
+    "serve", "--db", db, "--bind", `tcp://127.0.0.1:${servePort}`, "--key", keys.publisher, "--peers", keys.peers,
+    "--announce-pub", `tcp://127.0.0.1:${relayPort + 1}`, "--retain", "0s", "--heartbeat", "300ms", "--log-level", "info",
+  ];
+  const startServe = async (): Promise<Daemon> => {
+    const d = Daemon.start(serveArgs);
+    await d.waitForLog("publisher listening");
+    return d;
+  };
+  const subscriberArgs = (name: string, sink: string, extra: string[] = []): string[] => [
+    "subscribe", "--connect", `tcp://127.0.0.1:${relayPort}`, "--key", join(dir, `${name}.key`), "--server-key", keys.publisherPub,
+    "--state", join(dir, `${name}.db`), "--sink", sink, "--log-level", "info", ...extra,
+  ];
+  const subscribers: Subscribers = {
+    m: { args: subscriberArgs("m", `maildir:${paths.maildir}`), daemon: null, dir: paths.maildir },
+    b: { args: subscriberArgs("b", `mbox:${paths.mbox}`), daemon: null, dir: paths.mbox },
+    e: { args: subscriberArgs("e", `exec:${paths.script}`, ["--exec-retries", "2", "--retry-max", "2s"]), daemon: null, dir: null },
+  };
+  const violations: string[] = [];
+  const retentionViolations: string[] = [];
+  const faults = new FaultInjector({ random: faultRandom, relays, subscribers, startServe, execTempFlag: paths.execTemp, violations, say });
+  try {
+    await faults.startAll();
+    const sampler = watchRetention(db, retentionViolations);
+    const publishing = publishSteadily(db, dir, messages, o.seconds * 0.7, publishRandom, violations, say);
+    const faulting = faults.run(o.seconds * 0.85, Math.max(20, Math.ceil(o.seconds * 0.6)));
+    await Promise.all([publishing, faulting]);
+    await faults.healAll();
+    say(`publishing done and faults healed after ${Math.round((Date.now() - started) / 1000)} s; waiting for every peer to acknowledge everything (${progress(db)})`);
+    await waitAllAcked(db, ["m", "b", "e"], 60_000 + o.messages * 20, faults);
+    say(`every peer caught up after ${Math.round((Date.now() - started) / 1000)} s`);
+    clearInterval(sampler);
+    await faults.stopAll();
+    const verdict = await verifyArchives({ messages, poison, paths, stateOfExec: join(dir, "e.db") });
+    return {
+      ...verdict,
+      violations: [...violations, ...retentionViolations, ...verdict.violations],
+      messages: messages.length,
+      faults: faults.count,
+      faultsByKind: faults.byKind,
+      seed: o.seed,
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+  } finally {
+    for (const r of relays) await r.close();
+    await killAllDaemons();
+  }
+}
+
+export interface ChaosPaths {
+  maildir: string;
+  mbox: string;
+  execOut: string;
+  execTemp: string;
+  script: string;
+}
+
+function writeKeys(dir: string, names: string[]): { publisher: string; publisherPub: string; peers: string } {
+  const publisher = writeKeyFiles(join(dir, "publisher"), generateKeyPair());
+  const lines = names.map((name) => {
+    const pair = generateKeyPair();
+    writeKeyFiles(join(dir, name), pair);
+    return `${pair.publicKey} name=${name}`;
+  });
+  writeFileSync(join(dir, "peers"), `${lines.join("\n")}\n`);
+  return { publisher: publisher.keyFile, publisherPub: publisher.pubFile, peers: join(dir, "peers") };
+}
+
+/** A message the exec archiver refuses for good: its Message-ID says so. */
+function poisoned(m: TestMessage): TestMessage {
+  const messageId = m.messageId.replace("<", "<poison.");
+  return { ...m, messageId, body: Buffer.from(m.body.toString("latin1").replace(m.messageId, messageId), "latin1") };
+}
+
+/** The exec archiver: atomic files by seq, an order log, exit 75 while a flag exists, exit 65 for poison. */
+function preparePaths(dir: string): ChaosPaths {
+  const paths = {
+    maildir: join(dir, "maildir"),
+    mbox: join(dir, "mbox"),
+    execOut: join(dir, "exec"),
+    execTemp: join(dir, "exec-temporary-failure"),
+    script: join(dir, "archiver.sh"),
+  };
+  for (const d of [paths.maildir, paths.mbox, paths.execOut]) mkdirSync(d, { recursive: true });
+  writeFileSync(
+    paths.script,
+    [
+      "#!/bin/sh",
+      `[ -e ${paths.execTemp} ] && { echo "archive temporarily unavailable" >&2; exit 75; }`,
+      `case "$MQA_MESSAGE_ID" in "<poison."*) echo "this message poisons the archiver" >&2; exit 65 ;; esac`,
+      `out=${paths.execOut}/$MQA_LIST; [ -d "$out" ] || mkdir -p "$out" || exit 75`,
+      `cat > "$out/$MQA_SEQ.tmp" && mv "$out/$MQA_SEQ.tmp" "$out/$MQA_SEQ.eml" && echo "$MQA_LIST $MQA_SEQ" >> ${paths.execOut}/order.log`,
+    ].join("\n"),
+  );
+  chmodSync(paths.script, 0o755);
+  return paths;
+}
+
+/**
+ * Publish every message within `seconds`, a second's worth at a time: most
+ * through bulk import (one mbox per list), one per tick through a single
+ * `publish`, as Mailman would. (Each is a Node process: few per second.)
+ */
+async function publishSteadily(
+  db: string,
+  dir: string,
+  messages: readonly TestMessage[],
+  seconds: number,
+  random: () => number,
+  violations: string[],
+  say: (line: string) => void,
+): Promise<void> {
+  const start = Date.now();
+  const TICK_MS = 1000;
+  const perTick = messages.length / ((seconds * 1000) / TICK_MS);
+  let sent = 0;
+  for (let tick = 0; sent < messages.length; tick++) {
+    const upTo = Math.min(messages.length, Math.round((tick + 1) * perTick));
+    const chunk = messages.slice(sent, upTo);
+    sent = upTo;
+    const [single, ...rest] = chunk;
+    const jobs: Array<Promise<void>> = [];
+    if (single) jobs.push(publishOne(db, single, violations));
+    for (const list of LISTS) {
+      const group = rest.filter((m) => m.list === list);
+      if (group.length > 0) jobs.push(importMbox(db, dir, list, group, `${tick}-${list}`, violations));
+    }
+    await Promise.all(jobs);
+    if (tick % 10 === 0) say(`published ${sent}/${messages.length}`);
+    const due = start + (tick + 1) * TICK_MS * (0.9 + random() * 0.2);
+    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+  }
+}
+
+async function publishOne(db: string, m: TestMessage, violations: string[]): Promise<void> {
+  const r = await runCli(["publish", "--db", db, "--list", m.list], { input: m.body });
+  if (r.status !== 0) violations.push(`publish of ${m.messageId} exited ${r.status}: ${r.stderr.trim()}`);
+}
+
+async function importMbox(db: string, dir: string, list: string, group: TestMessage[], name: string, violations: string[]): Promise<void> {
+  const file = join(dir, `import-${name}.mbox`);
+  writeFileSync(file, Buffer.concat(group.map((m) => mboxEntry({ body: m.body, receivedAt: Date.now() }))));
+  const r = await runCli(["publish", "--db", db, "--list", list, "--mbox", file, "--quiet"]);
+  if (r.status !== 0 || !r.stdout.startsWith(`imported ${group.length},`)) {
+    violations.push(`bulk import ${name} exited ${r.status}: ${r.stdout.trim()} ${r.stderr.trim()}`);
+  }
+  rmSync(file, { force: true });
+}
+
+/** Pruning may only remove what every registered peer acknowledged: sample it all along. */
+function watchRetention(db: string, violations: string[]): NodeJS.Timeout {
+  return setInterval(() => {
+    if (!existsSync(db)) return;
+    const outbox = Outbox.open(db, { create: false, readonly: true });
+    try {
+      const r = outbox.retention();
+      const prunedUpTo = r.first > 0 ? r.first - 1 : r.head;
+      if (r.minAcked !== null && prunedUpTo > r.minAcked && violations.length < 10) {
+        violations.push(`pruned up to seq ${prunedUpTo} while a peer had acknowledged only ${r.minAcked}`);
+      }
+    } catch {
+      /* busy: the next sample will do */
+    } finally {
+      outbox.close();
+    }
+  }, 250);
+}
+
+function progress(db: string): string {
+  const outbox = Outbox.open(db, { create: false, readonly: true });
+  try {
+    return `head ${outbox.head()}, acked ${outbox.peers().map((p) => `${p.name} ${p.acked}`).join(", ")}`;
+  } finally {
+    outbox.close();
+  }
+}
+
+async function waitAllAcked(db: string, names: string[], timeoutMs: number, faults: FaultInjector): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await faults.keepAlive();
+    const outbox = Outbox.open(db, { create: false });
+    const head = outbox.head();
+    const acked = new Map(outbox.peers().map((p) => [p.name, p.acked]));
+    outbox.close();
+    if (names.every((n) => (acked.get(n) ?? -1) >= head)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`peers did not catch up: head ${head}, acked ${JSON.stringify([...acked])}\n${faults.tails()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+

@@ -1,0 +1,187 @@
+// The faults of a chaos run, chosen from its seed: SIGKILL and restart of
+// serve and of each subscriber, SIGSTOP/SIGCONT of a subscriber, cut and
+// refused connections (through the relay), an exec sink failing for a
+// while (exit 75), a sink directory unusable for a while. Daemons that exit
+// on their own are violations, restarted so the run can go on.
+
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { Daemon } from "../helpers/cli.js";
+import type { Relay } from "./relay.js";
+
+export interface SubscriberSlot {
+  args: string[];
+  daemon: Daemon | null;
+  /** The sink directory a fault can make unusable (null: none). */
+  dir: string | null;
+}
+
+export type Subscribers = Record<"m" | "b" | "e", SubscriberSlot>;
+
+export interface FaultDeps {
+  random: () => number;
+  relays: Relay[];
+  subscribers: Subscribers;
+  startServe: () => Promise<Daemon>;
+  execTempFlag: string;
+  violations: string[];
+  say: (line: string) => void;
+}
+
+type Kind = "kill-serve" | "kill-subscriber" | "stop-subscriber" | "cut" | "refuse" | "exec-temporary" | "sink-unwritable";
+
+const WEIGHTS: Array<[Kind, number]> = [
+  ["kill-serve", 2], ["kill-subscriber", 3], ["stop-subscriber", 2], ["cut", 2], ["refuse", 1], ["exec-temporary", 1], ["sink-unwritable", 1],
+];
+
+export class FaultInjector {
+  count = 0;
+  readonly byKind: Record<string, number> = {};
+  private serve: Daemon | null = null;
+  /** Undo actions of faults still in effect, by what they hold. */
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; undo: () => Promise<void> | void }>();
+
+  constructor(private readonly d: FaultDeps) {}
+
+  async startAll(): Promise<void> {
+    this.serve = await this.d.startServe();
+    for (const slot of Object.values(this.d.subscribers)) slot.daemon = Daemon.start(slot.args);
+  }
+
+  /** Inject `total` faults at random moments within `seconds`. */
+  async run(seconds: number, total: number): Promise<void> {
+    const start = Date.now();
+    const times = Array.from({ length: total }, () => 500 + this.d.random() * (seconds * 1000 - 500)).sort((a, b) => a - b);
+    for (const at of times) {
+      while (Date.now() - start < at) {
+        await this.keepAlive();
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100, at - (Date.now() - start))));
+      }
+      await this.inject(this.pick());
+    }
+  }
+
+  private pick(): Kind {
+    const total = WEIGHTS.reduce((n, [, w]) => n + w, 0);
+    let x = this.d.random() * total;
+    for (const [kind, w] of WEIGHTS) if ((x -= w) < 0) return kind;
+    return "cut";
+  }
+
+  private slot(): [string, SubscriberSlot] {
+    const names = Object.keys(this.d.subscribers) as Array<keyof Subscribers>;
+    const name = names[Math.floor(this.d.random() * names.length)]!;
+    return [name, this.d.subscribers[name]];
+  }
+
+  private duration(min: number, max: number): number {
+    return min + this.d.random() * (max - min);
+  }
+
+  private async inject(kind: Kind): Promise<void> {
+    this.count++;
+    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+    switch (kind) {
+      case "kill-serve":
+        await this.serve?.kill9();
+        this.serve = await this.d.startServe();
+        return;
+      case "kill-subscriber": {
+        const [name, slot] = this.slot();
+        await slot.daemon?.kill9();
+        this.settle(`stop:${name}`);
+        slot.daemon = Daemon.start(slot.args);
+        return;
+      }
+      case "stop-subscriber": {
+        const [name, slot] = this.slot();
+        const daemon = slot.daemon;
+        if (daemon === null || this.pending.has(`stop:${name}`)) return this.inject("cut");
+        daemon.signal("SIGSTOP");
+        this.hold(`stop:${name}`, this.duration(2000, 4000), () => daemon.signal("SIGCONT"));
+        return;
+      }
+      case "cut":
+        for (const r of this.d.relays) r.cut();
+        return;
+      case "refuse":
+        if (this.pending.has("refuse")) return this.inject("cut");
+        for (const r of this.d.relays) await r.refuse();
+        this.hold("refuse", this.duration(1000, 3000), async () => {
+          for (const r of this.d.relays) if (r.refusing) await r.open();
+        });
+        return;
+      case "exec-temporary":
+        if (this.pending.has("exec")) return this.inject("cut");
+        writeFileSync(this.d.execTempFlag, "");
+        this.hold("exec", this.duration(1000, 4000), () => rmSync(this.d.execTempFlag, { force: true }));
+        return;
+      case "sink-unwritable": {
+        const slot = this.d.subscribers[this.d.random() < 0.5 ? "m" : "b"];
+        const dir = slot.dir!;
+        if (this.pending.has(`dir:${dir}`)) return this.inject("cut");
+        // Running as root, permissions stop nothing: put a file where the directory was.
+        renameSync(dir, `${dir}.away`);
+        writeFileSync(dir, "not a directory");
+        this.hold(`dir:${dir}`, this.duration(1000, 3000), () => {
+          rmSync(dir, { force: true });
+          renameSync(`${dir}.away`, dir);
+        });
+        return;
+      }
+    }
+  }
+
+  private hold(key: string, ms: number, undo: () => Promise<void> | void): void {
+    const timer = setTimeout(() => this.settle(key), ms);
+    this.pending.set(key, { timer, undo });
+  }
+
+  private settle(key: string): void {
+    const entry = this.pending.get(key);
+    if (entry === undefined) return;
+    this.pending.delete(key);
+    clearTimeout(entry.timer);
+    Promise.resolve()
+      .then(entry.undo)
+      .catch((err: Error) => this.d.violations.push(`could not end the ${key} fault: ${err.message}`));
+  }
+
+  /** End every fault still in effect. */
+  async healAll(): Promise<void> {
+    for (const key of [...this.pending.keys()]) this.settle(key);
+    for (const r of this.d.relays) if (r.refusing) await r.open();
+    await this.keepAlive();
+  }
+
+  /** A daemon that exited without being killed is a violation; restart it so the run goes on. */
+  async keepAlive(): Promise<void> {
+    if (this.serve !== null && !this.serve.alive) {
+      this.d.violations.push(`serve exited on its own: ${this.serve.stderrText.slice(-3).join(" | ")}`);
+      this.serve = await this.d.startServe();
+    }
+    for (const [name, slot] of Object.entries(this.d.subscribers)) {
+      if (slot.daemon !== null && !slot.daemon.alive) {
+        this.d.violations.push(`subscriber ${name} exited on its own: ${slot.daemon.stderrText.slice(-3).join(" | ")}`);
+        slot.daemon = Daemon.start(slot.args);
+      }
+    }
+  }
+
+  /** The last log lines of every daemon, for a report when something does not settle. */
+  tails(lines = 8): string {
+    const out = [`--- serve ---`, ...(this.serve?.stderrText.slice(-lines) ?? [])];
+    for (const [name, slot] of Object.entries(this.d.subscribers)) out.push(`--- ${name} ---`, ...(slot.daemon?.stderrText.slice(-lines) ?? []));
+    return out.join("\n");
+  }
+
+  /** SIGTERM everything; a daemon that does not stop cleanly is a violation. */
+  async stopAll(): Promise<void> {
+    for (const [name, slot] of Object.entries(this.d.subscribers)) {
+      const exit = await slot.daemon?.stop();
+      if (exit && exit.code !== 0) this.d.violations.push(`subscriber ${name} stopped with ${exit.code ?? exit.signal}`);
+    }
+    const exit = await this.serve?.stop();
+    if (exit && exit.code !== 0) this.d.violations.push(`serve stopped with ${exit.code ?? exit.signal}`);
+    if (existsSync(this.d.execTempFlag)) rmSync(this.d.execTempFlag);
+  }
+}
