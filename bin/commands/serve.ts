@@ -2,7 +2,7 @@
 
 import { SERVE_OPTIONS } from "../../lib/config/commands.js";
 import type { Resolved } from "../../lib/config/spec.js";
-import { OutboxError, UsageError } from "../../lib/errors.js";
+import { MqArchiveError, OutboxError, UsageError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 import { derivePubEndpoint, validateEndpoint } from "../../lib/publisher/endpoints.js";
 import { PeersReloader } from "../../lib/publisher/peers-reloader.js";
@@ -42,6 +42,7 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     await publisher.start();
   } catch (err) {
     outbox.close();
+    if (err instanceof MqArchiveError) throw err;
     throw new UsageError(`cannot listen on ${bind} / ${pubBind}: ${(err as Error).message}`, { cause: err });
   }
   let reloader: PeersReloader | null = null;

@@ -236,7 +236,7 @@ export class Outbox {
           this.stmts.registerListed.run({ id: p.id, name: p.name, allowed: p.lists === null ? null : JSON.stringify(p.lists), now });
         }
         return forgotten;
-      })(),
+      }).immediate(), // it reads before it writes: take the write lock first, or a concurrent commit makes it fail
     );
   }
 

@@ -33,6 +33,12 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["kill-serve", 2], ["kill-subscriber", 3], ["stop-subscriber", 2], ["cut", 2], ["refuse", 1], ["exec-temporary", 1], ["sink-unwritable", 1],
 ];
 
+/** What a daemon said before it exited: its errors and whatever was not a log line. */
+function lastWords(d: Daemon): string {
+  const important = d.stderrText.filter((line) => !line.startsWith("{") || /"level":(50|60)/.test(line));
+  return important.slice(-4).join(" | ").slice(0, 2000);
+}
+
 export class FaultInjector {
   count = 0;
   readonly byKind: Record<string, number> = {};
@@ -156,12 +162,12 @@ export class FaultInjector {
   /** A daemon that exited without being killed is a violation; restart it so the run goes on. */
   async keepAlive(): Promise<void> {
     if (this.serve !== null && !this.serve.alive) {
-      this.d.violations.push(`serve exited on its own: ${this.serve.stderrText.slice(-3).join(" | ")}`);
+      this.d.violations.push(`serve exited on its own: ${lastWords(this.serve)}`);
       this.serve = await this.d.startServe();
     }
     for (const [name, slot] of Object.entries(this.d.subscribers)) {
       if (slot.daemon !== null && !slot.daemon.alive) {
-        this.d.violations.push(`subscriber ${name} exited on its own: ${slot.daemon.stderrText.slice(-3).join(" | ")}`);
+        this.d.violations.push(`subscriber ${name} exited on its own: ${lastWords(slot.daemon)}`);
         slot.daemon = Daemon.start(slot.args);
       }
     }
