@@ -2,7 +2,7 @@
 // Message-ID, and derive a stable id when it has none. The bytes are never
 // modified; everything here reads.
 
-import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { InvalidMessageError } from "../errors.js";
 
 export const DEFAULT_MAX_SIZE = 64 * 1024 * 1024;
@@ -44,6 +44,8 @@ export function acceptMessage(body: Buffer, maxSize = DEFAULT_MAX_SIZE): Accepte
 
 /** A stable id for a message without one: the same bytes always give the same id. */
 export function derivedMessageId(body: Buffer): string {
+  // node:crypto is loaded only here: `publish` starts faster without it, and most messages have an id.
+  const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
   return `<${createHash("sha256").update(body).digest("hex")}@mq-archive.invalid>`;
 }
 

@@ -16,6 +16,8 @@ export interface ArchivedEntry {
   list: string;
   messageId: string;
   seq: number;
+  /** archiveKey(messageId), when the caller has it already. */
+  key?: Buffer;
 }
 
 export interface DeadLetterInput {
@@ -116,8 +118,8 @@ export class SubscriberState {
   }
 
   /** The seq under which this list's Message-ID was archived, if it was. */
-  findArchived(list: string, messageId: string): number | undefined {
-    return guard(this.path, () => this.stmts.findArchived.get(list, midHash(messageId)) as number | undefined);
+  findArchived(list: string, messageId: string, key = archiveKey(messageId)): number | undefined {
+    return guard(this.path, () => this.stmts.findArchived.get(list, key) as number | undefined);
   }
 
   /** Commit a delivered batch: position, archived ids and dead letters, atomically and durably. */
@@ -126,7 +128,7 @@ export class SubscriberState {
     const now = Date.now();
     guard(this.path, () =>
       this.db.transaction(() => {
-        for (const a of batch.archived) this.stmts.archive.run(a.list, midHash(a.messageId), a.seq, outbox, now);
+        for (const a of batch.archived) this.stmts.archive.run(a.list, a.key ?? archiveKey(a.messageId), a.seq, outbox, now);
         for (const d of batch.deadLetters) {
           this.stmts.deadLetter.run(
             d.sink, outbox, d.seq, d.kind, d.list, d.messageId, d.receivedAt, d.body, d.error, d.attempts, now,
@@ -210,7 +212,8 @@ export class SubscriberState {
   }
 }
 
-function midHash(messageId: string): Buffer {
+/** How a Message-ID is kept in the archived table: 16 bytes of its sha256. */
+export function archiveKey(messageId: string): Buffer {
   return createHash("sha256").update(messageId).digest().subarray(0, 16);
 }
 

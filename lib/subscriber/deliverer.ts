@@ -9,7 +9,8 @@
 import { errorMessage, SinkError, StateError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Sink, SinkRecord } from "../sinks/sink.js";
-import type { BatchCommit, DeadLetterInput, SubscriberState } from "../store/state.js";
+import { archiveKey, type BatchCommit, type DeadLetterInput, type SubscriberState } from "../store/state.js";
+import { Fifo } from "./fifo.js";
 
 /** A released entry: a record to store, or a pass that only moves the position. */
 export type Released = { type: "record"; record: SinkRecord } | { type: "pass"; seq: number };
@@ -34,7 +35,7 @@ export interface DelivererOptions {
 class Aborted extends Error {}
 
 export class Deliverer {
-  private readonly queue: Released[] = [];
+  private readonly queue = new Fifo<Released>();
   private wake: (() => void) | null = null;
   private closing = false;
   private readonly loop: Promise<void>;
@@ -95,25 +96,29 @@ export class Deliverer {
   }
 
   private takeBatch(): Released[] {
-    const max = this.o.maxBatch ?? 512;
+    const max = this.o.maxBatch ?? 2048;
     const maxBytes = this.o.maxBatchBytes ?? 16 * 1024 * 1024;
+    const batch: Released[] = [];
     let bytes = 0;
-    let n = 0;
-    while (n < this.queue.length && n < max && bytes < maxBytes) {
-      const e = this.queue[n]!;
+    while (this.queue.length > 0 && batch.length < max && bytes < maxBytes) {
+      const e = this.queue.shift()!;
       if (e.type === "record") bytes += e.record.body.length;
-      n++;
+      batch.push(e);
     }
-    return this.queue.splice(0, n);
+    return batch;
   }
 
   private async deliver(batch: Released[]): Promise<void> {
     const records: SinkRecord[] = [];
+    const keys: Buffer[] = [];
     for (const e of batch) {
       if (e.type !== "record") continue;
-      const archivedAs = this.o.state.findArchived(e.record.list, e.record.messageId);
-      if (archivedAs === undefined) records.push(e.record);
-      else {
+      const key = archiveKey(e.record.messageId);
+      const archivedAs = this.o.state.findArchived(e.record.list, e.record.messageId, key);
+      if (archivedAs === undefined) {
+        records.push(e.record);
+        keys.push(key);
+      } else {
         this.o.log.info(
           { seq: e.record.seq, list: e.record.list, messageId: e.record.messageId, archivedAs },
           "already archived under this Message-ID; not archiving it again",
@@ -125,7 +130,7 @@ export class Deliverer {
     const position = last.type === "record" ? last.record.seq : last.seq;
     await this.commitPatiently({
       position,
-      archived: records.map((r) => ({ list: r.list, messageId: r.messageId, seq: r.seq })),
+      archived: records.map((r, i) => ({ list: r.list, messageId: r.messageId, seq: r.seq, key: keys[i]! })),
       deadLetters,
     });
     this.o.onCommitted(position, batch);
@@ -134,12 +139,12 @@ export class Deliverer {
   /** Commit, waiting out a full disk or a lock (the batch is stored; only the commit must land). */
   private async commitPatiently(batch: BatchCommit): Promise<void> {
     for (let failures = 1; ; failures++) {
-      if (this.closing) throw new Aborted();
       try {
-        this.o.state.commit(batch);
+        this.o.state.commit(batch); // even while closing: what is stored should be committed
         return;
       } catch (err) {
         if (!(err instanceof StateError) || (err.code !== "STATE_FULL" && err.code !== "STATE_BUSY")) throw err;
+        if (this.closing) throw new Aborted();
         const delay = this.backoff(failures);
         this.o.log.warn({ err, retryInMs: delay }, "cannot commit the state yet; will retry");
         await this.sleep(delay);

@@ -4,7 +4,7 @@
 // brings a fetch from its position, a silent publisher a new hello.
 
 import { hostname } from "node:os";
-import { NotAuthorizedError, OutboxReplacedError, ProtocolError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
+import { NotAuthorizedError, ProtocolError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { HandlerSink, type RecordHandler } from "../sinks/handler.js";
 import type { Sink } from "../sinks/sink.js";
@@ -14,6 +14,9 @@ import { makeProof } from "../security/proof.js";
 import type { DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.js";
 import { Deliverer, type Released } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
+import { CreditWindow } from "./credit.js";
+import { Fifo } from "./fifo.js";
+import { aheadError, replacedError, type Followed } from "./outbox-identity.js";
 import { Link, type Source } from "./link.js";
 import { ReorderBuffer, type ChainEntry } from "./reorder.js";
 
@@ -72,7 +75,7 @@ const STALL_MS = 200;
 
 export class Subscriber implements AsyncIterable<Delivery> {
   readonly log: Logger;
-  private readonly credit: number;
+  private readonly credit: CreditWindow;
   private readonly heartbeatMs: number;
   private state!: SubscriberState;
   private sinks: Sink[] = [];
@@ -80,18 +83,14 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private link: Link | null = null;
   private deliverer: Deliverer | null = null;
   private reorder!: ReorderBuffer<Entry>;
-  private readonly pipeline: Entry[] = [];
+  /** Entries handed to the deliverer and not yet committed, in order. */
+  private readonly pipeline = new Fifo<Entry>();
   private timer: NodeJS.Timeout | null = null;
-  private relinkTimer: NodeJS.Timeout | null = null;
-  private relinkDelay = 1000;
   private readonly proof: Uint8Array;
 
   private session: Session | null = null;
   private committed = 0;
   private knownHead = 0;
-  private creditEpoch = 0;
-  private creditToReturn = 0;
-  private routerBytesHeld = 0;
   private lastHeard = 0;
   private lastHelloAt = 0;
   private helloDelay = 100;
@@ -111,7 +110,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   constructor(private readonly options: SubscriberOptions) {
     this.log = options.log ?? silentLogger();
-    this.credit = options.creditBytes ?? 8 * 1024 * 1024;
+    this.credit = new CreditWindow(options.creditBytes ?? 8 * 1024 * 1024);
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     const s = options.security;
     this.proof = s ? makeProof(s.keys, s.serverKey) : new Uint8Array(0);
@@ -189,49 +188,14 @@ export class Subscriber implements AsyncIterable<Delivery> {
       connect: this.options.connect,
       heartbeatMs: this.heartbeatMs,
       ...(s ? { curve: { publicKey: s.keys.publicKey, secretKey: s.keys.secretKey, serverKey: s.serverKey } } : {}),
+      ...(s ? { keyName: fingerprint(s.keys.publicKey) } : {}),
       log: this.log.child({ component: "link" }),
       handlers: {
         onFrame: (frame, source) => this.onFrame(frame, source),
         onConnection: (up) => this.onConnection(up),
-        onHandshakeFailure: (kind, detail) => this.onHandshakeFailure(kind, detail),
         onSocketError: (err) => void this.close(err),
       },
     });
-  }
-
-  /**
-   * The publisher refused our key (libzmq will not retry that connection, so
-   * we rebuild the link with backoff: the key may be added later) or speaks
-   * another security mechanism (libzmq retries; we explain).
-   */
-  private onHandshakeFailure(kind: "auth" | "protocol", detail: string): void {
-    if (this.closing) return;
-    const key = this.options.security ? fingerprint(this.options.security.keys.publicKey) : null;
-    if (kind === "protocol") {
-      const hint = this.options.security
-        ? "is it running with --insecure? Both sides must use keys"
-        : "it requires CURVE: give --key and --server-key";
-      this.warnOnce("protocol", { detail }, `the publisher speaks another security mechanism (${hint})`);
-      return;
-    }
-    this.log.error({ key, detail, retryInMs: this.relinkDelay }, "the publisher refused our key: is it in the publisher's peers file?");
-    if (this.relinkTimer !== null) return;
-    this.relinkTimer = setTimeout(() => {
-      this.relinkTimer = null;
-      if (this.closing) return;
-      this.session = null;
-      this.link?.close();
-      this.link = this.createLink();
-    }, this.relinkDelay);
-    this.relinkDelay = Math.min(this.relinkDelay * 2, 30_000);
-  }
-
-  private readonly warned = new Set<string>();
-
-  private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.log.error(fields, message);
   }
 
   private chooseSinks(): Sink[] {
@@ -298,7 +262,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       case "pass":
         if (this.session) {
           this.lastRouterDataAt = now;
-          this.offer({ seq: frame.seq, prev: frame.prev, bytes: 0, source, creditEpoch: this.creditEpoch, item: { type: "pass", seq: frame.seq } }, now);
+          this.offer({ seq: frame.seq, prev: frame.prev, bytes: 0, source, creditEpoch: this.credit.epoch, item: { type: "pass", seq: frame.seq } }, now);
         }
         return;
       case "hb":
@@ -318,14 +282,14 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private onWelcome(w: WelcomeFrame, now: number): void {
     const known = this.state.outboxId;
     if (known === null) this.state.adoptOutbox(w.outbox);
-    else if (known !== w.outbox) return this.fail(this.replacedError(w.outbox));
-    if (w.head < this.committed) return this.fail(this.aheadError(w.head));
+    else if (known !== w.outbox) return this.fail(replacedError(this.followed(), w.outbox));
+    if (w.head < this.committed) return this.fail(aheadError(this.followed(), w.head));
     this.session = { mode: w.mode, heartbeatMs: w.heartbeat || this.heartbeatMs };
     this.lastHeard = now;
     this.lastProgressAt = now;
     this.knownHead = Math.max(this.knownHead, w.head);
     this.helloDelay = 100;
-    this.relinkDelay = 1000;
+    this.link?.accepted();
     if (w.mode === "pub" && w.pub !== null) this.link?.followPub(w.pub);
     else this.link?.unfollowPub();
     if (this.committed > 0 && w.first > this.committed + 1) {
@@ -340,7 +304,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     else this.counters.fromRouter++;
     if (source === "router") {
       this.lastRouterDataAt = now;
-      this.routerBytesHeld += frame.body.length;
+      this.credit.received(frame.body.length);
     }
     this.knownHead = Math.max(this.knownHead, frame.seq);
     const record = {
@@ -353,7 +317,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       body: frame.body,
     };
     this.offer(
-      { seq: frame.seq, prev: frame.prev, bytes: frame.body.length, source, creditEpoch: this.creditEpoch, item: { type: "record", record } },
+      { seq: frame.seq, prev: frame.prev, bytes: frame.body.length, source, creditEpoch: this.credit.epoch, item: { type: "record", record } },
       now,
     );
   }
@@ -386,9 +350,9 @@ export class Subscriber implements AsyncIterable<Delivery> {
           this.sendHello();
           return;
         }
-        return this.fail(this.replacedError(e.detail ?? "unknown"));
+        return this.fail(replacedError(this.followed(), e.detail ?? "unknown"));
       case "POSITION_AHEAD":
-        return this.fail(this.aheadError(Number(e.detail ?? "0")));
+        return this.fail(aheadError(this.followed(), Number(e.detail ?? "0")));
       case "NOT_AUTHORIZED":
         return this.fail(new NotAuthorizedError(`the publisher refused us: ${e.message}`));
       case "BAD_VERSION":
@@ -398,20 +362,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     }
   }
 
-  private replacedError(actual: string): OutboxReplacedError {
-    return new OutboxReplacedError(
-      `the publisher's outbox was replaced: it is now ${actual}, but this subscriber followed ${this.state.outboxId} ` +
-        `up to seq ${this.committed}. Nothing from the new outbox was archived. If the replacement is intended, ` +
-        `restart with --accept-outbox ${actual}: messages already archived (by Message-ID) are skipped, the rest archived.`,
-    );
-  }
-
-  private aheadError(head: number): OutboxReplacedError {
-    return new OutboxReplacedError(
-      `this subscriber stored outbox ${this.state.outboxId} up to seq ${this.committed}, but the publisher's head is ${head}: ` +
-        `was the outbox restored from an older backup? Refusing to continue, which could skip new records. ` +
-        `Start this subscriber with a fresh --state to re-read the outbox (already archived Message-IDs are not skipped then).`,
-    );
+  private followed(): Followed {
+    return { outbox: this.state.outboxId, position: this.committed };
   }
 
   private onConnection(up: boolean): void {
@@ -424,38 +376,26 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   /** An entry leaves memory: return its credit if the publisher is counting it. */
   private release(entry: Entry): void {
-    if (entry.source !== "router") return;
-    this.routerBytesHeld -= entry.bytes;
-    if (entry.creditEpoch === this.creditEpoch) this.creditToReturn += entry.bytes;
-    if (this.creditToReturn >= this.credit / 8) this.flushCredit();
+    if (this.credit.release(entry)) this.flushCredit();
   }
 
   private flushCredit(): void {
-    if (this.creditToReturn <= 0 || this.session === null) return;
-    const bytes = this.creditToReturn;
-    const epoch = this.creditEpoch;
-    this.creditToReturn = 0;
-    this.link?.send({ type: "credit", bytes }, () => {
-      if (epoch === this.creditEpoch) this.creditToReturn += bytes;
-    });
+    if (this.session === null) return;
+    const grant = this.credit.take();
+    if (grant !== null) this.link?.send({ type: "credit", bytes: grant.bytes }, () => this.credit.unsent(grant));
   }
 
   private committedUpTo(position: number): void {
     this.committed = position;
-    while (this.pipeline.length > 0 && this.pipeline[0]!.seq <= position) this.release(this.pipeline.shift()!);
+    while ((this.pipeline.peek()?.seq ?? Infinity) <= position) this.release(this.pipeline.shift()!);
     if (this.session) this.link?.send({ type: "ack", seq: position });
-  }
-
-  private freeCredit(): number {
-    return Math.max(this.credit / 4, this.credit - this.routerBytesHeld);
   }
 
   private sendHello(): void {
     if (this.closing || this.link === null) return;
     this.lastHelloAt = Date.now();
     this.counters.hellos++;
-    this.creditEpoch++;
-    this.creditToReturn = 0;
+    const credit = this.credit.restart();
     this.link.send({
       type: "hello",
       peer: this.peerId,
@@ -463,7 +403,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       from: this.committed,
       outbox: this.state.outboxId,
       lists: this.options.lists ?? null,
-      credit: this.freeCredit(),
+      credit,
       proof: this.proof,
     });
   }
@@ -523,15 +463,13 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const position = this.reorder.position;
     if (position >= this.knownHead) return;
     if (now - this.lastProgressAt < STALL_MS || now - this.lastRouterDataAt < 100) return;
-    if (this.routerBytesHeld > this.credit / 2) return; // we are the slow part, not the stream
+    if (this.credit.congested) return; // we are the slow part, not the stream
     if (now - this.lastFetchAt < this.fetchDelay) return;
     this.lastFetchAt = now;
     this.counters.fetches++;
     this.fetchDelay = Math.min(this.fetchDelay * 2, (this.session?.heartbeatMs ?? 1000) * 2);
-    this.creditEpoch++;
-    this.creditToReturn = 0;
     this.log.debug({ from: position, head: this.knownHead }, "stream stalled; fetching");
-    this.link?.send({ type: "fetch", from: position, credit: this.freeCredit() });
+    this.link?.send({ type: "fetch", from: position, credit: this.credit.restart() });
   }
 
   // ---- lifecycle ---------------------------------------------------------
@@ -548,7 +486,6 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private async shutdown(error?: Error): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.relinkTimer) clearTimeout(this.relinkTimer);
     if (this.session) this.link?.send({ type: "bye" });
     const steps: Array<() => unknown> = [
       () => this.iterator?.close(),

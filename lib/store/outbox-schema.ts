@@ -1,0 +1,59 @@
+// The outbox's schema and its migrations, version by version. A file of
+// another application, or an older or newer mq-archive, is told apart by
+// its application_id and user_version (see sqlite.ts ensureSchema).
+
+import type { Db } from "./sqlite.js";
+
+export const OUTBOX_SCHEMA_VERSION = 3;
+export const OUTBOX_KIND = { applicationId: 0x4d51_4f42, name: "outbox" }; // "MQOB"
+
+export function migrate(db: Db, from: number): void {
+  if (from < 1) createV1(db);
+  if (from < 2) {
+    db.exec(`
+      ALTER TABLE peers ADD COLUMN allowed TEXT;
+      CREATE TABLE IF NOT EXISTS refusals (
+        fingerprint TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        address TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+      );
+    `);
+  }
+  if (from < 3) migrateTo3(db);
+}
+
+function migrateTo3(db: Db): void {
+  db.exec("ALTER TABLE peers ADD COLUMN dead_letters INTEGER NOT NULL DEFAULT 0");
+}
+
+function createV1(db: Db): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS records (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      kind TEXT NOT NULL,
+      list TEXT NOT NULL,
+      message_id TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      size INTEGER NOT NULL,
+      body BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS records_message ON records (list, message_id);
+    CREATE TABLE IF NOT EXISTS peers (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      lists TEXT,
+      acked INTEGER NOT NULL DEFAULT 0,
+      acked_at INTEGER,
+      registered_at INTEGER NOT NULL,
+      last_seen INTEGER
+    );
+  `);
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_id', ?), ('created_at', ?)").run(
+    globalThis.crypto.randomUUID(), // the global, so node:crypto is not loaded by every `publish`
+    String(Date.now()),
+  );
+}
