@@ -23,7 +23,7 @@ interface Profile {
 const BIN = fileURLToPath(new URL("../dist/bin/mq-archive.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mqa-profile-"));
 const run = spawnSync(process.execPath, [BIN, "bench", ...process.argv.slice(2)], {
-  env: { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` },
+  env: { ...process.env, MQA_BENCH_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${dir}` },
   stdio: ["ignore", "inherit", "inherit"],
 });
 if (run.status !== 0) process.exit(run.status ?? 1);

@@ -11,6 +11,9 @@ import { generateKeyPair, writeKeyFiles } from "../security/keys.js";
 import type { PublisherJob, RoleMessage, SubscriberJob } from "./roles.js";
 import { peakRss, percentile } from "./stats.js";
 
+/** Extra node flags for every process of the run (bench/profile.ts sets --cpu-prof here). */
+const NODE_ARGS = (process.env.MQA_BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+
 export interface BenchOptions {
   bin: string;
   messages: number;
@@ -117,14 +120,21 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       peakRssBytes: { serve: serveRss, publisher: publisher!.peak, subscribers: subscribers.map((s) => s.peak) },
     };
   } finally {
-    for (const c of children) {
-      if (c.connected) c.disconnect();
-      c.kill("SIGKILL");
-    }
+    // Dismissed children exit by themselves (writing their profiles, if any); stragglers are killed.
+    for (const c of children) if (c.connected) c.disconnect();
+    await Promise.all(children.map((c) => exitWithin(c, 5000)));
     serve.process.kill("SIGTERM");
     await new Promise((resolve) => (serve.process.exitCode !== null ? resolve(null) : serve.process.once("exit", resolve)));
     if (o.dir === undefined) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function exitWithin(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+  await exited;
+  clearTimeout(timer);
 }
 
 function round(n: number, digits = 0): number {
@@ -138,7 +148,10 @@ function rounded(n: number | null): number | null {
 
 /** Fork a bench role; its peak RSS is read when it reports its result, before it exits. */
 function role<T extends RoleMessage["type"]>(bin: string, name: string, job: PublisherJob | SubscriberJob, result: T): Child<T> {
-  const child = fork(bin, ["bench", "--role", name, "--spec", JSON.stringify(job)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const child = fork(bin, ["bench", "--role", name, "--spec", JSON.stringify(job)], {
+    execArgv: NODE_ARGS,
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
   let markReady!: () => void;
   let failReady!: (err: Error) => void;
   const entry = {
@@ -173,7 +186,7 @@ function role<T extends RoleMessage["type"]>(bin: string, name: string, job: Pub
 }
 
 async function startServe(bin: string, db: string, security: string[]): Promise<{ process: ChildProcess; endpoint: string }> {
-  const child = spawn(process.execPath, [bin, "serve", "--db", db, "--bind", "tcp://127.0.0.1:0", ...security, "--log-level", "info"], {
+  const child = spawn(process.execPath, [...NODE_ARGS, bin, "serve", "--db", db, "--bind", "tcp://127.0.0.1:0", ...security, "--log-level", "info"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   return new Promise((resolve, reject) => {

@@ -109,6 +109,12 @@ export async function runSubscriberRole(job: SubscriberJob): Promise<void> {
     ...(process.env.MQA_BENCH_DEBUG ? { log: createLogger("debug") } : {}),
     ...(security ? { security } : {}),
   });
+  const peaks: Record<string, number> = {};
+  const sampler = process.env.MQA_BENCH_DEBUG
+    ? setInterval(() => {
+        for (const [k, v] of Object.entries(process.memoryUsage())) peaks[k] = Math.max(peaks[k] ?? 0, Math.round(v / 2 ** 20));
+      }, 20)
+    : null;
   await subscriber.start();
   while (!subscriber.connected) await new Promise((resolve) => setTimeout(resolve, 5));
   await tell({ type: "ready" });
@@ -118,6 +124,10 @@ export async function runSubscriberRole(job: SubscriberJob): Promise<void> {
   while (subscriber.position < job.expect) await new Promise((resolve) => setTimeout(resolve, 1));
   const end = preciseNow();
   clearInterval(progress);
+  if (sampler) {
+    clearInterval(sampler);
+    process.stderr.write(`subscriber peak memory (MiB): ${JSON.stringify(peaks)} counters ${JSON.stringify(subscriber.counters)}\n`);
+  }
   await subscriber.close();
   await tell({ type: "delivered", start: first, end, handoffs });
   await untilDismissed();

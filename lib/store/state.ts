@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { StateError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
+import { ArchivedSet } from "./archived.js";
 import { classifySqliteError, ensureSchema, openDatabase, quickCheck, type Db } from "./sqlite.js";
 
 const SCHEMA_VERSION = 1;
@@ -56,12 +57,16 @@ export interface SinkJournal {
 export class SubscriberState {
   readonly peerId: string;
   private stmts;
+  private readonly archived: ArchivedSet;
+  /** meta values, read once: this process is the only writer of its state file while it runs. */
+  private readonly cache = new Map<string, string | null>();
 
   private constructor(
     readonly path: string,
     private readonly db: Db,
   ) {
     this.stmts = prepare(db);
+    this.archived = new ArchivedSet(db);
     this.peerId = this.meta("peer_id") ?? "";
     if (this.peerId === "") throw new StateError("STATE_CORRUPT", `${path} has no peer id: not an mq-archive state file`);
   }
@@ -110,7 +115,7 @@ export class SubscriberState {
   /** Follow a (new) outbox from its beginning. Archived Message-IDs are kept, so nothing is archived twice. */
   adoptOutbox(id: string): void {
     guard(this.path, () =>
-      this.db.transaction(() => {
+      this.write(() => {
         this.setMeta("outbox_id", id);
         this.setMeta("position", "0");
       })(),
@@ -119,16 +124,18 @@ export class SubscriberState {
 
   /** The seq under which this list's Message-ID was archived, if it was. */
   findArchived(list: string, messageId: string, key = archiveKey(messageId)): number | undefined {
-    return guard(this.path, () => this.stmts.findArchived.get(list, key) as number | undefined);
+    return guard(this.path, () => this.archived.find(list, key));
   }
 
-  /** Commit a delivered batch: position, archived ids and dead letters, atomically and durably. */
+  /**
+   * Commit a delivered batch: position and dead letters atomically and
+   * durably; its Message-IDs join the archived set (written in groups).
+   */
   commit(batch: BatchCommit): void {
     const outbox = this.outboxId ?? "";
     const now = Date.now();
     guard(this.path, () =>
-      this.db.transaction(() => {
-        for (const a of batch.archived) this.stmts.archive.run(a.list, a.key ?? archiveKey(a.messageId), a.seq, outbox, now);
+      this.write(() => {
         for (const d of batch.deadLetters) {
           this.stmts.deadLetter.run(
             d.sink, outbox, d.seq, d.kind, d.list, d.messageId, d.receivedAt, d.body, d.error, d.attempts, now,
@@ -138,6 +145,11 @@ export class SubscriberState {
         this.bumpCommits();
       })(),
     );
+    const archived = batch.archived.map((a) => ({ list: a.list, key: a.key ?? archiveKey(a.messageId), seq: a.seq }));
+    guard(this.path, () => {
+      this.archived.add(archived, outbox, now);
+      if (this.archived.flushDue(now)) this.archived.flush();
+    });
   }
 
   private bumpCommits(): void {
@@ -159,7 +171,7 @@ export class SubscriberState {
   /** A retried dead letter was stored: it is gone, and that counts as a commit. */
   resolveDeadLetter(id: number): void {
     guard(this.path, () =>
-      this.db.transaction(() => {
+      this.write(() => {
         this.stmts.deleteDeadLetter.run(id);
         this.bumpCommits();
       })(),
@@ -197,18 +209,40 @@ export class SubscriberState {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      this.archived.flush();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  /** A write transaction; if it fails, the cached meta values may be ahead of the file: forget them. */
+  private write<T>(fn: () => T): () => T {
+    return () => {
+      try {
+        return this.db.transaction(fn)();
+      } catch (err) {
+        this.cache.clear();
+        throw err;
+      }
+    };
   }
 
   private meta(key: string): string | null {
-    return guard(this.path, () => (this.stmts.metaGet.get(key) as string | undefined) ?? null);
+    if (!this.cache.has(key)) {
+      this.cache.set(key, guard(this.path, () => (this.stmts.metaGet.get(key) as string | undefined) ?? null));
+    }
+    return this.cache.get(key) ?? null;
   }
 
+  /** Inside a transaction the cache may run ahead of a rollback: write() drops it on failure. */
   private setMeta(key: string, value: string | null): void {
     guard(this.path, () => {
       if (value === null) this.stmts.metaDelete.run(key);
       else this.stmts.metaSet.run(key, value);
     });
+    this.cache.set(key, value);
   }
 }
 
@@ -287,10 +321,6 @@ function prepare(db: Db) {
     metaGet: db.prepare("SELECT value FROM meta WHERE key = ?").pluck(),
     metaSet: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     metaDelete: db.prepare("DELETE FROM meta WHERE key = ?"),
-    findArchived: db.prepare("SELECT seq FROM archived WHERE list = ? AND mid_hash = ?").pluck(),
-    archive: db.prepare(
-      "INSERT OR IGNORE INTO archived (list, mid_hash, seq, outbox, archived_at) VALUES (?, ?, ?, ?, ?)",
-    ),
     deadLetter: db.prepare(
       `INSERT INTO dead_letters (sink, outbox, seq, kind, list, message_id, received_at, body, error, attempts, failed_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

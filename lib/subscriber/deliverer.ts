@@ -1,7 +1,7 @@
 // Stores released records, in order, in every sink, then commits the state
-// and reports the new position (which the subscriber acknowledges). Per
-// batch: skip Message-IDs already archived → every sink stores (each with
-// its own retries) → one durable commit → ack. A transient failure is
+// and reports the new position (which the subscriber acknowledges): skip
+// Message-IDs already archived → every sink stores (each with its own
+// retries) → one durable commit for a group of batches → ack. A transient failure is
 // retried with backoff for as long as it takes; a permanent one a bounded
 // number of times, then the record becomes a dead letter for that sink and
 // the list goes on.
@@ -9,11 +9,14 @@
 import { errorMessage, SinkError, StateError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Sink, SinkRecord } from "../sinks/sink.js";
-import { archiveKey, type BatchCommit, type DeadLetterInput, type SubscriberState } from "../store/state.js";
+import { archiveKey, type ArchivedEntry, type BatchCommit, type DeadLetterInput, type SubscriberState } from "../store/state.js";
 import { Fifo } from "./fifo.js";
 
 /** A released entry: a record to store, or a pass that only moves the position. */
-export type Released = { type: "record"; record: SinkRecord } | { type: "pass"; seq: number };
+export type Released<T = unknown> = ({ type: "record"; record: SinkRecord } | { type: "pass"; seq: number }) & {
+  /** The caller's own bookkeeping for this entry, handed back once it is stored. */
+  tag?: T;
+};
 
 export interface DelivererOptions {
   state: SubscriberState;
@@ -23,11 +26,15 @@ export interface DelivererOptions {
   maxAttempts: number;
   maxBatch?: number;
   maxBatchBytes?: number;
+  /** Commit a group of stored records at the latest this long after its first. */
+  maxCommitDelayMs?: number;
   /** Backoff bounds for retries (ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
-  /** The batch ending at `position` is committed; `entries` can be released from memory. */
-  onCommitted: (position: number, entries: readonly Released[]) => void;
+  /** These entries are stored in every sink: their bodies may leave memory (not yet committed). */
+  onStored: (entries: readonly Released[]) => void;
+  /** Everything up to `position` is committed. */
+  onCommitted: (position: number) => void;
   /** The deliverer cannot go on (the state database failed). */
   onFatal: (err: Error) => void;
 }
@@ -41,6 +48,9 @@ export class Deliverer {
   private readonly loop: Promise<void>;
   private readonly sleepers = new Set<() => void>();
   private retriesRequested = false;
+  /** Stored in every sink, not yet committed. */
+  private pending: { position: number; count: number; archived: ArchivedEntry[]; deadLetters: DeadLetterInput[]; since: number } | null =
+    null;
 
   constructor(private readonly o: DelivererOptions) {
     this.loop = this.run();
@@ -71,27 +81,38 @@ export class Deliverer {
     await this.loop;
   }
 
+  /**
+   * Hand records to the sinks as soon as they arrive; commit in groups. A
+   * group is committed when no more records are waiting, or when it is
+   * large or old enough: one fsync serves many records without delaying
+   * any hand-off.
+   */
   private async run(): Promise<void> {
-    while (!this.closing) {
-      if (this.retriesRequested) {
-        this.retriesRequested = false;
-        await this.retryDeadLetters();
-        continue;
+    try {
+      while (!this.closing) {
+        if (this.retriesRequested && this.pending === null) {
+          this.retriesRequested = false;
+          await this.retryDeadLetters();
+          continue;
+        }
+        if (this.queue.length === 0) {
+          if (this.pending !== null) await this.commitPending();
+          else {
+            await new Promise<void>((resolve) => (this.wake = resolve));
+            this.wake = null;
+          }
+          continue;
+        }
+        await this.store(this.takeBatch());
+        const p = this.pending!;
+        if (p.count >= this.maxBatch || Date.now() - p.since >= this.maxDelayMs) await this.commitPending();
+        else await new Promise((resolve) => setImmediate(resolve)); // let the sockets fill the queue
       }
-      if (this.queue.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = null;
-        continue;
-      }
-      const batch = this.takeBatch();
-      try {
-        await this.deliver(batch);
-      } catch (err) {
-        if (err instanceof Aborted) return;
-        this.closing = true;
-        this.o.onFatal(err as Error);
-        return;
-      }
+      if (this.pending !== null) await this.commitPending(); // stored before the close: commit it
+    } catch (err) {
+      if (err instanceof Aborted) return;
+      this.closing = true;
+      this.o.onFatal(err as Error);
     }
   }
 
@@ -108,7 +129,16 @@ export class Deliverer {
     return batch;
   }
 
-  private async deliver(batch: Released[]): Promise<void> {
+  private get maxBatch(): number {
+    return this.o.maxBatch ?? 2048;
+  }
+
+  private get maxDelayMs(): number {
+    return this.o.maxCommitDelayMs ?? 10;
+  }
+
+  /** Store a batch in every sink; it joins the group awaiting commit. */
+  private async store(batch: Released[]): Promise<void> {
     const records: SinkRecord[] = [];
     const keys: Buffer[] = [];
     for (const e of batch) {
@@ -126,14 +156,26 @@ export class Deliverer {
       }
     }
     const deadLetters = (await Promise.all(this.o.sinks.map((sink) => this.storeAll(sink, records)))).flat();
+    const archived = records.map((r, i) => ({ list: r.list, messageId: r.messageId, seq: r.seq, key: keys[i]! }));
     const last = batch[batch.length - 1]!;
-    const position = last.type === "record" ? last.record.seq : last.seq;
-    await this.commitPatiently({
-      position,
-      archived: records.map((r, i) => ({ list: r.list, messageId: r.messageId, seq: r.seq, key: keys[i]! })),
-      deadLetters,
-    });
-    this.o.onCommitted(position, batch);
+    if (this.pending === null) this.pending = { position: 0, count: 0, archived: [], deadLetters: [], since: Date.now() };
+    this.pending.position = last.type === "record" ? last.record.seq : last.seq;
+    this.pending.count += batch.length;
+    this.pending.archived.push(...archived);
+    this.pending.deadLetters.push(...deadLetters);
+    this.o.onStored(batch);
+  }
+
+  private async commitPending(): Promise<void> {
+    const p = this.pending!;
+    await this.commitPatiently({ position: p.position, archived: p.archived, deadLetters: p.deadLetters });
+    this.pending = null;
+    this.o.onCommitted(p.position);
+  }
+
+  /** Records waiting, being stored, or stored and not committed yet. */
+  get inFlight(): number {
+    return this.queue.length + (this.pending?.count ?? 0);
   }
 
   /** Commit, waiting out a full disk or a lock (the batch is stored; only the commit must land). */

@@ -15,7 +15,6 @@ import type { DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.
 import { Deliverer, type Released } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
 import { CreditWindow } from "./credit.js";
-import { Fifo } from "./fifo.js";
 import { aheadError, replacedError, type Followed } from "./outbox-identity.js";
 import { Link, type Source } from "./link.js";
 import { ReorderBuffer, type ChainEntry } from "./reorder.js";
@@ -83,8 +82,6 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private link: Link | null = null;
   private deliverer: Deliverer | null = null;
   private reorder!: ReorderBuffer<Entry>;
-  /** Entries handed to the deliverer and not yet committed, in order. */
-  private readonly pipeline = new Fifo<Entry>();
   private timer: NodeJS.Timeout | null = null;
   private readonly proof: Uint8Array;
 
@@ -145,6 +142,9 @@ export class Subscriber implements AsyncIterable<Delivery> {
       maxAttempts: o.maxAttempts ?? 5,
       ...(o.retryMinMs === undefined ? {} : { retryMinMs: o.retryMinMs }),
       ...(o.retryMaxMs === undefined ? {} : { retryMaxMs: o.retryMaxMs }),
+      onStored: (entries) => {
+        for (const e of entries) if (e.tag) this.release(e.tag as Entry);
+      },
       onCommitted: (position) => this.committedUpTo(position),
       onFatal: (err) => void this.close(err),
     });
@@ -329,8 +329,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (result === "duplicate" || result === "dropped") this.release(entry);
     if (result !== "released") return;
     const ready = this.reorder.take();
-    for (const e of ready) this.pipeline.push(e);
-    this.deliverer?.push(ready.map((e) => e.item));
+    this.deliverer?.push(ready.map((e) => ({ ...e.item, tag: e })));
     this.lastProgressAt = now;
     this.fetchDelay = 250;
   }
@@ -342,7 +341,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
         this.helloSoon();
         return;
       case "OUTBOX_MISMATCH":
-        if (e.detail !== null && e.detail === this.options.acceptOutbox && this.pipeline.length === 0) {
+        if (e.detail !== null && e.detail === this.options.acceptOutbox && (this.deliverer?.inFlight ?? 0) === 0) {
           this.log.warn({ from: this.state.outboxId, to: e.detail }, "following the new outbox (--accept-outbox)");
           this.state.adoptOutbox(e.detail);
           this.committed = 0;
@@ -387,7 +386,6 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private committedUpTo(position: number): void {
     this.committed = position;
-    while ((this.pipeline.peek()?.seq ?? Infinity) <= position) this.release(this.pipeline.shift()!);
     if (this.session) this.link?.send({ type: "ack", seq: position });
   }
 
