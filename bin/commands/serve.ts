@@ -6,7 +6,7 @@ import { MqArchiveError, OutboxError, UsageError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 import { derivePubEndpoint, validateEndpoint } from "../../lib/publisher/endpoints.js";
 import { PeersReloader } from "../../lib/publisher/peers-reloader.js";
-import { Publisher } from "../../lib/publisher/publisher.js";
+import { DAEMON_OUTBOX, Publisher } from "../../lib/publisher/publisher.js";
 import { serveSecurity } from "../../lib/security/modes.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { runUntilStopped } from "../daemon.js";
@@ -22,7 +22,8 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     endpoints: [bind, pubBind],
   });
   const log = createLogger(opts["log-level"]);
-  const outbox = Outbox.open(opts.db, { durability: "normal" });
+  const outbox = Outbox.open(opts.db, { ...DAEMON_OUTBOX, busyTimeoutMs: 30_000 }); // waits at start-up only
+  outbox.setBusyTimeout(DAEMON_OUTBOX.busyTimeoutMs);
   const problem = outbox.check();
   if (problem !== null) {
     outbox.close();

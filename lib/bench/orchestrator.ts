@@ -99,6 +99,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const committed = commits.get(seq);
       if (committed !== undefined) latencies.push(t - committed);
     }
+    if (process.env.MQA_BENCH_LATENCIES) {
+      const rows = [...commits].map(([seq, t]) => `${seq} ${(t - published.start).toFixed(3)} ${(delivered[0]!.handoffs.find(([s]) => s === seq)?.[1] ?? NaN) - t}`);
+      writeFileSync(process.env.MQA_BENCH_LATENCIES, `${rows.join("\n")}\n`);
+    }
     const seconds = (lastDelivery - (o.backlog ? backlogDone : published.start)) / 1000;
     return {
       messages: o.messages,

@@ -3,7 +3,7 @@
 // answer, and account. A malformed or unexpected frame is answered with an
 // error and counted; it never ends the daemon or touches another session.
 
-import { ProtocolError } from "../errors.js";
+import { OutboxError, ProtocolError } from "../errors.js";
 import { RateLimiter, type Logger } from "../log.js";
 import type { Authorizer } from "../security/authorizer.js";
 import { bothMatch, listMatcher } from "../security/list-match.js";
@@ -37,6 +37,8 @@ const LAST_SEEN_PERSIST_MS = 5000;
 /** More sessions than this is a flood (each is a connection), not a deployment. */
 const MAX_SESSIONS = 10_000;
 
+type PeerUpdate = { id: string; acked: number; ackedAt: number | null; lastSeen: number; deadLetters?: number };
+
 function dead(s: Session): { deadLetters?: number } {
   return s.deadLetters === undefined ? {} : { deadLetters: s.deadLetters };
 }
@@ -46,6 +48,10 @@ export class Control {
   private readonly bySocket = new Map<string, Session>();
   private readonly byPeer = new Map<string, Session>();
   private readonly persistedAt = new Map<string, number>();
+  /** Peers that started a session since the last persist. */
+  private readonly registrations = new Map<string, { id: string; name: string; lists: string[] | null; acked: number; at: number }>();
+  /** Final state of sessions that ended since the last persist. */
+  private readonly endedUpdates = new Map<string, PeerUpdate>();
   private readonly limiter = new RateLimiter(10_000);
 
   constructor(private readonly deps: ControlDeps) {}
@@ -155,7 +161,8 @@ export class Control {
       credit: hello.credit,
       now,
     });
-    outbox.registerPeer({ id: grant.peerId, name: grant.name, lists: hello.lists, acked: hello.from }, now);
+    // Written with the next persist(): a write here could wait on another process's commit.
+    this.registrations.set(grant.peerId, { id: grant.peerId, name: grant.name, lists: hello.lists, acked: hello.from, at: now });
     this.persistedAt.set(grant.peerId, now);
     session.dirty = false;
     this.bySocket.set(session.key, session);
@@ -216,17 +223,40 @@ export class Control {
     }
   }
 
-  /** Write acks and liveness to the outbox so pruning and `status` see them. */
+  /**
+   * Write registrations, acks and liveness to the outbox so pruning and
+   * `status` see them. The daemon's connection never waits for a lock (it
+   * would stall every peer): when another process is writing, it tries again
+   * on the next call.
+   */
   persist(): void {
     const now = Date.now();
-    const updates = [];
+    const updates = new Map(this.endedUpdates);
     for (const s of this.byPeer.values()) {
       if (!s.dirty && now - (this.persistedAt.get(s.peerId) ?? 0) < LAST_SEEN_PERSIST_MS) continue;
-      updates.push({ id: s.peerId, acked: s.acked, ackedAt: s.ackedAt, lastSeen: s.lastHeard, ...dead(s) });
-      s.dirty = false;
-      this.persistedAt.set(s.peerId, now);
+      updates.set(s.peerId, { id: s.peerId, acked: s.acked, ackedAt: s.ackedAt, lastSeen: s.lastHeard, ...dead(s) });
     }
-    this.deps.outbox.updatePeers(updates);
+    try {
+      this.deps.outbox.writePeers([...this.registrations.values()], [...updates.values()]);
+    } catch (err) {
+      if (err instanceof OutboxError && err.code === "OUTBOX_BUSY") return;
+      throw err;
+    }
+    this.registrations.clear();
+    this.endedUpdates.clear();
+    for (const id of updates.keys()) {
+      const s = this.byPeer.get(id);
+      if (s) s.dirty = false;
+      this.persistedAt.set(id, now);
+    }
+  }
+
+  /** The lowest position a live session needs: records above it must stay, whatever the table says. */
+  lowestLivePosition(): number {
+    let low = Infinity;
+    for (const s of this.bySocket.values()) low = Math.min(low, s.acked);
+    for (const r of this.registrations.values()) low = Math.min(low, r.acked);
+    return low;
   }
 
   sendFailed(session: Session, err: Error & { code?: string }): void {
@@ -246,9 +276,8 @@ export class Control {
     if (this.byPeer.get(session.peerId) === session) {
       this.byPeer.delete(session.peerId);
       if (session.dirty) {
-        this.deps.outbox.updatePeers([
-          { id: session.peerId, acked: session.acked, ackedAt: session.ackedAt, lastSeen: session.lastHeard, ...dead(session) },
-        ]);
+        const s = session;
+        this.endedUpdates.set(s.peerId, { id: s.peerId, acked: s.acked, ackedAt: s.ackedAt, lastSeen: s.lastHeard, ...dead(s) });
       }
     }
     this.deps.log.info({ peer: session.peerId, acked: session.acked }, `peer session ended: ${why}`);

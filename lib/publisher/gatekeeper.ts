@@ -86,6 +86,15 @@ export class Gatekeeper {
     return out;
   }
 
+  /** Refusals that could not be written yet: counted again with the next ones. */
+  requeueRefusals(refusals: readonly Refusal[]): void {
+    for (const r of refusals) {
+      const entry = this.pending.get(r.fingerprint);
+      if (entry) entry.count += r.count;
+      else this.pending.set(r.fingerprint, { ...r });
+    }
+  }
+
   setPeers(next: PeerAcl): AclChange {
     const { removed, narrowed } = this.acl.changesTo(next);
     const pubAffected = [...removed, ...narrowed].some((key) => this.acl.get(key)?.all === true);

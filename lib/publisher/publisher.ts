@@ -2,11 +2,12 @@
 // fans out what is committed, keeps heartbeats, persists acks and prunes.
 // Frame handling lives in control.ts; streaming in streamer.ts.
 
-import { StateMachineError } from "../errors.js";
+import { OutboxError, StateMachineError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { InsecureAuthorizer } from "../security/authorizer.js";
 import type { KeyPair } from "../security/keys.js";
 import type { PeerAcl } from "../security/peers-file.js";
+import { Checkpointer } from "../store/checkpointer.js";
 import { Outbox } from "../store/outbox.js";
 import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
 import { Gatekeeper } from "./gatekeeper.js";
@@ -43,6 +44,14 @@ export type CloseReason = { type: "closed" } | { type: "failed"; error: Error };
 
 const PEER_MAX_MESSAGE = 1024 * 1024;
 
+/**
+ * How the daemon opens the outbox: its own writes (acks, pruning) need no
+ * fsync of their own, and it waits at most a moment for another process's
+ * lock (a wait blocks every peer); a write that finds the lock taken is
+ * tried again later.
+ */
+export const DAEMON_OUTBOX = { durability: "normal", busyTimeoutMs: 2 } as const;
+
 export class Publisher {
   readonly log: Logger;
   private readonly heartbeatMs: number;
@@ -55,6 +64,7 @@ export class Publisher {
   private fanout: Fanout | null = null;
   private streamer: Streamer | null = null;
   private gate: Gatekeeper | null = null;
+  private checkpointer: Checkpointer | null = null;
   private pubCurve: { curve?: CurveServer } = {};
   private readonly timers: NodeJS.Timeout[] = [];
   private head = 0;
@@ -82,8 +92,10 @@ export class Publisher {
 
   private async open(): Promise<BoundEndpoints> {
     const o = this.options;
-    const outbox = typeof o.outbox === "string" ? Outbox.open(o.outbox, { durability: "normal" }) : o.outbox;
+    const outbox = typeof o.outbox === "string" ? Outbox.open(o.outbox, DAEMON_OUTBOX) : o.outbox;
     this.outbox = outbox;
+    outbox.leaveCheckpointsToOthers();
+    this.checkpointer = new Checkpointer(outbox.path);
     this.head = outbox.head();
     let routerCurve: { curve?: CurveServer } = {};
     if (o.security) {
@@ -91,7 +103,7 @@ export class Publisher {
       const curve = await this.gate.start();
       routerCurve = { curve: curve.router };
       this.pubCurve = { curve: curve.pub };
-      this.syncPeers(o.security.peers);
+      await this.syncPeers(o.security.peers);
     }
     this.router = await RouterSocket.bind(o.bind, {
       heartbeatMs: this.heartbeatMs,
@@ -165,7 +177,14 @@ export class Publisher {
 
   private persist(): void {
     this.control?.persist();
-    if (this.gate) this.outbox?.recordRefusals(this.gate.drainRefusals());
+    if (this.gate === null || this.outbox === null) return;
+    const refusals = this.gate.drainRefusals();
+    try {
+      this.outbox.recordRefusals(refusals);
+    } catch (err) {
+      this.gate.requeueRefusals(refusals);
+      if (!(err instanceof OutboxError && err.code === "OUTBOX_BUSY")) throw err;
+    }
   }
 
   /**
@@ -179,14 +198,23 @@ export class Publisher {
     const change = this.gate.setPeers(peers);
     for (const key of change.removed) this.control?.endPeer(key, "NOT_AUTHORIZED", "this key was removed from the publisher's peers file");
     for (const key of change.narrowed) this.control?.endPeer(key, "NO_SESSION", "this key's lists changed: start a new session");
-    this.syncPeers(peers);
+    await this.syncPeers(peers);
     if (change.pubAffected) await this.rebindPub();
     this.log.info({ peers: peers.entries().length, removed: change.removed.length, changed: change.narrowed.length }, "peers reloaded");
   }
 
-  private syncPeers(peers: PeerAcl): void {
-    const forgotten = this.outbox?.syncPeers(peers.entries().map((e) => ({ id: e.key, name: e.name, lists: e.lists }))) ?? [];
-    if (forgotten.length > 0) this.log.info({ forgotten: forgotten.length }, "peers not in the peers file no longer hold back pruning");
+  private async syncPeers(peers: PeerAcl): Promise<void> {
+    const entries = peers.entries().map((e) => ({ id: e.key, name: e.name, lists: e.lists }));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const forgotten = this.outbox?.syncPeers(entries) ?? [];
+        if (forgotten.length > 0) this.log.info({ forgotten: forgotten.length }, "peers not in the peers file no longer hold back pruning");
+        return;
+      } catch (err) {
+        if (!(err instanceof OutboxError && err.code === "OUTBOX_BUSY") || attempt >= 3000) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
   }
 
   private async rebindPub(): Promise<void> {
@@ -239,7 +267,13 @@ export class Publisher {
 
   private prune(): void {
     if (this.outbox === null) return;
-    const pruned = this.outbox.prune(Date.now() - this.retainMs);
+    let pruned: number;
+    try {
+      pruned = this.outbox.prune(Date.now() - this.retainMs, this.control?.lowestLivePosition() ?? Infinity);
+    } catch (err) {
+      if (err instanceof OutboxError && err.code === "OUTBOX_BUSY") return; // next time
+      throw err;
+    }
     if (pruned > 0) this.log.info({ pruned, first: this.outbox.first() }, "pruned records every peer acknowledged");
     else this.log.debug({ first: this.outbox.first() }, "prune check: nothing to prune");
   }
@@ -271,6 +305,7 @@ export class Publisher {
     const steps: Array<() => void> = [
       () => this.persist(),
       () => this.gate?.close(),
+      () => void this.checkpointer?.close(),
       () => this.router?.close(),
       () => this.pub?.close(),
       () => {

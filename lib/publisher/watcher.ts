@@ -1,6 +1,7 @@
 // Notices records that other processes commit to the outbox. Every commit
-// writes the WAL file, so an inotify watch on the directory wakes us within
-// a millisecond; a slow poll covers file systems where watching fails.
+// touches OUTBOX-wake once it is visible (see Outbox.wake), so an inotify
+// watch on the directory wakes us within a millisecond; writes to the WAL
+// wake us too, and a slow poll covers file systems where watching fails.
 
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -24,7 +25,7 @@ export class OutboxWatcher {
     const name = basename(this.options.dbPath);
     try {
       this.fsWatcher = watch(dirname(this.options.dbPath), { persistent: false }, (_event, file) => {
-        if (file === null || file === `${name}-wal` || file === name) this.schedule();
+        if (file === null || file === `${name}-wake` || file === `${name}-wal` || file === name) this.schedule();
       });
       this.fsWatcher.on("error", (err) => this.options.onError(err));
     } catch (err) {

@@ -24,6 +24,8 @@ interface MboxJournal {
 export class MboxSink implements Sink {
   readonly name: string;
   private context: SinkContext | null = null;
+  /** Each file's size after this sink's last successful append (or recovery). */
+  private readonly sizes = new Map<string, number>();
 
   constructor(private readonly dir: string) {
     this.name = `mbox:${dir}`;
@@ -38,7 +40,7 @@ export class MboxSink implements Sink {
         for (const [file, size] of Object.entries(pending.sizes)) await truncateTo(file, size);
         context.log.info({ files: Object.keys(pending.sizes).length }, "mbox: cut back an uncommitted append after a crash");
       }
-      context.journal.set(null);
+      await context.journal.set(null);
     } catch (err) {
       throw fsError(err, `cannot prepare mbox directory ${this.dir}`);
     }
@@ -60,22 +62,43 @@ export class MboxSink implements Sink {
     }
     const sizes: Record<string, number> = {};
     try {
-      for (const file of byFile.keys()) sizes[file] = await sizeOf(file);
+      for (const file of byFile.keys()) sizes[file] = await this.trueSize(file);
     } catch (err) {
-      throw fsError(err, `cannot read mbox sizes in ${this.dir}`);
+      throw fsError(err, `cannot prepare the mbox files in ${this.dir}`);
     }
     // A retry of a partly stored delivery is still the same uncommitted delivery: keep the sizes from before it.
     const commit = context.commits() + 1;
     const open = context.journal.get() as MboxJournal | undefined | null;
     const sameDelivery = open && open.commit === commit;
     const journal: MboxJournal = { commit, sizes: sameDelivery ? { ...sizes, ...open.sizes } : sizes };
-    context.journal.set(journal);
+    await context.journal.set(journal);
     try {
-      for (const [file, entries] of byFile) await appendDurably(file, Buffer.concat(entries));
+      for (const [file, entries] of byFile) {
+        await appendDurably(file, Buffer.concat(entries));
+        this.sizes.set(file, await sizeOf(file));
+      }
     } catch (err) {
-      await Promise.allSettled(Object.entries(journal.sizes).map(([file, size]) => truncateTo(file, size)));
+      // Cut back to where this call started (earlier calls of the delivery stored their part).
+      // If that fails too, trueSize() cuts back before the next append.
+      await Promise.allSettled(Object.entries(sizes).map(([file, size]) => truncateTo(file, size)));
       throw fsError(err, `cannot append to mbox in ${this.dir}`);
     }
+  }
+
+  /**
+   * The size a file should have: as this sink last left it. A failed append
+   * whose cut-back failed too (the directory vanished mid-write) leaves a
+   * tail; it is removed here, before anything is appended after it.
+   */
+  private async trueSize(file: string): Promise<number> {
+    const actual = await sizeOf(file);
+    const expected = this.sizes.get(file);
+    if (expected === undefined || actual <= expected) {
+      this.sizes.set(file, actual);
+      return actual;
+    }
+    await truncateTo(file, expected);
+    return expected;
   }
 
   async close(): Promise<void> {

@@ -94,19 +94,14 @@ export class ArchivedSet {
     return this.pending.size >= FLUSH_ENTRIES || (this.pending.size > 0 && now - this.oldestPending >= FLUSH_MS);
   }
 
-  /** Write pending entries in key order, in one transaction without a forced fsync of its own. */
+  /** Write pending entries in key order, in one transaction (durable with the next sync of the state). */
   flush(): void {
     if (this.pending.size === 0) return;
     const entries = [...this.pending.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    this.db.pragma("synchronous = NORMAL");
-    try {
-      this.db.transaction(() => {
-        for (const [, e] of entries) this.stmts.insert.run(e.list, e.key, e.seq, e.outbox, e.at);
-      }).immediate();
-      this.pending.clear();
-    } finally {
-      this.db.pragma("synchronous = FULL");
-    }
+    this.db.transaction(() => {
+      for (const [, e] of entries) this.stmts.insert.run(e.list, e.key, e.seq, e.outbox, e.at);
+    }).immediate();
+    this.pending.clear();
   }
 
   private filter(): Bloom {

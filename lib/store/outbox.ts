@@ -3,11 +3,17 @@
 // what each has acknowledged. Several processes share the file (publish,
 // serve, status); SQLite's WAL serializes their writers.
 
+import { closeSync, openSync, utimesSync } from "node:fs";
 import { OutboxError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
 import { migrate, OUTBOX_KIND as KIND, OUTBOX_SCHEMA_VERSION as SCHEMA_VERSION } from "./outbox-schema.js";
 import { classifySqliteError, ensureSchema, ForeignDatabaseError, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
 
+
+/** The file `append` touches after each commit, beside the outbox. */
+export function wakeFile(dbPath: string): string {
+  return `${dbPath}-wake`;
+}
 
 export interface NewRecord {
   list: string;
@@ -117,15 +123,38 @@ export class Outbox {
 
   /** Commit one record (or find the existing one with the same list and Message-ID). */
   append(record: NewRecord): AppendResult {
-    return guard(this.path, () => this.db.transaction(() => this.appendOne(record, Date.now())).immediate());
+    const result = guard(this.path, () => this.db.transaction(() => this.appendOne(record, Date.now())).immediate());
+    if (!result.duplicate) this.wake();
+    return result;
   }
 
   /** Commit many records in one transaction (one fsync): the bulk-import path. */
   appendMany(records: readonly NewRecord[]): AppendResult[] {
     return guard(this.path, () => {
       const now = Date.now();
-      return this.db.transaction(() => records.map((r) => this.appendOne(r, now))).immediate();
+      const results = this.db.transaction(() => records.map((r) => this.appendOne(r, now))).immediate();
+      if (results.some((r) => !r.duplicate)) this.wake();
+      return results;
     });
+  }
+
+  /**
+   * Tell a watching `serve` that a commit is visible now. SQLite's WAL write
+   * comes before the commit's fsync and its wal-index update, which no file
+   * watch sees; touching this file after the commit does.
+   */
+  private wake(): void {
+    const file = wakeFile(this.path);
+    const now = new Date();
+    try {
+      utimesSync(file, now, now);
+    } catch {
+      try {
+        closeSync(openSync(file, "a"));
+      } catch {
+        /* serve's poll will notice */
+      }
+    }
   }
 
   /** Inside a write transaction. Looks before inserting: an ignored INSERT would still burn a seq. */
@@ -203,6 +232,23 @@ export class Outbox {
     });
   }
 
+  /** Register peers and persist acknowledgements and liveness, in one transaction. */
+  writePeers(
+    registrations: ReadonlyArray<{ id: string; name: string; lists: string[] | null; acked: number; at: number }>,
+    updates: ReadonlyArray<{ id: string; acked: number; ackedAt: number | null; lastSeen: number; deadLetters?: number }>,
+  ): void {
+    if (registrations.length === 0 && updates.length === 0) return;
+    guard(this.path, () => {
+      this.db.transaction(() => {
+        for (const r of registrations) {
+          const lists = r.lists === null ? null : JSON.stringify(r.lists);
+          this.stmts.upsertPeer.run({ id: r.id, name: r.name, lists, acked: r.acked, now: r.at });
+        }
+        for (const u of updates) this.stmts.updatePeer.run(u.acked, u.ackedAt, u.lastSeen, u.deadLetters ?? null, u.id);
+      }).immediate();
+    });
+  }
+
   /** Persist acknowledgements and liveness for many peers in one transaction. */
   updatePeers(
     updates: ReadonlyArray<{ id: string; acked: number; ackedAt: number | null; lastSeen: number; deadLetters?: number }>,
@@ -275,13 +321,17 @@ export class Outbox {
 
   /**
    * Delete records every registered peer has acknowledged and that were
-   * received before `cutoff`. With no registered peer nothing is pruned:
-   * nobody has received anything yet. Deletes in chunks so writers never wait long.
+   * received before `cutoff`, and none above `limit` (what live sessions,
+   * not yet written down, still need). With no registered peer nothing is
+   * pruned: nobody has received anything yet. Deletes in chunks so writers
+   * never wait long.
    */
-  prune(cutoff: number): number {
+  prune(cutoff: number, limit = Infinity): number {
     return guard(this.path, () => {
-      const bound = this.stmts.pruneBound.get() as number | null;
-      if (bound === null || bound <= 0) return 0;
+      const registered = this.stmts.pruneBound.get() as number | null;
+      if (registered === null) return 0;
+      const bound = Math.min(registered, limit);
+      if (bound <= 0) return 0;
       let total = 0;
       for (;;) {
         const n = this.stmts.prune.run(bound, cutoff).changes;
@@ -324,6 +374,20 @@ export class Outbox {
   /** null when the database passes `PRAGMA quick_check`. */
   check(): string | null {
     return guard(this.path, () => quickCheck(this.db));
+  }
+
+  /**
+   * Leave WAL checkpoints to other connections (the publishing processes):
+   * a checkpoint copies megabytes and fsyncs, and would stall a daemon's
+   * event loop for tens of milliseconds.
+   */
+  leaveCheckpointsToOthers(): void {
+    this.db.pragma("wal_autocheckpoint = 0");
+  }
+
+  /** How long a statement waits for another process's lock before failing with OUTBOX_BUSY. */
+  setBusyTimeout(ms: number): void {
+    this.db.pragma(`busy_timeout = ${ms}`);
   }
 
   /** The file's data version: changes whenever another connection commits. */

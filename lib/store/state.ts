@@ -1,13 +1,15 @@
 // A subscriber's durable state: who it is, which outbox it follows, how far
 // it has stored, which Message-IDs it has archived (so a republished or
 // replayed message never becomes a second entry), each sink's crash
-// journal, and the dead letters. One file, committed with a full fsync
-// before anything is acknowledged.
+// journal, and the dead letters. One file; its commits are fsync'd (sync())
+// before anything they cover is acknowledged.
 
 import { createHash, randomUUID } from "node:crypto";
+import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
 import { ArchivedSet } from "./archived.js";
+import { Checkpointer } from "./checkpointer.js";
 import { classifySqliteError, ensureSchema, openDatabase, quickCheck, type Db } from "./sqlite.js";
 
 const SCHEMA_VERSION = 1;
@@ -50,14 +52,15 @@ export interface BatchCommit {
 
 export interface SinkJournal {
   get(): unknown;
-  /** Durable (fsync'd) when it returns. */
-  set(value: unknown): void;
+  /** Durable (fsync'd) when the promise resolves. */
+  set(value: unknown): Promise<void>;
 }
 
 export class SubscriberState {
   readonly peerId: string;
   private stmts;
   private readonly archived: ArchivedSet;
+  private checkpointer: Checkpointer | null = null;
   /** meta values, read once: this process is the only writer of its state file while it runs. */
   private readonly cache = new Map<string, string | null>();
 
@@ -71,12 +74,20 @@ export class SubscriberState {
     if (this.peerId === "") throw new StateError("STATE_CORRUPT", `${path} has no peer id: not an mq-archive state file`);
   }
 
-  static open(path: string, options: { create?: boolean } = {}): SubscriberState {
+  /** `daemon`: a long-running subscriber; its WAL is checkpointed by a worker thread, never in a commit. */
+  static open(path: string, options: { create?: boolean; daemon?: boolean } = {}): SubscriberState {
     return guard(path, () => {
-      const db = openDatabase(path, { create: options.create ?? true, durability: "full" });
+      // synchronous=NORMAL: a commit survives a crash of this process at once, and a
+      // power loss once sync() has fsync'd the WAL. Acks wait for sync(); the event loop never does.
+      const db = openDatabase(path, { create: options.create ?? true, durability: "normal" });
       try {
         ensureSchema(db, KIND, SCHEMA_VERSION, () => migrate(db));
-        return new SubscriberState(path, db);
+        const state = new SubscriberState(path, db);
+        if (options.daemon) {
+          db.pragma("wal_autocheckpoint = 0");
+          state.checkpointer = new Checkpointer(path);
+        }
+        return state;
       } catch (err) {
         db.close();
         throw err;
@@ -193,8 +204,9 @@ export class SubscriberState {
         const raw = guard(this.path, () => this.stmts.journalGet.get(sink) as string | undefined);
         return raw === undefined ? undefined : JSON.parse(raw);
       },
-      set: (value) => {
+      set: async (value) => {
         guard(this.path, () => this.stmts.journalSet.run(sink, JSON.stringify(value ?? null)));
+        await this.sync();
       },
     };
   }
@@ -208,11 +220,51 @@ export class SubscriberState {
     return guard(this.path, () => quickCheck(this.db));
   }
 
+  /**
+   * Make every commit so far durable: fsync the WAL, on a libuv thread so
+   * the caller's event loop goes on. Concurrent calls share an fsync when
+   * they can (group commit); a call never resolves before the commits made
+   * before it are on disk.
+   */
+  sync(): Promise<void> {
+    const wanted = ++this.syncWanted;
+    if (this.syncing === null) {
+      this.syncing = this.syncLoop().finally(() => (this.syncing = null));
+    }
+    const done = this.syncing;
+    return done.then(() => (this.syncDone >= wanted ? undefined : this.sync()));
+  }
+
+  private syncWanted = 0;
+  private syncDone = 0;
+  private syncing: Promise<void> | null = null;
+  private walHandle: FileHandle | null = null;
+
+  private async syncLoop(): Promise<void> {
+    while (this.syncDone < this.syncWanted) {
+      const target = this.syncWanted;
+      this.walHandle ??= await open(`${this.path}-wal`, "r");
+      try {
+        await this.walHandle.sync();
+      } catch (err) {
+        throw new StateError("STATE_UNUSABLE", `cannot fsync ${this.path}-wal: ${(err as Error).message}`, { cause: err });
+      }
+      this.syncDone = target;
+    }
+  }
+
   close(): void {
     if (!this.db.open) return;
     try {
       this.archived.flush();
+      // A clean close makes everything durable: one FULL transaction syncs the WAL.
+      this.db.pragma("synchronous = FULL");
+      this.stmts.metaSet.run("closed_at", String(Date.now()));
     } finally {
+      void this.walHandle?.close();
+      this.walHandle = null;
+      void this.checkpointer?.close();
+      this.checkpointer = null;
       this.db.close();
     }
   }

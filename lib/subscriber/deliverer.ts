@@ -79,6 +79,7 @@ export class Deliverer {
     this.wake?.();
     for (const wake of this.sleepers) wake();
     await this.loop;
+    await this.durable;
   }
 
   /**
@@ -166,12 +167,28 @@ export class Deliverer {
     this.o.onStored(batch);
   }
 
+  /**
+   * Commit the group (fast: no fsync), then, without holding up the next
+   * hand-offs, wait for the state to be on disk and report it committed.
+   * Reports stay in order.
+   */
   private async commitPending(): Promise<void> {
     const p = this.pending!;
     await this.commitPatiently({ position: p.position, archived: p.archived, deadLetters: p.deadLetters });
     this.pending = null;
-    this.o.onCommitted(p.position);
+    this.durable = this.durable
+      .then(() => this.o.state.sync())
+      .then(() => this.o.onCommitted(p.position))
+      .catch((err: Error) => {
+        if (!this.closing) {
+          this.closing = true;
+          this.o.onFatal(err);
+        }
+      });
   }
+
+  /** Reports of durable commits, chained in order. */
+  private durable: Promise<void> = Promise.resolve();
 
   /** Records waiting, being stored, or stored and not committed yet. */
   get inFlight(): number {

@@ -127,7 +127,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private async open(): Promise<void> {
     const o = this.options;
-    this.state = typeof o.state === "string" ? SubscriberState.open(o.state) : o.state;
+    this.state = typeof o.state === "string" ? SubscriberState.open(o.state, { daemon: true }) : o.state;
     const problem = this.state.check();
     if (problem !== null) throw new StateError("STATE_CORRUPT", `subscriber state ${this.state.path} is corrupt: ${problem}`);
     this.committed = this.state.position;

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { mkdirSync, readFileSync, rmdirSync, statSync, truncateSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, rmdirSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "../../lib/log.js";
@@ -124,6 +124,26 @@ describe("MboxSink", () => {
   });
 
   // Regression test (fixed): lib/sinks/mbox.ts:33-37 (start) compares the journal's lastSeq, a seq of the outbox it was written under, with `committed`, a seq of the outbox...
+  it("a failed append within a delivery cuts back only its own part, not the delivery's earlier ones", async () => {
+    const sink = await bench.start(0);
+    await sink.store([sinkRecord("alpha", 1)]); // first part of an uncommitted delivery
+    mkdirSync(mbox("beta")); // beta.mbox cannot be appended to
+    const second = [sinkRecord("alpha", 2), sinkRecord("beta", 3)];
+    expect((await expectSinkError(sink.store(second))).transient).to.equal(true);
+    rmdirSync(mbox("beta"));
+    await sink.store(second);
+    expect(await hashes("alpha")).to.deep.equal([sinkRecord("alpha", 1), second[0]!].map((r) => sha256(r.body)));
+    expect(await hashes("beta")).to.deep.equal([sha256(second[1]!.body)]);
+  });
+
+  it("removes a tail left by a failed append whose cut-back failed before appending again", async () => {
+    const sink = await bench.start(0);
+    await sink.store([sinkRecord("alpha", 1)]);
+    appendFileSync(mbox("alpha"), "From torn@example.org Mon Nov 30 00:00:00 2026\nSubject: half a mess"); // as if the cut-back had failed
+    await sink.store([sinkRecord("alpha", 2)]);
+    expect(await hashes("alpha")).to.deep.equal([sinkRecord("alpha", 1), sinkRecord("alpha", 2)].map((r) => sha256(r.body)));
+  });
+
   it("keeps committed messages when the subscriber follows a replaced outbox and restarts", async () => {
     const records = [sinkRecord("alpha", 1), sinkRecord("alpha", 2)];
     const sink = await bench.start(0);

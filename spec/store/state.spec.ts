@@ -92,16 +92,16 @@ describe("SubscriberState", () => {
     expect([state.position, state.findArchived("dev", "<m@x>")]).to.deep.equal([5, 1]);
   });
 
-  it("keeps one journal per sink", () => {
+  it("keeps one journal per sink", async () => {
     const state = open(path);
     const a = state.journal("mbox:/a");
     const b = state.journal("maildir:/b");
     expect(a.get()).to.equal(undefined);
-    a.set({ lastSeq: 4, sizes: { "/a/dev.mbox": 1234 } });
-    b.set([1, 2]);
+    await a.set({ lastSeq: 4, sizes: { "/a/dev.mbox": 1234 } });
+    await b.set([1, 2]);
     expect(a.get()).to.deep.equal({ lastSeq: 4, sizes: { "/a/dev.mbox": 1234 } });
     expect(state.journal("maildir:/b").get()).to.deep.equal([1, 2]);
-    a.set(null);
+    await a.set(null);
     expect(a.get()).to.equal(null);
     expect(b.get()).to.deep.equal([1, 2]);
   });
@@ -114,12 +114,12 @@ describe("SubscriberState", () => {
     expect(state.lists).to.equal(null);
   });
 
-  it("keeps everything across reopening", () => {
+  it("keeps everything across reopening", async () => {
     const first = open(path);
     const peerId = first.peerId;
     first.adoptOutbox("ob");
     first.setLists(["dev"]);
-    first.journal("mbox:/a").set({ lastSeq: 7 });
+    await first.journal("mbox:/a").set({ lastSeq: 7 });
     first.commit({ position: 7, archived: [{ list: "dev", messageId: "<7@x>", seq: 7 }], deadLetters: [dead(6)] });
     first.close();
     const again = open(path);
