@@ -3,11 +3,12 @@
 // path (node:util parseArgs, no yargs, no ZeroMQ); everything else, and
 // `publish --help`, goes through the full yargs CLI.
 
-// File sinks fsync many files at once; libuv's default of 4 threads caps that.
-// Set before anything touches the thread pool (every import below is dynamic).
-process.env.UV_THREADPOOL_SIZE ??= "16";
-
 const argv = process.argv.slice(2);
+
+// A subscriber's file sinks fsync many files at once; libuv's default of 4
+// threads caps that. Set before anything touches the thread pool (every
+// import below is dynamic); other commands do not pay for the threads.
+if (argv[0] === "subscribe") process.env.UV_THREADPOOL_SIZE ??= "16";
 const wantsHelp = argv.includes("--help") || argv.includes("-h");
 
 if (argv[0] === "publish" && !wantsHelp) {

@@ -137,6 +137,16 @@ export class StateMachineError extends MqArchiveError {
   readonly code = "LIFECYCLE";
 }
 
+/**
+ * Whether `err` is one of ours. Checked by shape, not class: the `publish`
+ * fast path is a bundle with its own copy of these classes.
+ */
+export function isMqArchiveError(err: unknown): err is MqArchiveError {
+  if (err instanceof MqArchiveError) return true;
+  const e = err as { exitStatus?: unknown; code?: unknown } | null;
+  return err instanceof Error && typeof e?.exitStatus === "number" && typeof e.code === "string";
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -32,7 +32,7 @@ export async function runPublish(opts: PublishOptions): Promise<number> {
   const body =
     opts.file === undefined
       ? await readMessageStream(process.stdin, opts["max-size"])
-      : await readMessageFile(opts.file, opts["max-size"]);
+      : readMessageFile(opts.file, opts["max-size"]);
   const outbox = Outbox.open(opts.db);
   try {
     const result = publishMessage(outbox, opts.list, body, opts["max-size"]);

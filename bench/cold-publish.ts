@@ -1,0 +1,41 @@
+// `mq-archive publish` of one message as a cold process, against `node -e 0`,
+// alternating, median of --runs each (default 20).
+//
+//   npm run bench:cold-publish -- [--runs 20]
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { median } from "../lib/bench/stats.js";
+
+const BIN = fileURLToPath(new URL("../dist/bin/mq-archive.js", import.meta.url));
+const { values } = parseArgs({ options: { runs: { type: "string", default: "20" } } });
+const dir = mkdtempSync(join(tmpdir(), "mqa-cold-"));
+const db = join(dir, "outbox.db");
+
+function wall(args: string[], input?: string): number {
+  const start = performance.now();
+  const r = spawnSync(process.execPath, args, { input, stdio: ["pipe", "ignore", "inherit"] });
+  if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}`);
+  return performance.now() - start;
+}
+
+try {
+  wall([BIN, "publish", "--db", db, "--list", "warmup"], "From: a@b\nMessage-ID: <warmup@x>\n\nx\n");
+  const node: number[] = [];
+  const publish: number[] = [];
+  for (let i = 0; i < Number(values.runs); i++) {
+    node.push(wall(["-e", "0"]));
+    const file = join(dir, "m.eml");
+    writeFileSync(file, `From: a@b\nSubject: cold ${i}\nMessage-ID: <cold-${i}@x>\n\n${"x".repeat(10_000)}\n`);
+    publish.push(wall([BIN, "publish", "--db", db, "--list", "dev", file]));
+  }
+  const n = median(node);
+  const p = median(publish);
+  process.stdout.write(`node -e 0: median ${n.toFixed(1)} ms; mq-archive publish (10 KB, fsync'd): median ${p.toFixed(1)} ms; ratio ${(p / n).toFixed(2)}\n`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
