@@ -50,7 +50,8 @@ function untilDismissed(): Promise<void> {
   return new Promise((resolve) => process.once("disconnect", resolve));
 }
 
-const BATCH = 256;
+/** Messages per commit: what bulk import (`publish --mbox`) uses. */
+const BATCH = 1000;
 
 export async function runPublisherRole(job: PublisherJob): Promise<void> {
   const outbox = Outbox.open(job.db);

@@ -159,6 +159,7 @@ export class Control {
       mode,
       from: hello.from,
       credit: hello.credit,
+      head,
       now,
     });
     // Written with the next persist(): a write here could wait on another process's commit.

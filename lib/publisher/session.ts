@@ -19,6 +19,8 @@ export interface SessionInit {
   mode: DeliveryMode;
   from: number;
   credit: number;
+  /** The head now: where a pub-mode session's catch-up ends (PUB carries what follows). */
+  head: number;
   now: number;
 }
 
@@ -44,6 +46,12 @@ export class Session {
   lastSent: number;
   /** True while the stream goes over ROUTER; pub-mode sessions stop when caught up. */
   streaming = true;
+  /**
+   * Where the ROUTER stream ends: for a pub-mode session, the head when it
+   * started (what comes after goes by PUB, or by a later fetch if PUB lost
+   * it); for a router-mode session, nowhere.
+   */
+  streamEnd: number;
   credit: number;
   acked: number;
   ackedAt: number | null = null;
@@ -68,6 +76,7 @@ export class Session {
     this.lastSent = init.from;
     this.acked = init.from;
     this.credit = clampCredit(init.credit);
+    this.streamEnd = this.endFor(init.head);
     this.lastHeard = init.now;
     this.progressAt = init.now;
   }
@@ -82,8 +91,18 @@ export class Session {
     this.cursor = start;
     this.lastSent = start;
     this.streaming = true;
+    this.streamEnd = this.endFor(head);
     this.credit = clampCredit(credit);
     this.progressAt = now;
+  }
+
+  private endFor(head: number): number {
+    return this.mode === "pub" ? head : Infinity;
+  }
+
+  /** Whether the stream has reached its end (or the head). */
+  reachedEnd(head: number): boolean {
+    return this.cursor >= Math.min(head, this.streamEnd);
   }
 
   addCredit(bytes: number): void {
@@ -108,7 +127,7 @@ export class Session {
 
   /** Whether the streamer should read more for this session now. */
   wantsData(head: number): boolean {
-    return this.streaming && this.credit > 0 && this.cursor < head;
+    return this.streaming && this.credit > 0 && !this.reachedEnd(head);
   }
 
   /** Account for a record or pass sent: it chains after `lastSent`. */
@@ -148,6 +167,7 @@ export class Session {
     this.cursor = this.acked;
     this.lastSent = this.acked;
     this.streaming = true;
+    this.streamEnd = this.endFor(head);
     this.progressAt = now;
     this.resendDelay = Math.min(delay * 2, timers.resendMaxMs);
     return true;

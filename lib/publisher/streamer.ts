@@ -73,7 +73,7 @@ export class Streamer {
         ? this.readAll(session, maxBytes)
         : this.readFiltered(session, maxBytes);
     for (const record of records) this.sendRecord(session, record);
-    if (session.cursor >= head) {
+    if (session.reachedEnd(head)) {
       this.sendPassIfNeeded(session);
       session.caughtUp();
     }

@@ -79,7 +79,9 @@ export class MboxSink implements Sink {
       }
     } catch (err) {
       // Cut back to where this call started (earlier calls of the delivery stored their part).
-      // If that fails too, trueSize() cuts back before the next append.
+      // If that fails too (the directory was swapped away), trueSize() cuts back before the next
+      // append: so every file this call touched, also one whose append succeeded, expects its old size.
+      for (const [file, size] of Object.entries(sizes)) this.sizes.set(file, size);
       await Promise.allSettled(Object.entries(sizes).map(([file, size]) => truncateTo(file, size)));
       throw fsError(err, `cannot append to mbox in ${this.dir}`);
     }

@@ -119,7 +119,7 @@ export class Deliverer {
 
   private takeBatch(): Released[] {
     const max = this.o.maxBatch ?? 2048;
-    const maxBytes = this.o.maxBatchBytes ?? 16 * 1024 * 1024;
+    const maxBytes = this.o.maxBatchBytes ?? 4 * 1024 * 1024;
     const batch: Released[] = [];
     let bytes = 0;
     while (this.queue.length > 0 && batch.length < max && bytes < maxBytes) {

@@ -134,7 +134,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.noteListChange(o.lists ?? null);
     this.sinks = this.chooseSinks();
     for (const sink of this.sinks) await this.startSink(sink);
-    this.reorder = new ReorderBuffer<Entry>(this.committed, { maxEntries: 20_000, maxBytes: 32 * 1024 * 1024 });
+    this.reorder = new ReorderBuffer<Entry>(this.committed, { maxEntries: 20_000, maxBytes: 16 * 1024 * 1024 });
     this.deliverer = new Deliverer({
       state: this.state,
       sinks: this.sinks,

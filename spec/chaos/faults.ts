@@ -85,6 +85,7 @@ export class FaultInjector {
 
   private async inject(kind: Kind): Promise<void> {
     this.count++;
+    this.d.say(`fault ${this.count}: ${kind}`);
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
     switch (kind) {
       case "kill-serve":

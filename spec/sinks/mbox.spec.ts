@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync, rmdirSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import { CRASH_LISTS, crashRecord, OUTBOX, sinkRecord } from "./records.js";
 sinkContract("mbox", (dir) => new MboxSink(dir), readMboxArchive);
 
 const size = (file: string): number => statSync(file).size;
+const chattr = (flag: string, file: string): boolean => spawnSync("chattr", [flag, file]).status === 0;
 
 describe("MboxSink", () => {
   let bench: SinkBench;
@@ -142,6 +143,29 @@ describe("MboxSink", () => {
     appendFileSync(mbox("alpha"), "From torn@example.org Mon Nov 30 00:00:00 2026\nSubject: half a mess"); // as if the cut-back had failed
     await sink.store([sinkRecord("alpha", 2)]);
     expect(await hashes("alpha")).to.deep.equal([sinkRecord("alpha", 1), sinkRecord("alpha", 2)].map((r) => sha256(r.body)));
+  });
+
+  // Regression test (fixed): a batch over two lists whose first file was appended and whose second failed, with the
+  // cut-back failing too (the chaos suite swaps the directory away), kept the first file's new size as "true", so the
+  // retry appended the same messages again. An append-only file gives the same state: appends work, truncation fails.
+  it("stores a batch once when the first file's append worked but cutting it back after a later failure did not", async function () {
+    const sink = await bench.start(0);
+    await sink.store([sinkRecord("alpha", 1)]);
+    if (!chattr("+a", mbox("alpha"))) {
+      console.warn("      SKIPPED: chattr +a is not possible here (needs root on a file system with append-only files)");
+      return this.skip();
+    }
+    mkdirSync(mbox("beta")); // beta.mbox cannot be appended to
+    const second = [sinkRecord("alpha", 2), sinkRecord("beta", 3)];
+    try {
+      expect((await expectSinkError(sink.store(second))).transient).to.equal(true);
+    } finally {
+      chattr("-a", mbox("alpha"));
+    }
+    rmdirSync(mbox("beta"));
+    await sink.store(second);
+    expect(await hashes("alpha")).to.deep.equal([sinkRecord("alpha", 1), second[0]!].map((r) => sha256(r.body)));
+    expect(await hashes("beta")).to.deep.equal([sha256(second[1]!.body)]);
   });
 
   it("keeps committed messages when the subscriber follows a replaced outbox and restarts", async () => {
