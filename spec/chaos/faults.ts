@@ -83,49 +83,55 @@ export class FaultInjector {
     return min + this.d.random() * (max - min);
   }
 
+  /** Inject a fault and count the kind that was injected. */
   private async inject(kind: Kind): Promise<void> {
+    const injected = await this.apply(kind);
     this.count++;
-    this.d.say(`fault ${this.count}: ${kind}`);
-    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+    this.byKind[injected] = (this.byKind[injected] ?? 0) + 1;
+    this.d.say(`fault ${this.count}: ${injected}`);
+  }
+
+  /** Inject `kind`, or a cut when that fault is already in effect; returns what was injected. */
+  private async apply(kind: Kind): Promise<Kind> {
     switch (kind) {
       case "kill-serve":
         await this.serve?.kill9();
         this.serve = await this.d.startServe();
-        return;
+        return kind;
       case "kill-subscriber": {
         const [name, slot] = this.slot();
         await slot.daemon?.kill9();
         this.settle(`stop:${name}`);
         slot.daemon = Daemon.start(slot.args);
-        return;
+        return kind;
       }
       case "stop-subscriber": {
         const [name, slot] = this.slot();
         const daemon = slot.daemon;
-        if (daemon === null || this.pending.has(`stop:${name}`)) return this.inject("cut");
+        if (daemon === null || this.pending.has(`stop:${name}`)) return this.apply("cut");
         daemon.signal("SIGSTOP");
         this.hold(`stop:${name}`, this.duration(2000, 4000), () => daemon.signal("SIGCONT"));
-        return;
+        return kind;
       }
       case "cut":
         for (const r of this.d.relays) r.cut();
-        return;
+        return kind;
       case "refuse":
-        if (this.pending.has("refuse")) return this.inject("cut");
+        if (this.pending.has("refuse")) return this.apply("cut");
         for (const r of this.d.relays) await r.refuse();
         this.hold("refuse", this.duration(1000, 3000), async () => {
           for (const r of this.d.relays) if (r.refusing) await r.open();
         });
-        return;
+        return kind;
       case "exec-temporary":
-        if (this.pending.has("exec")) return this.inject("cut");
+        if (this.pending.has("exec")) return this.apply("cut");
         writeFileSync(this.d.execTempFlag, "");
         this.hold("exec", this.duration(1000, 4000), () => rmSync(this.d.execTempFlag, { force: true }));
-        return;
+        return kind;
       case "sink-unwritable": {
         const slot = this.d.subscribers[this.d.random() < 0.5 ? "m" : "b"];
         const dir = slot.dir!;
-        if (this.pending.has(`dir:${dir}`)) return this.inject("cut");
+        if (this.pending.has(`dir:${dir}`)) return this.apply("cut");
         // Running as root, permissions stop nothing: put a file where the directory was.
         renameSync(dir, `${dir}.away`);
         writeFileSync(dir, "not a directory");
@@ -133,7 +139,7 @@ export class FaultInjector {
           rmSync(dir, { force: true });
           renameSync(`${dir}.away`, dir);
         });
-        return;
+        return kind;
       }
     }
   }
