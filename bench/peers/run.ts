@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BenchMessages } from "../../lib/bench/messages.js";
 import { runBench } from "../../lib/bench/orchestrator.js";
+import { PUBLISH_BATCH } from "../../lib/bench/roles.js";
 import { median, preciseNow } from "../../lib/bench/stats.js";
 import { parseSize } from "../../lib/config/units.js";
 import { Outbox } from "../../lib/store/outbox.js";
@@ -78,16 +79,16 @@ async function withServer(start: () => Promise<Server>, measure: (port: number) 
   }
 }
 
-/** The same bodies into SQLite in batches of 256, WAL, synchronous=FULL: the floor under any durable outbox. */
+/** The same bodies into the outbox table in batches of 1,000 (as `mq-archive bench` commits them), WAL, synchronous=FULL: the floor under any durable outbox. */
 async function sqliteBatch(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "mqa-sqlite-"));
   const outbox = Outbox.open(join(dir, "raw.db"));
   const messages = new BenchMessages(SIZE);
   try {
     const start = preciseNow();
-    for (let i = 0; i < N; i += 256) {
+    for (let i = 0; i < N; i += PUBLISH_BATCH) {
       const batch = [];
-      for (let j = i; j < Math.min(N, i + 256); j++) batch.push({ list: "bench", messageId: messages.messageId(j), body: messages.body(j) });
+      for (let j = i; j < Math.min(N, i + PUBLISH_BATCH); j++) batch.push({ list: "bench", messageId: messages.messageId(j), body: messages.body(j) });
       outbox.appendMany(batch);
     }
     return N / ((preciseNow() - start) / 1000);

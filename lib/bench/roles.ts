@@ -51,7 +51,7 @@ function untilDismissed(): Promise<void> {
 }
 
 /** Messages per commit: what bulk import (`publish --mbox`) uses. */
-const BATCH = 1000;
+export const PUBLISH_BATCH = 1000;
 
 export async function runPublisherRole(job: PublisherJob): Promise<void> {
   const outbox = Outbox.open(job.db);
@@ -59,13 +59,13 @@ export async function runPublisherRole(job: PublisherJob): Promise<void> {
   const commits: Array<[number, number]> = [];
   const start = preciseNow();
   if (job.rate === null) {
-    for (let i = 0; i < job.messages; i += BATCH) {
+    for (let i = 0; i < job.messages; i += PUBLISH_BATCH) {
       const batch = [];
-      for (let j = i; j < Math.min(job.messages, i + BATCH); j++) {
+      for (let j = i; j < Math.min(job.messages, i + PUBLISH_BATCH); j++) {
         batch.push({ list: job.list, messageId: messages.messageId(j), body: messages.body(j) });
       }
       outbox.appendMany(batch);
-      if ((i / BATCH) % 40 === 0) void tell({ type: "progress", count: i + batch.length });
+      if ((i / PUBLISH_BATCH) % 40 === 0) void tell({ type: "progress", count: i + batch.length });
     }
   } else {
     const interval = 1000 / job.rate;
