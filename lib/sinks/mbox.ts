@@ -6,7 +6,7 @@
 // each file back to its recorded size and the delivery comes again: no torn
 // entry, no duplicate. A failed append is cut back the same way at once.
 
-import { open, stat, truncate } from "node:fs/promises";
+import { open, stat, truncate, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { quoteMboxrd } from "../ingest/mbox-reader.js";
 import { headerLines } from "../message/rfc5322.js";
@@ -19,6 +19,15 @@ interface MboxJournal {
   commit: number;
   /** Each file's size before the first append of that delivery. */
   sizes: Record<string, number>;
+}
+
+/** A file one append writes to, through its own handle. */
+interface Target {
+  file: string;
+  handle: FileHandle;
+  /** Its size before this append. */
+  size: number;
+  data: Buffer;
 }
 
 export class MboxSink implements Sink {
@@ -60,46 +69,59 @@ export class MboxSink implements Sink {
       entries.push(mboxEntry(r));
       byFile.set(file, entries);
     }
-    const sizes: Record<string, number> = {};
+    // Everything below goes through open handles: a path that changes meanwhile (the directory
+    // renamed, replaced) cannot make us measure, append to or cut back another file.
+    const targets: Target[] = [];
     try {
-      for (const file of byFile.keys()) sizes[file] = await this.trueSize(file);
-    } catch (err) {
-      throw fsError(err, `cannot prepare the mbox files in ${this.dir}`);
+      try {
+        for (const [file, entries] of byFile) {
+          const target: Target = { file, handle: await open(file, "a", 0o644), size: 0, data: Buffer.concat(entries) };
+          targets.push(target);
+          target.size = await this.trueSize(target);
+        }
+      } catch (err) {
+        throw fsError(err, `cannot prepare the mbox files in ${this.dir}`);
+      }
+      await context.journal.set(this.journalFor(context, targets));
+      try {
+        for (const t of targets) {
+          await t.handle.writeFile(t.data);
+          await t.handle.sync();
+          this.sizes.set(t.file, (await t.handle.stat()).size);
+        }
+      } catch (err) {
+        // Cut back to where this call started (earlier calls of the delivery stored their part).
+        // Should that fail too, every file of the call expects its old size: trueSize() cuts it back first.
+        for (const t of targets) this.sizes.set(t.file, t.size);
+        await Promise.allSettled(targets.map((t) => t.handle.truncate(t.size)));
+        throw fsError(err, `cannot append to mbox in ${this.dir}`);
+      }
+    } finally {
+      await Promise.allSettled(targets.map((t) => t.handle.close()));
     }
-    // A retry of a partly stored delivery is still the same uncommitted delivery: keep the sizes from before it.
+  }
+
+  /** The journal for an append: each file's size before the delivery's first append (a retry is the same delivery). */
+  private journalFor(context: SinkContext, targets: readonly Target[]): MboxJournal {
+    const sizes = Object.fromEntries(targets.map((t) => [t.file, t.size]));
     const commit = context.commits() + 1;
     const open = context.journal.get() as MboxJournal | undefined | null;
-    const sameDelivery = open && open.commit === commit;
-    const journal: MboxJournal = { commit, sizes: sameDelivery ? { ...sizes, ...open.sizes } : sizes };
-    await context.journal.set(journal);
-    try {
-      for (const [file, entries] of byFile) {
-        await appendDurably(file, Buffer.concat(entries));
-        this.sizes.set(file, await sizeOf(file));
-      }
-    } catch (err) {
-      // Cut back to where this call started (earlier calls of the delivery stored their part).
-      // If that fails too (the directory was swapped away), trueSize() cuts back before the next
-      // append: so every file this call touched, also one whose append succeeded, expects its old size.
-      for (const [file, size] of Object.entries(sizes)) this.sizes.set(file, size);
-      await Promise.allSettled(Object.entries(sizes).map(([file, size]) => truncateTo(file, size)));
-      throw fsError(err, `cannot append to mbox in ${this.dir}`);
-    }
+    return { commit, sizes: open && open.commit === commit ? { ...sizes, ...open.sizes } : sizes };
   }
 
   /**
    * The size a file should have: as this sink last left it. A failed append
-   * whose cut-back failed too (the directory vanished mid-write) leaves a
-   * tail; it is removed here, before anything is appended after it.
+   * whose cut-back failed too leaves a tail; it is removed here, before
+   * anything is appended after it.
    */
-  private async trueSize(file: string): Promise<number> {
-    const actual = await sizeOf(file);
-    const expected = this.sizes.get(file);
+  private async trueSize(target: Target): Promise<number> {
+    const actual = (await target.handle.stat()).size;
+    const expected = this.sizes.get(target.file);
     if (expected === undefined || actual <= expected) {
-      this.sizes.set(file, actual);
+      this.sizes.set(target.file, actual);
       return actual;
     }
-    await truncateTo(file, expected);
+    await target.handle.truncate(expected);
     return expected;
   }
 
@@ -147,14 +169,4 @@ async function sizeOf(file: string): Promise<number> {
 
 async function truncateTo(file: string, size: number): Promise<void> {
   if ((await sizeOf(file)) > size) await truncate(file, size);
-}
-
-async function appendDurably(file: string, data: Buffer): Promise<void> {
-  const handle = await open(file, "a", 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

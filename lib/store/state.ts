@@ -157,10 +157,15 @@ export class SubscriberState {
       })(),
     );
     const archived = batch.archived.map((a) => ({ list: a.list, key: a.key ?? archiveKey(a.messageId), seq: a.seq }));
-    guard(this.path, () => {
-      this.archived.add(archived, outbox, now);
-      if (this.archived.flushDue(now)) this.archived.flush();
-    });
+    guard(this.path, () => this.archived.add(archived, outbox, now));
+    // The batch is committed: a flush that cannot be written now stays pending for a later one (never commit twice).
+    if (this.archived.flushDue(now)) {
+      try {
+        guard(this.path, () => this.archived.flush());
+      } catch (err) {
+        if (!(err instanceof StateError) || (err.code !== "STATE_FULL" && err.code !== "STATE_BUSY")) throw err;
+      }
+    }
   }
 
   private bumpCommits(): void {

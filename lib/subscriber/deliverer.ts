@@ -197,9 +197,14 @@ export class Deliverer {
 
   /** Commit, waiting out a full disk or a lock (the batch is stored; only the commit must land). */
   private async commitPatiently(batch: BatchCommit): Promise<void> {
+    await this.patiently(() => this.o.state.commit(batch)); // even while closing: what is stored should be committed
+  }
+
+  /** Run a state write, waiting out a full disk or a lock; gives up (Aborted) only when closing. */
+  private async patiently(write: () => void): Promise<void> {
     for (let failures = 1; ; failures++) {
       try {
-        this.o.state.commit(batch); // even while closing: what is stored should be committed
+        write();
         return;
       } catch (err) {
         if (!(err instanceof StateError) || (err.code !== "STATE_FULL" && err.code !== "STATE_BUSY")) throw err;
@@ -225,12 +230,14 @@ export class Deliverer {
       try {
         const { outbox, seq, kind, list, messageId, receivedAt, body } = dead;
         await sink.store([{ outbox, seq, kind, list, messageId, receivedAt, body }]);
-        this.o.state.resolveDeadLetter(dead.id);
-        this.o.log.info(fields, "dead letter delivered on retry");
       } catch (err) {
         this.o.state.failedRetry(dead.id, errorMessage(err));
         this.o.log.error({ ...fields, err }, "dead letter failed again; it stays in the dead-letter store");
+        continue;
       }
+      // Stored: it must now leave the dead-letter store, or a later retry would store it twice.
+      await this.patiently(() => this.o.state.resolveDeadLetter(dead.id));
+      this.o.log.info(fields, "dead letter delivered on retry");
     }
   }
 
