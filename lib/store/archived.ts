@@ -71,9 +71,9 @@ export class ArchivedSet {
   }
 
   find(list: string, key: Buffer): number | undefined {
+    if (!this.filter().mayHave(list, key)) return undefined; // the filter holds the pending entries too
     const pending = this.pending.get(id(list, key));
     if (pending) return pending.seq;
-    if (!this.filter().mayHave(list, key)) return undefined;
     return this.stmts.find.get(list, key) as number | undefined;
   }
 
