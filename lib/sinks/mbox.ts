@@ -105,8 +105,8 @@ export class MboxSink implements Sink {
   private journalFor(context: SinkContext, targets: readonly Target[]): MboxJournal {
     const sizes = Object.fromEntries(targets.map((t) => [t.file, t.size]));
     const commit = context.commits() + 1;
-    const open = context.journal.get() as MboxJournal | undefined | null;
-    return { commit, sizes: open && open.commit === commit ? { ...sizes, ...open.sizes } : sizes };
+    const pending = context.journal.get() as MboxJournal | undefined | null;
+    return { commit, sizes: pending && pending.commit === commit ? { ...sizes, ...pending.sizes } : sizes };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { appendFileSync, mkdirSync, readFileSync, rmdirSync, statSync, truncateSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, rmdirSync, statSync, symlinkSync, truncateSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "../../lib/log.js";
@@ -147,22 +147,25 @@ describe("MboxSink", () => {
 
   // Regression test (fixed): a batch over two lists whose first file was appended and whose second failed, with the
   // cut-back failing too (the chaos suite swaps the directory away), kept the first file's new size as "true", so the
-  // retry appended the same messages again. An append-only file gives the same state: appends work, truncation fails.
+  // retry appended the same messages again. Here the second file is /dev/full (opens, then every write fails) and the
+  // first is append-only (chattr +a: appends work, truncation fails): the same state, made on purpose.
   it("stores a batch once when the first file's append worked but cutting it back after a later failure did not", async function () {
     const sink = await bench.start(0);
     await sink.store([sinkRecord("alpha", 1)]);
+    const before = size(mbox("alpha"));
     if (!chattr("+a", mbox("alpha"))) {
       console.warn("      SKIPPED: chattr +a is not possible here (needs root on a file system with append-only files)");
       return this.skip();
     }
-    mkdirSync(mbox("beta")); // beta.mbox cannot be appended to
+    symlinkSync("/dev/full", mbox("beta"));
     const second = [sinkRecord("alpha", 2), sinkRecord("beta", 3)];
     try {
       expect((await expectSinkError(sink.store(second))).transient).to.equal(true);
+      expect(size(mbox("alpha")), "the append to alpha.mbox happened and could not be cut back").to.be.greaterThan(before);
     } finally {
       chattr("-a", mbox("alpha"));
     }
-    rmdirSync(mbox("beta"));
+    unlinkSync(mbox("beta"));
     await sink.store(second);
     expect(await hashes("alpha")).to.deep.equal([sinkRecord("alpha", 1), second[0]!].map((r) => sha256(r.body)));
     expect(await hashes("beta")).to.deep.equal([sha256(second[1]!.body)]);
