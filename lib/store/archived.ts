@@ -85,7 +85,7 @@ export class ArchivedSet {
       const k = id(e.list, e.key);
       if (this.pending.has(k)) continue;
       this.pending.set(k, { ...e, outbox, at });
-      this.filter().add(e.list, e.key);
+      this.bloom?.add(e.list, e.key); // a filter not built yet is built from the table and the pending entries
     }
     if (this.bloom?.full) this.bloom = null; // rebuilt larger on the next lookup
   }
