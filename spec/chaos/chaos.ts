@@ -6,7 +6,7 @@
 // messages sit in the dead-letter store; and that pruning never went past
 // what every peer acknowledged.
 
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeyPair, writeKeyFiles } from "../../lib/security/keys.js";
 import { mboxEntry } from "../../lib/sinks/mbox.js";
@@ -15,7 +15,7 @@ import { Daemon, killAllDaemons, runCli } from "../helpers/cli.js";
 import { makeMessage, type TestMessage } from "../helpers/messages.js";
 import { freePortPair } from "../helpers/ports.js";
 import { tempDir } from "../helpers/tmp.js";
-import { FaultInjector, type Subscribers } from "./faults.js";
+import { FaultInjector, realDirOf, type Subscribers } from "./faults.js";
 import { Relay } from "./relay.js";
 import { verifyArchives, type Verdict } from "./verify.js";
 
@@ -155,7 +155,12 @@ function preparePaths(dir: string): ChaosPaths {
     execTemp: join(dir, "exec-temporary-failure"),
     script: join(dir, "archiver.sh"),
   };
-  for (const d of [paths.maildir, paths.mbox, paths.execOut]) mkdirSync(d, { recursive: true });
+  mkdirSync(paths.execOut, { recursive: true });
+  // The sink directories are symlinks to the real ones, so a fault can make them unusable in one atomic rename.
+  for (const d of [paths.maildir, paths.mbox]) {
+    mkdirSync(realDirOf(d), { recursive: true });
+    symlinkSync(realDirOf(d), d);
+  }
   writeFileSync(
     paths.script,
     [

@@ -4,7 +4,7 @@
 // while (exit 75), a sink directory unusable for a while. Daemons that exit
 // on their own are violations, restarted so the run can go on.
 
-import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { Daemon } from "../helpers/cli.js";
 import type { Relay } from "./relay.js";
 
@@ -132,13 +132,10 @@ export class FaultInjector {
         const slot = this.d.subscribers[this.d.random() < 0.5 ? "m" : "b"];
         const dir = slot.dir!;
         if (this.pending.has(`dir:${dir}`)) return this.apply("cut");
-        // Running as root, permissions stop nothing: put a file where the directory was.
-        renameSync(dir, `${dir}.away`);
-        writeFileSync(dir, "not a directory");
-        this.hold(`dir:${dir}`, this.duration(1000, 3000), () => {
-          rmSync(dir, { force: true });
-          renameSync(`${dir}.away`, dir);
-        });
+        // Running as root, permissions stop nothing: point the sink's path at a file instead of its directory,
+        // in one rename (the path is never missing, as it would not be when a disk or mount fails).
+        swapLink(dir, `${dir}.not-a-directory`);
+        this.hold(`dir:${dir}`, this.duration(1000, 3000), () => swapLink(dir, realDirOf(dir)));
         return kind;
       }
     }
@@ -197,4 +194,16 @@ export class FaultInjector {
     if (exit && exit.code !== 0) this.d.violations.push(`serve stopped with ${exit.code ?? exit.signal}`);
     if (existsSync(this.d.execTempFlag)) rmSync(this.d.execTempFlag);
   }
+}
+
+/** Where a sink directory of the chaos run really is: its path is a symlink to this, so a fault can swap it. */
+export const realDirOf = (dir: string): string => `${dir}.real`;
+
+/** Point the symlink `link` at `target` atomically (a new link renamed over the old one); a missing target is made a file. */
+function swapLink(link: string, target: string): void {
+  if (!existsSync(target)) writeFileSync(target, "not a directory");
+  const tmp = `${link}.swap`;
+  rmSync(tmp, { force: true });
+  symlinkSync(target, tmp);
+  renameSync(tmp, link);
 }
