@@ -83,6 +83,11 @@ export class StateError extends MqArchiveError {
   ) {
     super(message, options);
   }
+
+  /** A full disk or another process's lock: worth waiting out, nothing is wrong with the state itself. */
+  get retryable(): boolean {
+    return this.code === "STATE_FULL" || this.code === "STATE_BUSY";
+  }
 }
 
 export type ProtocolErrorCode =

@@ -5,6 +5,7 @@
 
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
+import { wakeFile } from "../store/outbox.js";
 
 export interface WatcherOptions {
   dbPath: string;
@@ -23,9 +24,10 @@ export class OutboxWatcher {
 
   start(): void {
     const name = basename(this.options.dbPath);
+    const wake = basename(wakeFile(this.options.dbPath));
     try {
       this.fsWatcher = watch(dirname(this.options.dbPath), { persistent: false }, (_event, file) => {
-        if (file === null || file === `${name}-wake` || file === `${name}-wal` || file === name) this.schedule();
+        if (file === null || file === wake || file === `${name}-wal` || file === name) this.schedule();
       });
       this.fsWatcher.on("error", (err) => this.options.onError(err));
     } catch (err) {

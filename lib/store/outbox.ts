@@ -377,9 +377,9 @@ export class Outbox {
   }
 
   /**
-   * Leave WAL checkpoints to other connections (the publishing processes):
-   * a checkpoint copies megabytes and fsyncs, and would stall a daemon's
-   * event loop for tens of milliseconds.
+   * Leave WAL checkpoints to another connection (serve's Checkpointer
+   * thread): a checkpoint copies megabytes and fsyncs, and would stall a
+   * daemon's event loop for tens of milliseconds.
    */
   leaveCheckpointsToOthers(): void {
     this.db.pragma("wal_autocheckpoint = 0");

@@ -163,7 +163,7 @@ export class SubscriberState {
       try {
         guard(this.path, () => this.archived.flush());
       } catch (err) {
-        if (!(err instanceof StateError) || (err.code !== "STATE_FULL" && err.code !== "STATE_BUSY")) throw err;
+        if (!(err instanceof StateError) || !err.retryable) throw err;
       }
     }
   }

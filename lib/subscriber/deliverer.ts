@@ -118,7 +118,7 @@ export class Deliverer {
   }
 
   private takeBatch(): Released[] {
-    const max = this.o.maxBatch ?? 2048;
+    const max = this.maxBatch;
     const maxBytes = this.o.maxBatchBytes ?? 4 * 1024 * 1024;
     const batch: Released[] = [];
     let bytes = 0;
@@ -207,7 +207,7 @@ export class Deliverer {
         write();
         return;
       } catch (err) {
-        if (!(err instanceof StateError) || (err.code !== "STATE_FULL" && err.code !== "STATE_BUSY")) throw err;
+        if (!(err instanceof StateError) || !err.retryable) throw err;
         if (this.closing) throw new Aborted();
         const delay = this.backoff(failures);
         this.o.log.warn({ err, retryInMs: delay }, "cannot commit the state yet; will retry");

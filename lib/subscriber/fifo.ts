@@ -1,5 +1,5 @@
 // A first-in, first-out queue with O(1) push and shift (Array#shift is
-// O(n) once arrays grow, and the subscriber shifts every record it commits).
+// O(n) once arrays grow, and the deliverer shifts every record it stores).
 
 export class Fifo<T> {
   private items: T[] = [];
@@ -11,10 +11,6 @@ export class Fifo<T> {
 
   push(item: T): void {
     this.items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.items[this.head];
   }
 
   shift(): T | undefined {

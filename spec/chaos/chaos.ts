@@ -15,6 +15,7 @@ import { Daemon, killAllDaemons, runCli } from "../helpers/cli.js";
 import { makeMessage, type TestMessage } from "../helpers/messages.js";
 import { freePortPair } from "../helpers/ports.js";
 import { tempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
 import { FaultInjector, realDirOf, type Subscribers } from "./faults.js";
 import { Relay } from "./relay.js";
 import { verifyArchives, type Verdict } from "./verify.js";
@@ -255,18 +256,21 @@ function progress(db: string): string {
 }
 
 async function waitAllAcked(db: string, names: string[], timeoutMs: number, faults: FaultInjector): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const allAcked = async (): Promise<boolean> => {
     await faults.keepAlive();
-    const outbox = Outbox.open(db, { create: false });
-    const head = outbox.head();
-    const acked = new Map(outbox.peers().map((p) => [p.name, p.acked]));
-    outbox.close();
-    if (names.every((n) => (acked.get(n) ?? -1) >= head)) return;
-    if (Date.now() > deadline) {
-      throw new Error(`peers did not catch up: head ${head}, acked ${JSON.stringify([...acked])}\n${faults.tails()}`);
+    const outbox = Outbox.open(db, { create: false, readonly: true });
+    try {
+      const head = outbox.head();
+      const acked = new Map(outbox.peers().map((p) => [p.name, p.acked]));
+      return names.every((n) => (acked.get(n) ?? -1) >= head);
+    } finally {
+      outbox.close();
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  };
+  try {
+    await waitFor(allAcked, { timeoutMs, intervalMs: 200, what: "every peer to acknowledge everything" });
+  } catch {
+    throw new Error(`peers did not catch up: ${progress(db)}\n${faults.tails()}`);
   }
 }
 
