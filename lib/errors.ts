@@ -73,6 +73,11 @@ export class OutboxError extends MqArchiveError {
   }
 }
 
+/** Another process holds the outbox's lock: a daemon tries again later. */
+export function isOutboxBusy(err: unknown): boolean {
+  return err instanceof OutboxError && err.code === "OUTBOX_BUSY";
+}
+
 /** The subscriber state database cannot be used. */
 export class StateError extends MqArchiveError {
   override readonly exitStatus = EXIT.CANTCREAT;

@@ -14,7 +14,7 @@ export interface PeerJob {
   port: number;
   messages: number;
   size: number;
-  /** RabbitMQ queue type, or the ZeroMQ subscriber count. */
+  /** RabbitMQ queue type. */
   queueType?: "classic" | "quorum";
   endpoint?: string;
 }

@@ -100,7 +100,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       if (committed !== undefined) latencies.push(t - committed);
     }
     if (process.env.MQA_BENCH_LATENCIES) {
-      const rows = [...commits].map(([seq, t]) => `${seq} ${(t - published.start).toFixed(3)} ${(delivered[0]!.handoffs.find(([s]) => s === seq)?.[1] ?? NaN) - t}`);
+      const handoffs = new Map(delivered[0]!.handoffs);
+      const rows = [...commits].map(([seq, t]) => `${seq} ${(t - published.start).toFixed(3)} ${(handoffs.get(seq) ?? NaN) - t}`);
       writeFileSync(process.env.MQA_BENCH_LATENCIES, `${rows.join("\n")}\n`);
     }
     const seconds = (lastDelivery - (o.backlog ? backlogDone : published.start)) / 1000;

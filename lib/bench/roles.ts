@@ -4,6 +4,7 @@
 // They talk to the orchestrator over the IPC channel of child_process.fork.
 
 import { join } from "node:path";
+import { IMPORT_BATCH } from "../ingest/bulk-import.js";
 import { Outbox } from "../store/outbox.js";
 import { readKeyFile } from "../security/keys.js";
 import { HandlerSink } from "../sinks/handler.js";
@@ -51,7 +52,7 @@ function untilDismissed(): Promise<void> {
 }
 
 /** Messages per commit: what bulk import (`publish --mbox`) uses. */
-export const PUBLISH_BATCH = 1000;
+export const PUBLISH_BATCH = IMPORT_BATCH;
 
 export async function runPublisherRole(job: PublisherJob): Promise<void> {
   const outbox = Outbox.open(job.db);
@@ -65,7 +66,7 @@ export async function runPublisherRole(job: PublisherJob): Promise<void> {
         batch.push({ list: job.list, messageId: messages.messageId(j), body: messages.body(j) });
       }
       outbox.appendMany(batch);
-      if ((i / PUBLISH_BATCH) % 40 === 0) void tell({ type: "progress", count: i + batch.length });
+      if ((i / PUBLISH_BATCH) % 10 === 0) void tell({ type: "progress", count: i + batch.length });
     }
   } else {
     const interval = 1000 / job.rate;

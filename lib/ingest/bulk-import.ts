@@ -6,6 +6,9 @@ import { errorMessage, InvalidMessageError } from "../errors.js";
 import { acceptMessage, validateListName } from "../message/rfc5322.js";
 import type { NewRecord, Outbox } from "../store/outbox.js";
 
+/** Messages per commit in a bulk import (the benchmark publishes in the same batches). */
+export const IMPORT_BATCH = 1000;
+
 export interface ImportSource {
   /** Where the message came from, for error reports ("message 12", a file name). */
   where: string;
@@ -35,7 +38,7 @@ export async function bulkImport(
   options: ImportOptions,
 ): Promise<ImportProgress> {
   validateListName(options.list);
-  const maxMessages = options.batchMessages ?? 1000;
+  const maxMessages = options.batchMessages ?? IMPORT_BATCH;
   const maxBytes = options.batchBytes ?? 32 * 1024 * 1024;
   const progress: ImportProgress = { imported: 0, duplicates: 0, rejected: 0, bytes: 0 };
   let batch: NewRecord[] = [];

@@ -3,7 +3,7 @@
 // answer, and account. A malformed or unexpected frame is answered with an
 // error and counted; it never ends the daemon or touches another session.
 
-import { OutboxError, ProtocolError } from "../errors.js";
+import { isOutboxBusy, ProtocolError } from "../errors.js";
 import { RateLimiter, type Logger } from "../log.js";
 import type { Authorizer } from "../security/authorizer.js";
 import { bothMatch, listMatcher } from "../security/list-match.js";
@@ -240,7 +240,7 @@ export class Control {
     try {
       this.deps.outbox.writePeers([...this.registrations.values()], [...updates.values()]);
     } catch (err) {
-      if (err instanceof OutboxError && err.code === "OUTBOX_BUSY") return;
+      if (isOutboxBusy(err)) return;
       throw err;
     }
     this.registrations.clear();

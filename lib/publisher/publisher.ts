@@ -2,7 +2,7 @@
 // fans out what is committed, keeps heartbeats, persists acks and prunes.
 // Frame handling lives in control.ts; streaming in streamer.ts.
 
-import { OutboxError, StateMachineError } from "../errors.js";
+import { isOutboxBusy, StateMachineError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { InsecureAuthorizer } from "../security/authorizer.js";
 import type { KeyPair } from "../security/keys.js";
@@ -183,7 +183,7 @@ export class Publisher {
       this.outbox.recordRefusals(refusals);
     } catch (err) {
       this.gate.requeueRefusals(refusals);
-      if (!(err instanceof OutboxError && err.code === "OUTBOX_BUSY")) throw err;
+      if (!isOutboxBusy(err)) throw err;
     }
   }
 
@@ -211,7 +211,7 @@ export class Publisher {
         if (forgotten.length > 0) this.log.info({ forgotten: forgotten.length }, "peers not in the peers file no longer hold back pruning");
         return;
       } catch (err) {
-        if (!(err instanceof OutboxError && err.code === "OUTBOX_BUSY") || attempt >= 3000) throw err;
+        if (!isOutboxBusy(err) || attempt >= 3000) throw err;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
@@ -271,7 +271,7 @@ export class Publisher {
     try {
       pruned = this.outbox.prune(Date.now() - this.retainMs, this.control?.lowestLivePosition() ?? Infinity);
     } catch (err) {
-      if (err instanceof OutboxError && err.code === "OUTBOX_BUSY") return; // next time
+      if (isOutboxBusy(err)) return; // next time
       throw err;
     }
     if (pruned > 0) this.log.info({ pruned, first: this.outbox.first() }, "pruned records every peer acknowledged");
