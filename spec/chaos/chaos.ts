@@ -96,7 +96,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const faults = new FaultInjector({ random: faultRandom, relays, subscribers, startServe, execTempFlag: paths.execTemp, violations, say });
   try {
     await faults.startAll();
-    const sampler = watchRetention(db, retentionViolations);
+    const stopSampler = watchRetention(db, retentionViolations);
     const publishing = publishSteadily(db, dir, messages, o.seconds * 0.7, publishRandom, violations, say);
     const faulting = faults.run(o.seconds * 0.85, Math.max(20, Math.ceil(o.seconds * 0.6)));
     await Promise.all([publishing, faulting]);
@@ -104,7 +104,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     say(`publishing done and faults healed after ${Math.round((Date.now() - started) / 1000)} s; waiting for every peer to acknowledge everything (${progress(db)})`);
     await waitAllAcked(db, ["m", "b", "e"], 60_000 + o.messages * 20, faults);
     say(`every peer caught up after ${Math.round((Date.now() - started) / 1000)} s`);
-    clearInterval(sampler);
+    if (stopSampler() === 0) retentionViolations.push("the retention sampler never read the outbox: pruning went unchecked");
     await faults.stopAll();
     const verdict = await verifyArchives({ messages, poison, paths, stateOfExec: join(dir, "e.db") });
     return {
@@ -228,22 +228,31 @@ async function importMbox(db: string, dir: string, list: string, group: TestMess
 }
 
 /** Pruning may only remove what every registered peer acknowledged: sample it all along. */
-function watchRetention(db: string, violations: string[]): NodeJS.Timeout {
-  return setInterval(() => {
+/** Samples the outbox every 250 ms: pruning must never pass the lowest ack. The returned stop() says how many samples were read. */
+function watchRetention(db: string, violations: string[]): () => number {
+  let samples = 0;
+  const timer = setInterval(() => {
     if (!existsSync(db)) return;
-    const outbox = Outbox.open(db, { create: false, readonly: true });
     try {
-      const r = outbox.retention();
-      const prunedUpTo = r.first > 0 ? r.first - 1 : r.head;
-      if (r.minAcked !== null && prunedUpTo > r.minAcked && violations.length < 10) {
-        violations.push(`pruned up to seq ${prunedUpTo} while a peer had acknowledged only ${r.minAcked}`);
+      const outbox = Outbox.open(db, { create: false, readonly: true });
+      try {
+        const r = outbox.retention();
+        samples++;
+        const prunedUpTo = r.first > 0 ? r.first - 1 : r.head;
+        if (r.minAcked !== null && prunedUpTo > r.minAcked && violations.length < 10) {
+          violations.push(`pruned up to seq ${prunedUpTo} while a peer had acknowledged only ${r.minAcked}`);
+        }
+      } finally {
+        outbox.close();
       }
     } catch {
       /* busy: the next sample will do */
-    } finally {
-      outbox.close();
     }
   }, 250);
+  return () => {
+    clearInterval(timer);
+    return samples;
+  };
 }
 
 function progress(db: string): string {

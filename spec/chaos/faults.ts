@@ -107,35 +107,41 @@ export class FaultInjector {
       }
       case "stop-subscriber": {
         const [name, slot] = this.slot();
+        const ms = this.duration(2000, 4000); // drawn whatever happens, so the seed's stream of draws stays the same
         const daemon = slot.daemon;
         if (daemon === null || this.pending.has(`stop:${name}`)) return this.apply("cut");
         daemon.signal("SIGSTOP");
-        this.hold(`stop:${name}`, this.duration(2000, 4000), () => daemon.signal("SIGCONT"));
+        this.hold(`stop:${name}`, ms, () => daemon.signal("SIGCONT"));
         return kind;
       }
       case "cut":
         for (const r of this.d.relays) r.cut();
         return kind;
-      case "refuse":
+      case "refuse": {
+        const ms = this.duration(1000, 3000);
         if (this.pending.has("refuse")) return this.apply("cut");
         for (const r of this.d.relays) await r.refuse();
-        this.hold("refuse", this.duration(1000, 3000), async () => {
+        this.hold("refuse", ms, async () => {
           for (const r of this.d.relays) if (r.refusing) await r.open();
         });
         return kind;
-      case "exec-temporary":
+      }
+      case "exec-temporary": {
+        const ms = this.duration(1000, 4000);
         if (this.pending.has("exec")) return this.apply("cut");
         writeFileSync(this.d.execTempFlag, "");
-        this.hold("exec", this.duration(1000, 4000), () => rmSync(this.d.execTempFlag, { force: true }));
+        this.hold("exec", ms, () => rmSync(this.d.execTempFlag, { force: true }));
         return kind;
+      }
       case "sink-unwritable": {
         const slot = this.d.subscribers[this.d.random() < 0.5 ? "m" : "b"];
         const dir = slot.dir!;
+        const ms = this.duration(1000, 3000);
         if (this.pending.has(`dir:${dir}`)) return this.apply("cut");
         // Running as root, permissions stop nothing: point the sink's path at a file instead of its directory,
         // in one rename (the path is never missing, as it would not be when a disk or mount fails).
         swapLink(dir, `${dir}.not-a-directory`);
-        this.hold(`dir:${dir}`, this.duration(1000, 3000), () => swapLink(dir, realDirOf(dir)));
+        this.hold(`dir:${dir}`, ms, () => swapLink(dir, realDirOf(dir)));
         return kind;
       }
     }

@@ -124,7 +124,6 @@ describe("MboxSink", () => {
     expect(await hashes("beta")).to.deep.equal(expectedHashes(redelivered, "beta"));
   });
 
-  // Regression test (fixed): lib/sinks/mbox.ts:33-37 (start) compares the journal's lastSeq, a seq of the outbox it was written under, with `committed`, a seq of the outbox...
   it("a failed append within a delivery cuts back only its own part, not the delivery's earlier ones", async () => {
     const sink = await bench.start(0);
     await sink.store([sinkRecord("alpha", 1)]); // first part of an uncommitted delivery
@@ -171,6 +170,7 @@ describe("MboxSink", () => {
     expect(await hashes("beta")).to.deep.equal([sha256(second[1]!.body)]);
   });
 
+  // Regression test (fixed): lib/sinks/mbox.ts:33-37 (start) compares the journal's lastSeq, a seq of the outbox it was written under, with `committed`, a seq of the outbox...
   it("keeps committed messages when the subscriber follows a replaced outbox and restarts", async () => {
     const records = [sinkRecord("alpha", 1), sinkRecord("alpha", 2)];
     const sink = await bench.start(0);
