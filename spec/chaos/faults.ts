@@ -33,6 +33,9 @@ const WEIGHTS: Array<[Kind, number]> = [
   ["kill-serve", 2], ["kill-subscriber", 3], ["stop-subscriber", 2], ["cut", 2], ["refuse", 1], ["exec-temporary", 1], ["sink-unwritable", 1],
 ];
 
+/** Every kind of fault, in the order a run starts with (one of each, then drawn by weight). */
+export const FAULT_KINDS: readonly Kind[] = WEIGHTS.map(([kind]) => kind);
+
 /** What a daemon said before it exited: its errors and whatever was not a log line. */
 function lastWords(d: Daemon): string {
   const important = d.stderrText.filter((line) => !line.startsWith("{") || /"level":(50|60)/.test(line));
@@ -53,16 +56,16 @@ export class FaultInjector {
     for (const slot of Object.values(this.d.subscribers)) slot.daemon = Daemon.start(slot.args);
   }
 
-  /** Inject `total` faults at random moments within `seconds`. */
+  /** Inject `total` faults at random moments within `seconds`: one of each kind first, then drawn by weight. */
   async run(seconds: number, total: number): Promise<void> {
     const start = Date.now();
     const times = Array.from({ length: total }, () => 500 + this.d.random() * (seconds * 1000 - 500)).sort((a, b) => a - b);
-    for (const at of times) {
+    for (const [i, at] of times.entries()) {
       while (Date.now() - start < at) {
         await this.keepAlive();
         await new Promise((resolve) => setTimeout(resolve, Math.min(100, at - (Date.now() - start))));
       }
-      await this.inject(this.pick());
+      await this.inject(FAULT_KINDS[i] ?? this.pick());
     }
   }
 

@@ -4,6 +4,7 @@
 
 import { expect } from "chai";
 import { runChaos } from "../chaos/chaos.js";
+import { FAULT_KINDS } from "../chaos/faults.js";
 
 describe("e2e: chaos (short run)", function () {
   this.timeout(180_000);
@@ -14,6 +15,7 @@ describe("e2e: chaos (short run)", function () {
     const summary = `chaos: ${result.messages} messages, ${result.faults} faults, ${result.lost} lost, ${result.duplicated} duplicated, ${result.deadLettered} dead-lettered (seed ${seed})`;
     expect(result.violations, summary).to.deep.equal([]);
     expect(result.faults).to.be.at.least(20);
+    expect(Object.keys(result.faultsByKind), "every kind of fault was injected").to.include.members([...FAULT_KINDS]);
     expect(result.lost).to.equal(0);
     expect(result.duplicated).to.equal(0);
     expect(result.deadLettered, "every poisoned message, once").to.be.above(0);
