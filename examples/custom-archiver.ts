@@ -1,5 +1,5 @@
 // A custom archiver built on the library: follow a publisher and store each
-// message as DIR/<list>/<seq>.eml. Run it against `mq-archive serve`:
+// message as DIR/<list>/<seq>.eml. Run it against `mq-archive serve --insecure` (with keys, pass `security:` as the README shows):
 //
 //   node dist/examples/custom-archiver.js tcp://127.0.0.1:5580 ./custom.db ./custom-archive
 //

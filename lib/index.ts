@@ -13,6 +13,7 @@ export { MboxSink } from "./sinks/mbox.js";
 export { ExecSink, type ExecOptions } from "./sinks/exec.js";
 export { HandlerSink, type RecordHandler } from "./sinks/handler.js";
 export { parseSink } from "./sinks/parse.js";
+export { fingerprint, generateKeyPair, readKeyFile, readPublicKey, writeKeyFiles, type KeyPair } from "./security/keys.js";
 export { readStatus, type OutboxStatus, type PeerStatus } from "./status.js";
 export { createLogger, silentLogger, type Logger } from "./log.js";
 export * from "./errors.js";
