@@ -1,7 +1,8 @@
 // `mq-archive bench`: serve, S subscribers and a publisher as separate
 // processes on loopback, like `nats bench`. Reports the durable publish
 // rate, the end-to-end rate (committed → acknowledged by every subscriber),
-// latency from commit to subscriber hand-off, and each process's peak RSS.
+// latency from commit to subscriber hand-off, and each process's peak RSS
+// and CPU time per message (steadier than rates on a shared machine).
 
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, writeKeyFiles } from "../security/keys.js";
 import type { PublisherJob, RoleMessage, SubscriberJob } from "./roles.js";
-import { peakRss, percentile } from "./stats.js";
+import { cpuSeconds, peakRss, percentile } from "./stats.js";
 
 /** Extra node flags for every process of the run (bench/profile.ts sets --cpu-prof here). */
 const NODE_ARGS = (process.env.MQA_BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
@@ -44,6 +45,8 @@ export interface BenchReport {
   /** Commit → subscriber hand-off, in milliseconds (only where commits are timed: --rate). */
   latencyMs: { p50: number | null; p99: number | null; p999: number | null; samples: number };
   peakRssBytes: { serve: number; publisher: number; subscribers: number[] };
+  /** CPU time (user + system) per message, in microseconds, from each process's start of work to its result. */
+  cpuMicrosPerMessage: { serve: number; publisher: number; subscribers: number[] };
 }
 
 interface Child<T extends RoleMessage["type"]> {
@@ -52,6 +55,8 @@ interface Child<T extends RoleMessage["type"]> {
   ready: Promise<void>;
   progress: number;
   peak: number;
+  /** CPU seconds used between its ready and its result. */
+  cpu: number;
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
@@ -59,6 +64,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const db = join(dir, "outbox.db");
   const security = o.secure ? makeKeys(dir, o.subscribers) : null;
   const serve = await startServe(o.bin, db, security?.serveArgs ?? ["--insecure"]);
+  const serveCpuAtStart = cpuSeconds(serve.process.pid!);
   const children: ChildProcess[] = [];
   try {
     const publisherJob: PublisherJob = { db, messages: o.messages, size: o.size, rate: o.rate, list: "bench" };
@@ -91,6 +97,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const delivered = await Promise.all(subscribers.map((s) => s.result));
     clearInterval(ticker);
     const serveRss = peakRss(serve.process.pid!);
+    const serveCpu = cpuSeconds(serve.process.pid!) - serveCpuAtStart;
+    const perMessage = (seconds: number): number => round((seconds * 1e6) / o.messages, 1);
     const lastDelivery = Math.max(...delivered.map((d) => d.end));
     const catchUpStart = Math.min(...delivered.map((d) => d.start));
     const commits = new Map(published.commits);
@@ -123,6 +131,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         samples: latencies.length,
       },
       peakRssBytes: { serve: serveRss, publisher: publisher!.peak, subscribers: subscribers.map((s) => s.peak) },
+      cpuMicrosPerMessage: {
+        serve: perMessage(serveCpu),
+        publisher: perMessage(publisher!.cpu),
+        subscribers: subscribers.map((s) => perMessage(s.cpu)),
+      },
     };
   } finally {
     // Dismissed children exit by themselves (writing their profiles, if any); stragglers are killed.
@@ -151,28 +164,34 @@ function rounded(n: number | null): number | null {
   return n === null ? null : round(n, 3);
 }
 
-/** Fork a bench role; its peak RSS is read when it reports its result, before it exits. */
+/** Fork a bench role; its peak RSS and CPU time are read when it reports its result, before it exits. */
 function role<T extends RoleMessage["type"]>(bin: string, name: string, job: PublisherJob | SubscriberJob, result: T): Child<T> {
   const child = fork(bin, ["bench", "--role", name, "--spec", JSON.stringify(job)], {
     execArgv: NODE_ARGS,
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
+  let cpuAtReady = 0;
   let markReady!: () => void;
   let failReady!: (err: Error) => void;
   const entry = {
     process: child,
     progress: 0,
     peak: 0,
+    cpu: 0,
     ready: new Promise<void>((resolve, reject) => {
       markReady = resolve;
       failReady = reject;
     }),
     result: new Promise<Extract<RoleMessage, { type: T }>>((resolve, reject) => {
       child.on("message", (m: RoleMessage) => {
-        if (m.type === "ready") markReady();
+        if (m.type === "ready") {
+          cpuAtReady = cpuSeconds(child.pid!);
+          markReady();
+        }
         else if (m.type === "progress") entry.progress = m.count;
         else if (m.type === result) {
           entry.peak = peakRss(child.pid!);
+          entry.cpu = cpuSeconds(child.pid!) - cpuAtReady;
           entry.progress = "messages" in job ? job.messages : job.expect;
           resolve(m as Extract<RoleMessage, { type: T }>);
         }

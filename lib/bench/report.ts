@@ -20,5 +20,8 @@ export function formatReport(r: BenchReport): string {
     lines.push(`  commit → hand-off   p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)}, p99.9 ${ms(r.latencyMs.p999)} (${r.latencyMs.samples} samples)`);
   }
   lines.push(`  peak RSS            ${rss.join(", ")}`);
+  const cpu = r.cpuMicrosPerMessage;
+  const perProcess = [`serve ${cpu.serve} µs`, `publisher ${cpu.publisher} µs`, ...cpu.subscribers.map((c, i) => `subscriber ${i} ${c} µs`)];
+  lines.push(`  CPU per message     ${perProcess.join(", ")}`);
   return `${lines.join("\n")}\n`;
 }

@@ -25,6 +25,17 @@ export function peakRss(pid: number): number {
   }
 }
 
+/** CPU time (user + system) a live process has used so far, in seconds; 0 if it cannot be read (Linux /proc, USER_HZ 100). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 export function median(values: readonly number[]): number {
   return percentile(values, 50) ?? 0;
 }

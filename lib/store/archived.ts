@@ -38,27 +38,35 @@ class Bloom {
     return this.count >= this.capacity;
   }
 
-  private positions(list: string, key: Buffer): number[] {
+  /** Four bit positions from the key's four words, mixed with a hash of the list (no allocation: called per record). */
+  private probe(list: string, key: Buffer, set: boolean): boolean {
     let h = 0x811c9dc5;
     for (let i = 0; i < list.length; i++) h = Math.imul(h ^ list.charCodeAt(i), 0x01000193) >>> 0;
     const mask = this.bits.length * 8 - 1;
-    return [0, 4, 8, 12].map((o) => (key.readUInt32LE(o) ^ h) & mask);
+    let all = true;
+    for (let o = 0; o < 16; o += 4) {
+      const p = (key.readUInt32LE(o) ^ h) & mask;
+      const bit = 1 << (p & 7);
+      if (set) this.bits[p >>> 3]! |= bit;
+      else if ((this.bits[p >>> 3]! & bit) === 0) all = false;
+    }
+    return all;
   }
 
   add(list: string, key: Buffer): void {
     this.count++;
-    for (const p of this.positions(list, key)) this.bits[p >>> 3]! |= 1 << (p & 7);
+    this.probe(list, key, true);
   }
 
   mayHave(list: string, key: Buffer): boolean {
-    return this.positions(list, key).every((p) => (this.bits[p >>> 3]! & (1 << (p & 7))) !== 0);
+    return this.probe(list, key, false);
   }
 }
 
 export class ArchivedSet {
   private bloom: Bloom | null = null;
-  private readonly pending = new Map<string, ArchivedKey & { outbox: string; at: number }>();
-  private oldestPending = 0;
+  /** Entries not written yet, in the order they came (a repeated key: the first one counts). */
+  private pending: PendingEntry[] = [];
   private readonly stmts;
 
   constructor(private readonly db: Db) {
@@ -72,50 +80,56 @@ export class ArchivedSet {
 
   find(list: string, key: Buffer): number | undefined {
     if (!this.filter().mayHave(list, key)) return undefined; // the filter holds the pending entries too
-    const pending = this.pending.get(id(list, key));
+    // Rare (a filter hit): a scan of the few thousand pending entries costs less than keying every entry.
+    const pending = this.pending.find((e) => e.list === list && e.key.equals(key));
     if (pending) return pending.seq;
     return this.stmts.find.get(list, key) as number | undefined;
   }
 
   /** Remember entries whose records were just committed. */
   add(entries: readonly ArchivedKey[], outbox: string, at: number): void {
-    if (entries.length === 0) return;
-    if (this.pending.size === 0) this.oldestPending = at;
     for (const e of entries) {
-      const k = id(e.list, e.key);
-      if (this.pending.has(k)) continue;
-      this.pending.set(k, { ...e, outbox, at });
+      this.pending.push({ list: e.list, key: e.key, seq: e.seq, outbox, at });
       this.bloom?.add(e.list, e.key); // a filter not built yet is built from the table and the pending entries
     }
     if (this.bloom?.full) this.bloom = null; // rebuilt larger on the next lookup
   }
 
   flushDue(now: number): boolean {
-    return this.pending.size >= FLUSH_ENTRIES || (this.pending.size > 0 && now - this.oldestPending >= FLUSH_MS);
+    const oldest = this.pending[0];
+    return oldest !== undefined && (this.pending.length >= FLUSH_ENTRIES || now - oldest.at >= FLUSH_MS);
   }
 
   /** Write pending entries in key order, in one transaction (durable with the next sync of the state). */
   flush(): void {
-    if (this.pending.size === 0) return;
-    const entries = [...this.pending.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (this.pending.length === 0) return;
+    // Stable sort: of repeated keys the first added is inserted, the others ignored.
+    const entries = [...this.pending].sort(byListAndKey);
     this.db.transaction(() => {
-      for (const [, e] of entries) this.stmts.insert.run(e.list, e.key, e.seq, e.outbox, e.at);
+      for (const e of entries) this.stmts.insert.run(e.list, e.key, e.seq, e.outbox, e.at);
     }).immediate();
-    this.pending.clear();
+    this.pending = [];
   }
 
   private filter(): Bloom {
     if (this.bloom === null) {
       const rows = this.stmts.count.get() as number;
-      const bloom = new Bloom(rows + this.pending.size);
+      const bloom = new Bloom(rows + this.pending.length);
       for (const row of this.stmts.all.iterate() as Iterable<{ list: string; mid_hash: Buffer }>) bloom.add(row.list, row.mid_hash);
-      for (const e of this.pending.values()) bloom.add(e.list, e.key);
+      for (const e of this.pending) bloom.add(e.list, e.key);
       this.bloom = bloom;
     }
     return this.bloom;
   }
 }
 
-function id(list: string, key: Buffer): string {
-  return `${list}\0${key.toString("hex")}`;
+interface PendingEntry extends ArchivedKey {
+  outbox: string;
+  at: number;
+}
+
+/** The table's key order, so a flush writes its pages in sequence. */
+function byListAndKey(a: PendingEntry, b: PendingEntry): number {
+  if (a.list !== b.list) return a.list < b.list ? -1 : 1;
+  return Buffer.compare(a.key, b.key);
 }

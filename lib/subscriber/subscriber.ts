@@ -329,7 +329,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (result === "duplicate" || result === "dropped") this.release(entry);
     if (result !== "released") return;
     const ready = this.reorder.take();
-    this.deliverer?.push(ready.map((e) => ({ ...e.item, tag: e })));
+    for (const e of ready) e.item.tag = e;
+    this.deliverer?.push(ready.map((e) => e.item));
     this.lastProgressAt = now;
     this.fetchDelay = 250;
   }

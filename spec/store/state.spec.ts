@@ -90,6 +90,21 @@ describe("SubscriberState", () => {
     state.commit({ position: 1, archived: [{ list: "dev", messageId: "<m@x>", seq: 1 }], deadLetters: [] });
     state.commit({ position: 5, archived: [{ list: "dev", messageId: "<m@x>", seq: 5 }], deadLetters: [] });
     expect([state.position, state.findArchived("dev", "<m@x>")]).to.deep.equal([5, 1]);
+    state.close(); // written to the table: the first seq still wins
+    const again = open(path);
+    expect(again.findArchived("dev", "<m@x>")).to.equal(1);
+  });
+
+  it("finds archived Message-IDs among thousands, written or not, per list", () => {
+    const state = open(path);
+    const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ list: i % 2 ? "dev" : "ops", messageId: `<${from + i}@x>`, seq: from + i }));
+    state.commit({ position: 9999, archived: ids(0, 10_000), deadLetters: [] }); // past the flush threshold: written
+    state.commit({ position: 10_099, archived: ids(10_000, 10_100), deadLetters: [] }); // pending
+    for (const n of [0, 1, 4321, 9999, 10_000, 10_099]) {
+      const list = n % 2 ? "dev" : "ops";
+      expect([state.findArchived(list, `<${n}@x>`), state.findArchived(list === "dev" ? "ops" : "dev", `<${n}@x>`)]).to.deep.equal([n, undefined]);
+    }
+    expect(state.findArchived("dev", "<10100@x>")).to.equal(undefined);
   });
 
   it("keeps one journal per sink", async () => {
