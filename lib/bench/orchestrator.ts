@@ -187,8 +187,7 @@ function role<T extends RoleMessage["type"]>(bin: string, name: string, job: Pub
         if (m.type === "ready") {
           cpuAtReady = cpuSeconds(child.pid!);
           markReady();
-        }
-        else if (m.type === "progress") entry.progress = m.count;
+        } else if (m.type === "progress") entry.progress = m.count;
         else if (m.type === result) {
           entry.peak = peakRss(child.pid!);
           entry.cpu = cpuSeconds(child.pid!) - cpuAtReady;
