@@ -4,11 +4,10 @@
 import { EXIT, errorMessage, isMqArchiveError } from "../lib/errors.js";
 
 export function fail(err: unknown): never {
-  const status = isMqArchiveError(err) ? err.exitStatus : EXIT.SOFTWARE;
-  const prefix = isMqArchiveError(err) ? "mq-archive" : "mq-archive: internal error";
-  process.stderr.write(`${prefix}: ${errorMessage(err)}\n`);
-  if (!(isMqArchiveError(err)) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exit(status);
+  const ours = isMqArchiveError(err);
+  process.stderr.write(`${ours ? "mq-archive" : "mq-archive: internal error"}: ${errorMessage(err)}\n`);
+  if (!ours && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exit(ours ? err.exitStatus : EXIT.SOFTWARE);
 }
 
 /** Run a command body; any error ends the process with its exit status. */

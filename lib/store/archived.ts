@@ -9,14 +9,28 @@
 // archived again only if they came again as new records, never otherwise
 // (a redelivered record is recognised by its seq and the sinks' names).
 
+import * as crypto from "node:crypto";
 import type { Db } from "./sqlite.js";
 
-export interface ArchivedKey {
+/** A Message-ID archived in a list as record `seq`. */
+export interface ArchivedEntry {
   list: string;
-  /** archiveKey(messageId): 16 bytes. */
-  key: Buffer;
+  messageId: string;
   seq: number;
+  /** archiveKey(messageId), when the caller has it already. */
+  key?: Buffer;
 }
+
+/** How a Message-ID is kept in the archived table: 16 bytes of its sha256. */
+export function archiveKey(messageId: string): Buffer {
+  return sha256(messageId).subarray(0, 16);
+}
+
+// crypto.hash (Node 20.12+) is the one-shot form, several times cheaper per call than a Hash object.
+const sha256: (data: string) => Buffer =
+  typeof crypto.hash === "function"
+    ? (data) => crypto.hash("sha256", data, "buffer")
+    : (data) => crypto.createHash("sha256").update(data).digest();
 
 const FLUSH_ENTRIES = 8192;
 const FLUSH_MS = 2000;
@@ -87,10 +101,11 @@ export class ArchivedSet {
   }
 
   /** Remember entries whose records were just committed. */
-  add(entries: readonly ArchivedKey[], outbox: string, at: number): void {
+  add(entries: readonly ArchivedEntry[], outbox: string, at: number): void {
     for (const e of entries) {
-      this.pending.push({ list: e.list, key: e.key, seq: e.seq, outbox, at });
-      this.bloom?.add(e.list, e.key); // a filter not built yet is built from the table and the pending entries
+      const key = e.key ?? archiveKey(e.messageId);
+      this.pending.push({ list: e.list, key, seq: e.seq, outbox, at });
+      this.bloom?.add(e.list, key); // a filter not built yet is built from the table and the pending entries
     }
     if (this.bloom?.full) this.bloom = null; // rebuilt larger on the next lookup
   }
@@ -123,7 +138,10 @@ export class ArchivedSet {
   }
 }
 
-interface PendingEntry extends ArchivedKey {
+interface PendingEntry {
+  list: string;
+  key: Buffer;
+  seq: number;
   outbox: string;
   at: number;
 }

@@ -4,24 +4,16 @@
 // journal, and the dead letters. One file; its commits are fsync'd (sync())
 // before anything they cover is acknowledged.
 
-import * as crypto from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
-import { ArchivedSet, type ArchivedKey } from "./archived.js";
+import { ArchivedSet, archiveKey, type ArchivedEntry } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
 import { classifySqliteError, ensureSchema, lazy, openDatabase, quickCheck, type Db } from "./sqlite.js";
 
 const SCHEMA_VERSION = 1;
 const KIND = { applicationId: 0x4d51_5354, name: "subscriber state file" }; // "MQST"
-
-export interface ArchivedEntry {
-  list: string;
-  messageId: string;
-  seq: number;
-  /** archiveKey(messageId), when the caller has it already. */
-  key?: Buffer;
-}
 
 export interface DeadLetterInput {
   sink: string;
@@ -156,11 +148,7 @@ export class SubscriberState {
         this.bumpCommits();
       })(),
     );
-    // The deliverer hashes every Message-ID already; entries without a key (other callers) get one here.
-    const archived = batch.archived.every((a) => a.key !== undefined)
-      ? (batch.archived as readonly ArchivedKey[])
-      : batch.archived.map((a) => ({ list: a.list, key: a.key ?? archiveKey(a.messageId), seq: a.seq }));
-    guard(this.path, () => this.archived.add(archived, outbox, now));
+    guard(this.path, () => this.archived.add(batch.archived, outbox, now));
     // The batch is committed: a flush that cannot be written now stays pending for a later one (never commit twice).
     if (this.archived.flushDue(now)) {
       try {
@@ -306,17 +294,6 @@ export class SubscriberState {
   }
 }
 
-/** How a Message-ID is kept in the archived table: 16 bytes of its sha256. */
-export function archiveKey(messageId: string): Buffer {
-  return sha256(messageId).subarray(0, 16);
-}
-
-// crypto.hash (Node 20.12+) is the one-shot form, several times cheaper per call than a Hash object.
-const sha256: (data: string) => Buffer =
-  typeof crypto.hash === "function"
-    ? (data) => crypto.hash("sha256", data, "buffer")
-    : (data) => crypto.createHash("sha256").update(data).digest();
-
 function migrate(db: Db): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -345,7 +322,7 @@ function migrate(db: Db): void {
       status TEXT NOT NULL DEFAULT 'dead'
     );
   `);
-  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('peer_id', ?), ('position', '0')").run(crypto.randomUUID());
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('peer_id', ?), ('position', '0')").run(randomUUID());
 }
 
 type DeadLetterRow = {

@@ -9,7 +9,8 @@
 import { errorMessage, SinkError, StateError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Sink, SinkRecord } from "../sinks/sink.js";
-import { archiveKey, type ArchivedEntry, type BatchCommit, type DeadLetterInput, type SubscriberState } from "../store/state.js";
+import { archiveKey, type ArchivedEntry } from "../store/archived.js";
+import type { DeadLetterInput, SubscriberState } from "../store/state.js";
 import { Fifo } from "./fifo.js";
 
 /** A released entry: a record to store, or a pass that only moves the position. */
@@ -174,7 +175,8 @@ export class Deliverer {
    */
   private async commitPending(): Promise<void> {
     const p = this.pending!;
-    await this.commitPatiently({ position: p.position, archived: p.archived, deadLetters: p.deadLetters });
+    // Waits out a full disk or a lock, even while closing: the group is stored, only its commit must land.
+    await this.patiently(() => this.o.state.commit({ position: p.position, archived: p.archived, deadLetters: p.deadLetters }));
     this.pending = null;
     this.durable = this.durable
       .then(() => this.o.state.sync())
@@ -193,11 +195,6 @@ export class Deliverer {
   /** Records waiting, being stored, or stored and not committed yet. */
   get inFlight(): number {
     return this.queue.length + (this.pending?.count ?? 0);
-  }
-
-  /** Commit, waiting out a full disk or a lock (the batch is stored; only the commit must land). */
-  private async commitPatiently(batch: BatchCommit): Promise<void> {
-    await this.patiently(() => this.o.state.commit(batch)); // even while closing: what is stored should be committed
   }
 
   /** Run a state write, waiting out a full disk or a lock; gives up (Aborted) only when closing. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { MaildirSink, maildirName } from "../../lib/sinks/maildir.js";
 import { readMaildirArchive, sha256 } from "../helpers/messages.js";
 import { batch, expectSinkError, expectedHashes, SinkBench, sinkContract } from "./contract.js";
-import { OUTBOX, sinkRecord } from "./records.js";
+import { sinkRecord } from "./records.js";
 
 sinkContract(
   "maildir",
