@@ -302,10 +302,10 @@ export class Publisher {
   private async shutdown(error?: Error): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.watcher?.close();
-    const steps: Array<() => void> = [
+    const steps: Array<() => unknown> = [
       () => this.persist(),
       () => this.gate?.close(),
-      () => void this.checkpointer?.close(),
+      () => this.checkpointer?.close(), // awaited: its thread must be done with the files when close() resolves
       () => this.router?.close(),
       () => this.pub?.close(),
       () => {
@@ -314,7 +314,7 @@ export class Publisher {
     ];
     for (const step of steps) {
       try {
-        step();
+        await step();
       } catch (err) {
         this.log.warn({ err }, "error while closing");
       }

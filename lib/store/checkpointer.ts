@@ -21,20 +21,23 @@ parentPort.on("message", () => { clearInterval(timer); tick(); db.close(); paren
 
 export class Checkpointer {
   private readonly worker: Worker;
+  /** Settles when the thread has ended, whenever and however it ends. */
+  private readonly ended: Promise<void>;
 
   constructor(path: string, everyMs = 1000) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { path, everyMs, sqlite: require.resolve("better-sqlite3") },
     });
+    this.ended = new Promise((resolve) => this.worker.once("exit", () => resolve()));
     this.worker.unref();
     this.worker.on("error", () => {});
   }
 
-  /** A last checkpoint, then the thread ends (the caller need not wait). */
+  /** A last checkpoint, then the thread ends; settles when it has (it may still touch the files until then). */
   close(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    this.worker.ref(); // unref'd while it runs; whoever waits for its end must keep the process alive meanwhile
     this.worker.postMessage("close");
-    return exited;
+    return this.ended;
   }
 }

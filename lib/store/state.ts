@@ -148,7 +148,7 @@ export class SubscriberState {
         this.bumpCommits();
       })(),
     );
-    guard(this.path, () => this.archived.add(batch.archived, outbox, now));
+    this.archived.add(batch.archived, outbox, now); // memory only: written by flush()
     // The batch is committed: a flush that cannot be written now stays pending for a later one (never commit twice).
     if (this.archived.flushDue(now)) {
       try {
@@ -249,20 +249,26 @@ export class SubscriberState {
     }
   }
 
-  close(): void {
-    if (!this.db.open) return;
+  /**
+   * Close: the state is durable when this returns. The promise settles once
+   * the WAL handle and the checkpoint thread are gone too (until then the
+   * thread may still touch the files: await it before removing them).
+   */
+  close(): Promise<void> {
+    if (!this.db.open) return Promise.resolve();
+    let gone: Promise<unknown>;
     try {
       this.archived.flush();
       // A clean close makes everything durable: one FULL transaction syncs the WAL.
       this.db.pragma("synchronous = FULL");
       this.stmts.metaSet.run("closed_at", String(Date.now()));
     } finally {
-      void this.walHandle?.close();
+      gone = Promise.allSettled([this.walHandle?.close(), this.checkpointer?.close()]);
       this.walHandle = null;
-      void this.checkpointer?.close();
       this.checkpointer = null;
       this.db.close();
     }
+    return gone.then(() => undefined);
   }
 
   /** A write transaction; if it fails, the cached meta values may be ahead of the file: forget them. */

@@ -491,9 +491,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       () => this.deliverer?.close(),
       () => this.link?.close(),
       ...this.sinks.filter((s) => s !== this.iterator).map((s) => () => s.close()),
-      () => {
-        if (typeof this.options.state === "string") this.state?.close();
-      },
+      () => (typeof this.options.state === "string" ? this.state?.close() : undefined),
     ];
     for (const step of steps) {
       try {

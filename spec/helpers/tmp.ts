@@ -13,8 +13,7 @@ export function tempDir(prefix = "mqa-"): string {
 }
 
 export function removeTempDirs(): void {
-  // Retries: a closed database's checkpoint thread may still be removing its -wal/-shm files (ENOTEMPTY).
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 // Outside mocha (the chaos runner) there is no afterEach: its caller cleans up.
