@@ -7,8 +7,9 @@ const argv = process.argv.slice(2);
 
 // A subscriber's file sinks fsync many files at once; libuv's default of 4
 // threads caps that. Set before anything touches the thread pool (every
-// import below is dynamic); other commands do not pay for the threads.
-if (argv[0] === "subscribe") process.env.UV_THREADPOOL_SIZE ??= "16";
+// import below is dynamic) for the commands that run subscribers (bench's
+// roles are `bench --role …`); `publish` does not pay for the threads.
+if (argv[0] === "subscribe" || argv[0] === "bench") process.env.UV_THREADPOOL_SIZE ??= "16";
 const wantsHelp = argv.includes("--help") || argv.includes("-h");
 
 if (argv[0] === "publish" && !wantsHelp) {

@@ -6,8 +6,8 @@
 //
 // Peers: RabbitMQ (durable classic and quorum queues, persistent messages,
 // publisher confirms, manual acks) and Redis Streams (consumer group with
-// XACK; appendfsync everysec and always), plus raw limits: SQLite batch
-// insert of the same bodies, and raw ZeroMQ PUB→SUB (one SUB, and
+// XACK; appendfsync everysec and always), plus the limits underneath: the
+// same bodies inserted into the outbox's SQLite table alone, and raw ZeroMQ PUB→SUB (one SUB, and
 // --subscribers SUBs for the fan-out comparison). It starts redis-server and
 // rabbitmq-server from Debian's packages on loopback and installs nothing.
 
@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BenchMessages } from "../../lib/bench/messages.js";
 import { runBench } from "../../lib/bench/orchestrator.js";
-import { PUBLISH_BATCH } from "../../lib/bench/roles.js";
+import { IMPORT_BATCH } from "../../lib/ingest/bulk-import.js";
 import { median, preciseNow } from "../../lib/bench/stats.js";
 import { parseSize } from "../../lib/config/units.js";
 import { Outbox } from "../../lib/store/outbox.js";
@@ -79,16 +79,16 @@ async function withServer(start: () => Promise<Server>, measure: (port: number) 
   }
 }
 
-/** The same bodies into the outbox table in batches of 1,000 (as `mq-archive bench` commits them), WAL, synchronous=FULL: the floor under any durable outbox. */
+/** The same bodies into the outbox's table through Outbox.appendMany (its Message-ID check included), in the bench's batches of 1,000, WAL, synchronous=FULL, nothing delivered: the floor under this outbox. */
 async function sqliteBatch(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "mqa-sqlite-"));
   const outbox = Outbox.open(join(dir, "raw.db"));
   const messages = new BenchMessages(SIZE);
   try {
     const start = preciseNow();
-    for (let i = 0; i < N; i += PUBLISH_BATCH) {
+    for (let i = 0; i < N; i += IMPORT_BATCH) {
       const batch = [];
-      for (let j = i; j < Math.min(N, i + PUBLISH_BATCH); j++) batch.push({ list: "bench", messageId: messages.messageId(j), body: messages.body(j) });
+      for (let j = i; j < Math.min(N, i + IMPORT_BATCH); j++) batch.push({ list: "bench", messageId: messages.messageId(j), body: messages.body(j) });
       outbox.appendMany(batch);
     }
     return N / ((preciseNow() - start) / 1000);
@@ -130,7 +130,7 @@ const SYSTEMS: Array<[string, Measure]> = [
   ["Redis Streams, appendfsync always", () => withServer(() => startRedis(nextPort(), "always"), (p) => producerConsumer("redis", { port: p, messages: N, size: SIZE }))],
   ["RabbitMQ, durable classic queue", () => withServer(() => startRabbit(nextPort()), (p) => producerConsumer("rabbit", { port: p, messages: N, size: SIZE, queueType: "classic" }))],
   ["RabbitMQ, quorum queue", () => withServer(() => startRabbit(nextPort()), (p) => producerConsumer("rabbit", { port: p, messages: N, size: SIZE, queueType: "quorum" }))],
-  ["raw SQLite batch insert (same bodies)", sqliteBatch],
+  ["SQLite batch insert, outbox schema (same bodies)", sqliteBatch],
   ["raw ZeroMQ PUB→SUB (1 SUB)", () => zmqFanout(1, nextPort())],
   [`mq-archive, ${FANOUT} subscribers (aggregate)`, () => mqArchive(FANOUT)],
   [`raw ZeroMQ PUB→SUB (${FANOUT} SUBs, aggregate)`, () => zmqFanout(FANOUT, nextPort())],

@@ -51,8 +51,6 @@ function untilDismissed(): Promise<void> {
   return new Promise((resolve) => process.once("disconnect", resolve));
 }
 
-/** Messages per commit: what bulk import (`publish --mbox`) uses. */
-export const PUBLISH_BATCH = IMPORT_BATCH;
 
 export async function runPublisherRole(job: PublisherJob): Promise<void> {
   const outbox = Outbox.open(job.db);
@@ -61,13 +59,14 @@ export async function runPublisherRole(job: PublisherJob): Promise<void> {
   const commits: Array<[number, number]> = [];
   const start = preciseNow();
   if (job.rate === null) {
-    for (let i = 0; i < job.messages; i += PUBLISH_BATCH) {
+    // In the batches bulk import (`publish --mbox`) commits.
+    for (let i = 0; i < job.messages; i += IMPORT_BATCH) {
       const batch = [];
-      for (let j = i; j < Math.min(job.messages, i + PUBLISH_BATCH); j++) {
+      for (let j = i; j < Math.min(job.messages, i + IMPORT_BATCH); j++) {
         batch.push({ list: job.list, messageId: messages.messageId(j), body: messages.body(j) });
       }
       outbox.appendMany(batch);
-      if ((i / PUBLISH_BATCH) % 10 === 0) void tell({ type: "progress", count: i + batch.length });
+      if ((i / IMPORT_BATCH) % 10 === 0) void tell({ type: "progress", count: i + batch.length });
     }
   } else {
     const interval = 1000 / job.rate;

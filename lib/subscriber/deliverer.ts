@@ -175,7 +175,8 @@ export class Deliverer {
    */
   private async commitPending(): Promise<void> {
     const p = this.pending!;
-    // Waits out a full disk or a lock, even while closing: the group is stored, only its commit must land.
+    // Tried even while closing (the group is stored: its commit should land); a full disk or a lock is
+    // waited out unless closing, when the group is left uncommitted and comes again after the restart.
     await this.patiently(() => this.o.state.commit({ position: p.position, archived: p.archived, deadLetters: p.deadLetters }));
     this.pending = null;
     this.durable = this.durable

@@ -227,7 +227,6 @@ async function importMbox(db: string, dir: string, list: string, group: TestMess
   rmSync(file, { force: true });
 }
 
-/** Pruning may only remove what every registered peer acknowledged: sample it all along. */
 /** Samples the outbox every 250 ms: pruning must never pass the lowest ack. The returned stop() says how many samples were read. */
 function watchRetention(db: string, violations: string[]): () => number {
   let samples = 0;
@@ -278,8 +277,8 @@ async function waitAllAcked(db: string, names: string[], timeoutMs: number, faul
   };
   try {
     await waitFor(allAcked, { timeoutMs, intervalMs: 200, what: "every peer to acknowledge everything" });
-  } catch {
-    throw new Error(`peers did not catch up: ${progress(db)}\n${faults.tails()}`);
+  } catch (err) {
+    throw new Error(`peers did not catch up (${(err as Error).message}): ${progress(db)}\n${faults.tails()}`);
   }
 }
 

@@ -19,7 +19,6 @@ describe("cli: bench", function () {
       expect(report.peakRssBytes.subscribers.every((b: number) => b > 0)).to.equal(true);
       const cpu = report.cpuMicrosPerMessage;
       const all: number[] = [cpu.serve, cpu.publisher, ...cpu.subscribers];
-      expect(cpu.subscribers).to.have.length(report.subscribers);
       expect(all.every((c) => Number.isFinite(c) && c >= 0), JSON.stringify(cpu)).to.equal(true);
       expect(all.reduce((a, b) => a + b)).to.be.above(0); // clock ticks are 10 ms: some process used one
       if (args.includes("--rate")) expect(report.latencyMs.samples).to.equal(300);

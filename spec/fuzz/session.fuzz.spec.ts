@@ -61,7 +61,7 @@ describe("fuzz: publisher session state machine", function () {
               if (s.wantsData(head)) {
                 s.sent(s.cursor + 1, o.size);
                 maxRecord = Math.max(maxRecord, o.size);
-              } else if (s.cursor >= head) s.caughtUp();
+              } else if (s.reachedEnd(head)) s.caughtUp();
               break;
             case "tick":
               now += o.ms;
@@ -73,6 +73,7 @@ describe("fuzz: publisher session state machine", function () {
           expect(s.acked).to.be.at.most(head);
           expect(s.acked).to.be.at.least(lastAcked);
           expect(s.cursor).to.be.at.most(head);
+          expect(s.cursor, "a pub-mode stream ends at the head it started from").to.be.at.most(s.streamEnd);
           expect(s.lastSent).to.be.at.most(s.cursor);
           lastAcked = s.acked;
         }

@@ -109,7 +109,7 @@ describe("MboxSink", () => {
     expect(await hashes("beta")).to.deep.equal([sha256(records[1]!.body)]);
   });
 
-  // Regression test (fixed): lib/sinks/mbox.ts:61 (append) overwrites the journal with the sizes before *this* store() call, so it only covers the last call. The deliverer calls...
+  // Regression test (fixed): append() once wrote the journal with the sizes from before *its own* store() call only, so a crash cut back just the last of a batch's several calls. The journal now keeps each file's size from before the delivery's first call (MboxSink.journalFor).
   it("cuts back every append since the last commit, also when the batch took several store() calls", async () => {
     const records = [sinkRecord("alpha", 1), sinkRecord("beta", 2), sinkRecord("../x", 3), sinkRecord("alpha", 4)];
     const sink = await bench.start(0);
@@ -170,7 +170,7 @@ describe("MboxSink", () => {
     expect(await hashes("beta")).to.deep.equal([sha256(second[1]!.body)]);
   });
 
-  // Regression test (fixed): lib/sinks/mbox.ts:33-37 (start) compares the journal's lastSeq, a seq of the outbox it was written under, with `committed`, a seq of the outbox...
+  // Regression test (fixed): start() once compared the journal's seq, a seq of the outbox it was written under, with the committed position, a seq of the outbox followed now; after --accept-outbox it cut back committed messages. The journal now names the state commit it belongs to (MboxJournal.commit).
   it("keeps committed messages when the subscriber follows a replaced outbox and restarts", async () => {
     const records = [sinkRecord("alpha", 1), sinkRecord("alpha", 2)];
     const sink = await bench.start(0);
