@@ -157,6 +157,7 @@ export class Control {
       name: grant.name,
       lists: bothMatch(listMatcher(hello.lists), grant.allowed),
       mode,
+      batches: hello.batches === true,
       from: hello.from,
       credit: hello.credit,
       head,

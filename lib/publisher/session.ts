@@ -17,6 +17,8 @@ export interface SessionInit {
   /** Lists this session receives: what it asked for, within what it is allowed. */
   lists: ListMatcher;
   mode: DeliveryMode;
+  /** The peer accepts batch frames. */
+  batches: boolean;
   from: number;
   credit: number;
   /** The head now: where a pub-mode session's catch-up ends (PUB carries what follows). */
@@ -39,6 +41,7 @@ export class Session {
   readonly name: string;
   readonly lists: ListMatcher;
   readonly mode: DeliveryMode;
+  readonly batches: boolean;
 
   /** Last seq scanned for this peer's stream. */
   cursor: number;
@@ -72,6 +75,7 @@ export class Session {
     this.name = init.name;
     this.lists = init.lists;
     this.mode = init.mode;
+    this.batches = init.batches;
     this.cursor = init.from;
     this.lastSent = init.from;
     this.acked = init.from;

@@ -1,13 +1,15 @@
 // Per-peer streams over ROUTER: catch-up, repair and, for peers that may not
 // follow PUB, live delivery. Round-robin over sessions, a bounded chunk at a
 // time and never beyond a peer's credit, so one peer's backlog neither
-// starves the others nor grows the publisher's memory.
+// starves the others nor grows the publisher's memory. A peer that accepts
+// batch frames gets each chunk in as few messages as the header limit
+// allows.
 
 import type { Logger } from "../log.js";
 import { ALL_LISTS } from "../security/list-match.js";
 import type { Outbox, OutboxRecord } from "../store/outbox.js";
 import type { RouterSocket } from "../transport/zmq.js";
-import { encode, encodeDataHeader } from "../wire/codec.js";
+import { batchEntryBytes, encode, encodeBatch, encodeDataHeader, MAX_BATCH_HEADER_BYTES, MAX_BATCH_RECORDS } from "../wire/codec.js";
 import type { Session } from "./session.js";
 
 const CHUNK_RECORDS = 64;
@@ -72,7 +74,8 @@ export class Streamer {
       session.lists === ALL_LISTS
         ? this.readAll(session, maxBytes)
         : this.readFiltered(session, maxBytes);
-    for (const record of records) this.sendRecord(session, record);
+    if (session.batches) this.sendBatches(session, records);
+    else for (const record of records) this.sendRecord(session, record);
     if (session.reachedEnd(head)) {
       this.sendPassIfNeeded(session);
       session.caughtUp();
@@ -100,6 +103,32 @@ export class Streamer {
     const header = encodeDataHeader({ ...record, prev: session.lastSent });
     session.sent(record.seq, record.size);
     this.deps.router.send(session.routingId, [header, record.body], (err) => this.deps.onSendFailure(session, err));
+  }
+
+  /** A chunk in as few messages as the header limit allows: one receive per batch instead of per record. */
+  private sendBatches(session: Session, records: readonly OutboxRecord[]): void {
+    let start = 0;
+    let headerBytes = 0;
+    for (let i = 0; i < records.length; i++) {
+      const entry = batchEntryBytes(records[i]!);
+      if (i > start && (headerBytes + entry > MAX_BATCH_HEADER_BYTES || i - start === MAX_BATCH_RECORDS)) {
+        this.sendBatch(session, records.slice(start, i));
+        start = i;
+        headerBytes = 0;
+      }
+      headerBytes += entry;
+    }
+    if (start < records.length) this.sendBatch(session, records.slice(start));
+  }
+
+  private sendBatch(session: Session, records: readonly OutboxRecord[]): void {
+    if (records.length === 1) return this.sendRecord(session, records[0]!);
+    const chained = records.map((record) => {
+      const prev = session.lastSent;
+      session.sent(record.seq, record.size);
+      return { ...record, prev };
+    });
+    this.deps.router.send(session.routingId, encodeBatch(chained), (err) => this.deps.onSendFailure(session, err));
   }
 
   /** Tell a filtered peer there is nothing more for it up to the cursor, so its position moves. */

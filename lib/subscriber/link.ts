@@ -1,21 +1,23 @@
 // The subscriber's two sockets: DEALER to the publisher's ROUTER (control,
 // catch-up, repair) and, once the publisher says so, SUB to its PUB (live).
-// Decodes what arrives and hands typed frames up; malformed input is
-// counted and logged, never fatal. A refused key is retried here: libzmq
-// does not reconnect after an authentication failure, so the sockets are
-// rebuilt with backoff (the key may be added to the peers file later).
+// Decodes what arrives and hands typed frames up, a batch as the data
+// frames it carries; malformed input is counted and logged, never fatal. A
+// refused key is retried here: libzmq does not reconnect after an
+// authentication failure, so the sockets are rebuilt with backoff (the key
+// may be added to the peers file later).
 
 import { ProtocolError } from "../errors.js";
 import { RateLimiter, type Logger } from "../log.js";
 import { pubEndpointFor } from "../publisher/endpoints.js";
 import { DealerSocket, SubSocket, type ClientEvents, type CurveClient } from "../transport/zmq.js";
 import { decode, encode } from "../wire/codec.js";
-import type { Frame } from "../wire/frames.js";
+import type { BatchFrame, Frame } from "../wire/frames.js";
 
 export type Source = "router" | "pub";
 
 export interface LinkHandlers {
-  onFrame(frame: Frame, source: Source): void;
+  /** Every frame but a batch: that comes as the data frames it carries, in order. */
+  onFrame(frame: Exclude<Frame, BatchFrame>, source: Source): void;
   /** The connection came up or went down (a rebuilt link counts as down). */
   onConnection(up: boolean): void;
   onSocketError(err: Error): void;
@@ -141,7 +143,8 @@ export class Link {
       return;
     }
     if (source === "pub" && frame.type !== "data") return;
-    this.o.handlers.onFrame(frame, source);
+    if (frame.type === "batch") for (const record of frame.records) this.o.handlers.onFrame(record, source);
+    else this.o.handlers.onFrame(frame, source);
   }
 
   close(): void {

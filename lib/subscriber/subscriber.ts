@@ -11,7 +11,7 @@ import type { Sink } from "../sinks/sink.js";
 import { SubscriberState } from "../store/state.js";
 import { fingerprint, type KeyPair } from "../security/keys.js";
 import { makeProof } from "../security/proof.js";
-import type { DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.js";
+import type { BatchFrame, DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.js";
 import { Deliverer, type Released } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
 import { CreditWindow } from "./credit.js";
@@ -248,7 +248,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   // ---- frames ------------------------------------------------------------
 
-  private onFrame(frame: Frame, source: Source): void {
+  private onFrame(frame: Exclude<Frame, BatchFrame>, source: Source): void {
     if (this.closing) return;
     const now = Date.now();
     if (source === "router") this.lastHeard = now;
@@ -404,6 +404,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       lists: this.options.lists ?? null,
       credit,
       proof: this.proof,
+      batches: true,
     });
   }
 

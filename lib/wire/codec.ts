@@ -7,6 +7,7 @@ import {
   MAX_HEADER_BYTES,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
+  type BatchFrame,
   type DataFrame,
   type Frame,
   type RecordKind,
@@ -16,11 +17,31 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 
 const MAX_STRING = 4096;
 const MAX_LISTS = 10_000;
+/** The most records one batch frame may carry. */
+export const MAX_BATCH_RECORDS = 1024;
+/** What a batch header may hold: the header limit, less room for the map around the list. */
+export const MAX_BATCH_HEADER_BYTES = MAX_HEADER_BYTES - 64;
 
-/** Encode a frame into its message parts. The body buffer is passed through, never copied. */
+/** Encode a frame into its message parts. A data body is passed through, never copied. */
 export function encode(frame: Frame): Buffer[] {
   if (frame.type === "data") return [encodeDataHeader(frame), frame.body];
+  if (frame.type === "batch") return encodeBatch(frame.records);
   return [packr.pack(toWire(frame))];
+}
+
+/** An upper bound of the bytes one record adds to a batch header (UTF-8 takes at most 3 bytes per UTF-16 unit). */
+export function batchEntryBytes(record: { list: string; messageId: string }): number {
+  return 64 + 3 * (record.list.length + record.messageId.length);
+}
+
+/**
+ * A batch frame's parts: the records' headers in one list, their bodies
+ * copied back to back. The caller keeps the sum of batchEntryBytes within
+ * MAX_BATCH_HEADER_BYTES and the count within MAX_BATCH_RECORDS.
+ */
+export function encodeBatch(records: ReadonlyArray<Omit<DataFrame, "type">>): Buffer[] {
+  const recs = records.map((r) => [r.seq, r.prev, r.kind, r.list, r.messageId, r.receivedAt, r.body.length]);
+  return [packr.pack({ v: PROTOCOL_VERSION, t: "batch", recs }), Buffer.concat(records.map((r) => r.body))];
 }
 
 /** The header part of a data frame, on its own so a publisher can encode once for many peers. */
@@ -37,13 +58,14 @@ export function encodeDataHeader(frame: Omit<DataFrame, "body" | "type">): Buffe
   });
 }
 
-function toWire(frame: Exclude<Frame, DataFrame>): Record<string, unknown> {
+function toWire(frame: Exclude<Frame, DataFrame | BatchFrame>): Record<string, unknown> {
   const v = PROTOCOL_VERSION;
   switch (frame.type) {
     case "hello":
       return {
         v, t: "hello", peer: frame.peer, name: frame.name, from: frame.from,
         outbox: frame.outbox, lists: frame.lists, credit: frame.credit, proof: frame.proof,
+        ...(frame.batches ? { batches: true } : {}),
       };
     case "welcome":
       return {
@@ -85,6 +107,10 @@ export function decode(parts: readonly Buffer[]): Frame {
     if (parts.length !== 2) throw bad(`data frame has ${parts.length} parts, expected 2`);
     return decodeData(h, parts[1] as Buffer);
   }
+  if (t === "batch") {
+    if (parts.length !== 2) throw bad(`batch frame has ${parts.length} parts, expected 2`);
+    return decodeBatch(h, parts[1] as Buffer);
+  }
   if (parts.length !== 1) throw bad(`${String(t)} frame has ${parts.length} parts, expected 1`);
   switch (t) {
     case "hello":
@@ -97,6 +123,7 @@ export function decode(parts: readonly Buffer[]): Frame {
         lists: h.lists === null || h.lists === undefined ? null : strList(h, "lists"),
         credit: seq(h, "credit"),
         proof: bytes(h, "proof"),
+        ...(h.batches === true ? { batches: true as const } : {}),
       };
     case "welcome":
       return {
@@ -146,6 +173,25 @@ function decodeData(h: Record<string, unknown>, body: Buffer): DataFrame {
   };
   if (frame.prev >= frame.seq) throw bad(`data frame prev ${frame.prev} is not below seq ${frame.seq}`);
   return frame;
+}
+
+/** A batch is its records: each one checked as a data frame, its body a view of the second part. */
+function decodeBatch(h: Record<string, unknown>, bodies: Buffer): BatchFrame {
+  const recs = h.recs;
+  if (!Array.isArray(recs) || recs.length === 0 || recs.length > MAX_BATCH_RECORDS) badField("recs");
+  let offset = 0;
+  const records = (recs as unknown[]).map((r) => {
+    if (!Array.isArray(r) || r.length !== 7) badField("recs");
+    const [seq, prev, kind, list, mid, at, size] = r as unknown[];
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0 || offset + size > bodies.length) {
+      throw bad("batch record sizes do not match its bodies");
+    }
+    const body = bodies.subarray(offset, offset + size);
+    offset += size;
+    return decodeData({ seq, prev, kind, list, mid, at }, body);
+  });
+  if (offset !== bodies.length) throw bad("batch record sizes do not match its bodies");
+  return { type: "batch", records };
 }
 
 function unpackHeader(head: Buffer): Record<string, unknown> {

@@ -14,6 +14,16 @@
 // Delivery is a chain: each `data` frame names the seq it follows in the
 // receiver's stream (`prev`). A receiver applies a record only when `prev`
 // equals its own position, so a lost frame is always noticed.
+//
+// A peer whose hello says `batches` may be sent `batch` frames on ROUTER:
+// several records in one message, their headers in one list and their
+// bodies back to back in the second part. Each record keeps its own `prev`,
+// so a batch is exactly the data frames it stands for.
+//
+//   +----------------------------------------------+---------------------------+
+//   | part 0: { v: 1, t: "batch", recs: [          | part 1: body 1 ‖ body 2 ‖ |
+//   |   [seq, prev, kind, list, mid, at, size], …]} | … (sizes from recs)       |
+//   +----------------------------------------------+---------------------------+
 
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
@@ -40,6 +50,8 @@ export interface HelloFrame {
   credit: number;
   /** Proof of possession of the peer's key; empty when insecure. */
   proof: Uint8Array;
+  /** The peer accepts `batch` frames (absent: send `data` frames only). */
+  batches?: true;
 }
 
 export type DeliveryMode = "pub" | "router";
@@ -95,6 +107,12 @@ export interface DataFrame {
   body: Buffer;
 }
 
+/** Publisher → subscriber, over ROUTER to a peer that accepts them: several records in one message. */
+export interface BatchFrame {
+  type: "batch";
+  records: DataFrame[];
+}
+
 /** Both ways. The publisher's carries the head so a lost last record is noticed. */
 export interface HeartbeatFrame {
   type: "hb";
@@ -136,6 +154,7 @@ export type Frame =
   | CreditFrame
   | AckFrame
   | DataFrame
+  | BatchFrame
   | HeartbeatFrame
   | ErrorFrame
   | PassFrame
