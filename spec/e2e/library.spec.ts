@@ -45,6 +45,25 @@ describe("library", function () {
     }
   });
 
+  it("records whose headers overflow one batch frame arrive in several (Message-IDs of 4,000 three-byte characters)", async () => {
+    const dir = tempDir();
+    const { outbox, publisher, endpoint } = await startPublisher(dir);
+    const got: SinkRecord[] = [];
+    const subscriber = new Subscriber({ connect: endpoint, state: join(dir, "sub.db"), handler: (r) => void got.push(r) });
+    try {
+      // 64 of these in one batch header would be ~770 KB, over the 64 KiB header limit.
+      const ids = Array.from({ length: 200 }, (_, i) => `<${"€".repeat(4000)}.${i}>`);
+      for (const [i, messageId] of ids.entries()) outbox.append({ list: "dev", messageId, body: makeMessage("dev", i).body });
+      await subscriber.start();
+      await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
+      expect(got.map((r) => r.messageId)).to.deep.equal(ids);
+    } finally {
+      await subscriber.close();
+      await publisher.close();
+      outbox.close();
+    }
+  });
+
   it("`for await` yields records; acked ones are not delivered again after a restart", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);

@@ -7,7 +7,8 @@ import * as zmq from "zeromq";
 import { Packr } from "msgpackr";
 import { makeProof } from "../../lib/security/proof.js";
 import type { KeyPair } from "../../lib/security/keys.js";
-import { encode } from "../../lib/wire/codec.js";
+import { decode, encode } from "../../lib/wire/codec.js";
+import type { DataFrame, HelloFrame } from "../../lib/wire/frames.js";
 import { runCli } from "../helpers/cli.js";
 import { Mesh } from "../helpers/mesh.js";
 import { compareArchive, makeMessage, readMaildirArchive, type TestMessage } from "../helpers/messages.js";
@@ -47,13 +48,22 @@ class RawPeer {
     return this.received.map((parts) => packr.unpack(parts[0]!) as Record<string, unknown>);
   }
 
+  /** The records received, whether in data or batch frames. */
+  records(): DataFrame[] {
+    return this.received.flatMap((parts) => {
+      const frame = decode(parts);
+      return frame.type === "data" ? [frame] : frame.type === "batch" ? frame.records : [];
+    });
+  }
+
   close(): void {
     this.socket.close();
   }
 }
 
-function hello(peer: string, proof: Uint8Array, from = 0): Buffer[] {
-  return encode({ type: "hello", peer, name: "raw", from, outbox: null, lists: null, credit: 64 * 1024 * 1024, proof });
+function hello(peer: string, proof: Uint8Array, from = 0, batches = false): Buffer[] {
+  const frame: HelloFrame = { type: "hello", peer, name: "raw", from, outbox: null, lists: null, credit: 64 * 1024 * 1024, proof };
+  return encode(batches ? { ...frame, batches } : frame);
 }
 
 function lists(n: number): TestMessage[] {
@@ -88,25 +98,26 @@ describe("e2e: security", function () {
       else expect(got, list).to.deep.equal([]);
     }
 
-    // A crafted client with the restricted key asks for everything from seq 0, twice.
+    // A crafted client with the restricted key asks for everything from seq 0, twice; in data frames, then in batches.
     await restrictedSub.stop(); // (one session per key: it would take over the raw client's)
-    const raw = new RawPeer(mesh.endpoint, restricted, publisher.publicKey);
-    try {
-      const publicCount = all.filter((m) => m.list.startsWith("public-")).length;
-      const data = (): number => raw.headers().filter((h) => h.t === "data").length;
-      await raw.send(hello(restricted.publicKey, makeProof(restricted, publisher.publicKey)));
-      await waitFor(() => data() >= publicCount, { what: "the first replay" });
-      await raw.send(encode({ type: "fetch", from: 0, credit: 64 * 1024 * 1024 }));
-      await waitFor(() => data() >= publicCount * 2, { what: "the second replay" });
-      const welcome = raw.headers().find((h) => h.t === "welcome")!;
-      expect(welcome).to.include({ mode: "router", pub: null });
-      for (const parts of raw.received) {
-        const header = packr.unpack(parts[0]!) as Record<string, unknown>;
-        if (header.t === "data") expect(String(header.list)).to.match(/^public-/);
-        for (const part of parts) expect(part.includes("private-board"), "a private list name or Message-ID").to.equal(false);
+    for (const batches of [false, true]) {
+      const raw = new RawPeer(mesh.endpoint, restricted, publisher.publicKey);
+      try {
+        const publicCount = all.filter((m) => m.list.startsWith("public-")).length;
+        await raw.send(hello(restricted.publicKey, makeProof(restricted, publisher.publicKey), 0, batches));
+        await waitFor(() => raw.records().length >= publicCount, { what: "the first replay" });
+        await raw.send(encode({ type: "fetch", from: 0, credit: 64 * 1024 * 1024 }));
+        await waitFor(() => raw.records().length >= publicCount * 2, { what: "the second replay" });
+        const welcome = raw.headers().find((h) => h.t === "welcome")!;
+        expect(welcome).to.include({ mode: "router", pub: null });
+        expect(raw.headers().some((h) => h.t === "batch"), "batch frames").to.equal(batches);
+        for (const record of raw.records()) expect(record.list).to.match(/^public-/);
+        for (const parts of raw.received) {
+          for (const part of parts) expect(part.includes("private-board"), "a private list name or Message-ID").to.equal(false);
+        }
+      } finally {
+        raw.close();
       }
-    } finally {
-      raw.close();
     }
 
     // Its key may not even complete a handshake on PUB, which carries every list.

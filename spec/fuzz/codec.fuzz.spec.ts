@@ -13,12 +13,19 @@ const packr = new Packr({ useRecords: false });
 const seq = fc.nat({ max: Number.MAX_SAFE_INTEGER });
 const text = fc.string({ minLength: 1, maxLength: 60 });
 
+const data = fc
+  .record({
+    prev: fc.nat({ max: 1e9 }), gap: fc.integer({ min: 1, max: 1000 }), kind: fc.constantFrom("message" as const, "event" as const),
+    list: text, messageId: text, receivedAt: seq, body: fc.uint8Array({ maxLength: 200 }),
+  })
+  .map((r) => ({ type: "data" as const, seq: r.prev + r.gap, prev: r.prev, kind: r.kind, list: r.list, messageId: r.messageId, receivedAt: r.receivedAt, body: Buffer.from(r.body) }));
+
 const frame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({
     type: fc.constant("hello" as const), peer: text, name: fc.string({ maxLength: 20 }), from: seq,
     outbox: fc.option(text, { nil: null }), lists: fc.option(fc.array(text, { maxLength: 5 }), { nil: null }),
     credit: seq, proof: fc.uint8Array({ maxLength: 32 }),
-  }),
+  }).chain((hello) => fc.constantFrom(hello, { ...hello, batches: true as const })),
   fc.record({
     type: fc.constant("welcome" as const), outbox: text, head: seq, first: seq, from: seq,
     mode: fc.constantFrom("pub" as const, "router" as const), pub: fc.option(text, { nil: null }), heartbeat: seq,
@@ -30,12 +37,8 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ type: fc.constant("err" as const), code: text, message: fc.string({ maxLength: 40 }), detail: fc.option(text, { nil: null }) }),
   fc.tuple(seq, seq).filter(([a, b]) => a !== b).map(([a, b]) => ({ type: "pass" as const, prev: Math.min(a, b), seq: Math.max(a, b) })),
   fc.record({ type: fc.constant("bye" as const) }),
-  fc
-    .record({
-      prev: fc.nat({ max: 1e9 }), gap: fc.integer({ min: 1, max: 1000 }), kind: fc.constantFrom("message" as const, "event" as const),
-      list: text, messageId: text, receivedAt: seq, body: fc.uint8Array({ maxLength: 200 }),
-    })
-    .map((r) => ({ type: "data" as const, seq: r.prev + r.gap, prev: r.prev, kind: r.kind, list: r.list, messageId: r.messageId, receivedAt: r.receivedAt, body: Buffer.from(r.body) })),
+  data,
+  fc.array(data, { minLength: 1, maxLength: 8 }).map((records) => ({ type: "batch" as const, records })),
 );
 
 function decodesOrRejects(parts: Buffer[]): void {
@@ -71,10 +74,10 @@ describe("fuzz: wire codec", function () {
   it("returns a frame or throws ProtocolError for msgpack maps with arbitrary fields", () => {
     const value = fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant(null), fc.uint8Array({ maxLength: 8 }), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }));
     const header = fc.record(
-      { v: fc.oneof(fc.constant(1), value), t: fc.oneof(fc.constantFrom("hello", "fetch", "credit", "ack", "hb", "data", "pass", "err", "bye", "welcome"), value) },
+      { v: fc.oneof(fc.constant(1), value), t: fc.oneof(fc.constantFrom("hello", "fetch", "credit", "ack", "hb", "data", "batch", "pass", "err", "bye", "welcome"), value) },
       { requiredKeys: [] },
     );
-    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg"), value);
+    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches"), value);
     fc.assert(
       fc.property(header, extra, fc.option(fc.uint8Array({ maxLength: 20 })), (h, e, body) => {
         const parts = [packr.pack({ ...e, ...h })];

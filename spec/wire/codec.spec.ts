@@ -29,6 +29,7 @@ const FRAMES: Frame[] = [
     proof: new Uint8Array([1, 2, 3, 250]),
   },
   { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0) },
+  { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0), batches: true },
   { type: "welcome", outbox: "ob", head: 9, first: 1, from: 3, mode: "pub", pub: "tcp://127.0.0.1:5581", heartbeat: 1000 },
   { type: "welcome", outbox: "ob", head: 0, first: 0, from: 0, mode: "router", pub: null, heartbeat: 250 },
   { type: "fetch", from: 12, credit: 65536 },
@@ -40,12 +41,21 @@ const FRAMES: Frame[] = [
   { type: "pass", seq: 10, prev: 4 },
   { type: "bye" },
   DATA,
+  {
+    type: "batch",
+    records: [
+      DATA,
+      { ...DATA, seq: 50, prev: 42, list: "users@lists.example.org", messageId: "<50@example.org>", body: Buffer.alloc(0) },
+      { ...DATA, seq: 51, prev: 50, kind: "event", messageId: "<51@example.org>", body: Buffer.from("From: x\r\n\r\n51\r\n") },
+    ],
+  },
 ];
 
 /** Comparable form: byte fields as plain arrays, so Buffer and Uint8Array compare equal. */
 function plain(frame: Frame): unknown {
   if (frame.type === "hello") return { ...frame, proof: [...frame.proof] };
   if (frame.type === "data") return { ...frame, body: [...frame.body] };
+  if (frame.type === "batch") return { ...frame, records: frame.records.map(plain) };
   return frame;
 }
 
@@ -64,13 +74,16 @@ function expectProtocolError(parts: readonly Buffer[], code: ProtocolErrorCode):
 const header = (fields: Record<string, unknown>): Buffer => pack({ v: PROTOCOL_VERSION, ...fields });
 const dataHeader = (fields: Record<string, unknown>): Buffer =>
   header({ t: "data", seq: 5, prev: 4, kind: "message", list: "dev", mid: "<m>", at: 1, ...fields });
+/** A batch of records given as [seq, prev, kind, list, mid, at, size] tuples. */
+const batchHeader = (recs: unknown): Buffer => header({ t: "batch", recs });
+const rec = (seq: number, size: number): unknown[] => [seq, seq - 1, "message", "dev", `<${seq}>`, 1, size];
 
 describe("wire codec", () => {
   describe("round trip", () => {
     for (const frame of FRAMES) {
       it(`decodes what it encodes: ${frame.type}`, () => {
         const parts = encode(frame);
-        expect(parts).to.have.length(frame.type === "data" ? 2 : 1);
+        expect(parts).to.have.length(frame.type === "data" || frame.type === "batch" ? 2 : 1);
         expect(plain(decode(parts))).to.deep.equal(plain(frame));
       });
     }
@@ -87,6 +100,17 @@ describe("wire codec", () => {
     it("encodes the data header on its own the same way as the whole frame", () => {
       const { body: _body, type: _type, ...rest } = DATA;
       expect(encodeDataHeader(rest).equals(encode(DATA)[0]!)).to.equal(true);
+    });
+
+    it("carries a batch's bodies back to back in one part and hands each record a view of its own", () => {
+      const batch = FRAMES.find((f) => f.type === "batch")!;
+      if (batch.type !== "batch") throw new Error("no batch");
+      const parts = encode(batch);
+      expect(parts[1]!.equals(Buffer.concat(batch.records.map((r) => r.body)))).to.equal(true);
+      const decoded = decode(parts);
+      if (decoded.type !== "batch") throw new Error(`decoded a ${decoded.type} frame`);
+      expect(decoded.records.every((r) => r.body.buffer === parts[1]!.buffer), "views of the part").to.equal(true);
+      expect(decoded.records[2]!.body.toString()).to.equal("From: x\r\n\r\n51\r\n");
     });
 
     it("accepts an empty data body", () => {
@@ -173,6 +197,30 @@ describe("wire codec", () => {
       expectProtocolError([dataHeader({ seq: 5, prev: 5 }), Buffer.from("b")], "BAD_FRAME");
       expectProtocolError([dataHeader({ seq: 5, prev: 9 }), Buffer.from("b")], "BAD_FRAME");
       expect(decode([dataHeader({ seq: 5, prev: 0 }), Buffer.from("b")]).type).to.equal("data");
+    });
+
+    it("a batch whose record sizes do not add up to its bodies", () => {
+      expectProtocolError([batchHeader([rec(5, 2), rec(6, 2)]), Buffer.from("abc")], "BAD_FRAME"); // short
+      expectProtocolError([batchHeader([rec(5, 2), rec(6, 2)]), Buffer.from("abcde")], "BAD_FRAME"); // trailing bytes
+      expectProtocolError([batchHeader([rec(5, -1), rec(6, 5)]), Buffer.from("abcd")], "BAD_FRAME");
+      expectProtocolError([batchHeader([rec(5, 1.5), rec(6, 2.5)]), Buffer.from("abcd")], "BAD_FRAME");
+      expect(decode([batchHeader([rec(5, 2), rec(6, 2)]), Buffer.from("abcd")]).type).to.equal("batch");
+    });
+
+    it("a batch that is empty, too long, not a list of 7-tuples, or has a bad record", () => {
+      const body = Buffer.from("b");
+      expectProtocolError([batchHeader([]), Buffer.alloc(0)], "BAD_FRAME");
+      expectProtocolError([batchHeader("recs"), body], "BAD_FRAME");
+      expectProtocolError([header({ t: "batch" }), body], "BAD_FRAME");
+      expectProtocolError([batchHeader(Array.from({ length: 1025 }, (_, i) => rec(i + 1, 0))), Buffer.alloc(0)], "BAD_FRAME");
+      expect(decode([batchHeader(Array.from({ length: 1024 }, (_, i) => rec(i + 1, 0))), Buffer.alloc(0)]).type).to.equal("batch");
+      expectProtocolError([batchHeader([rec(5, 1).slice(0, 6)]), body], "BAD_FRAME");
+      expectProtocolError([batchHeader([{ seq: 5, prev: 4, size: 1 }]), body], "BAD_FRAME");
+      expectProtocolError([batchHeader([[5, 5, "message", "dev", "<m>", 1, 1]]), body], "BAD_FRAME"); // prev not below seq
+      expectProtocolError([batchHeader([[5, 4, "blob", "dev", "<m>", 1, 1]]), body], "BAD_FRAME");
+      expectProtocolError([batchHeader([[5, 4, "message", "", "<m>", 1, 1]]), body], "BAD_FRAME");
+      expectProtocolError([batchHeader([rec(5, 1)])], "BAD_FRAME"); // no body part
+      expectProtocolError([batchHeader([rec(5, 1)]), body, body], "BAD_FRAME");
     });
 
     it("a pass frame whose prev is not below its seq", () => {
