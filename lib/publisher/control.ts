@@ -12,6 +12,7 @@ import type { RouterSocket } from "../transport/zmq.js";
 import { decode, encode } from "../wire/codec.js";
 import type { Frame, HelloFrame } from "../wire/frames.js";
 import { Session, type SessionTimers } from "./session.js";
+import type { PubListeners } from "./fanout.js";
 
 export interface ControlDeps {
   outbox: Outbox;
@@ -60,9 +61,15 @@ export class Control {
     return this.bySocket.values();
   }
 
-  hasPubListeners(): boolean {
-    for (const s of this.bySocket.values()) if (s.mode === "pub") return true;
-    return false;
+  /** Who follows PUB: nobody, only peers that accept batch frames, or some that do not. */
+  pubListeners(): PubListeners {
+    let listeners: PubListeners = "none";
+    for (const s of this.bySocket.values()) {
+      if (s.mode !== "pub") continue;
+      if (!s.batches) return "data";
+      listeners = "batches";
+    }
+    return listeners;
   }
 
   receive(routingId: Buffer, parts: Buffer[]): void {

@@ -1,19 +1,25 @@
 // Live fan-out on PUB: every newly committed record goes out once, chained
 // to the record before it. PUB drops for a subscriber that cannot keep up;
-// the chain lets that subscriber notice and repair over ROUTER.
+// the chain lets that subscriber notice and repair over ROUTER. While every
+// pub-mode peer accepts batch frames, records committed together go out in
+// batches (a peer that cannot read one repairs the gap over ROUTER).
 
 import type { Logger } from "../log.js";
-import type { Outbox } from "../store/outbox.js";
+import type { Outbox, OutboxRecord } from "../store/outbox.js";
 import type { PubSocket } from "../transport/zmq.js";
-import { encodeDataHeader } from "../wire/codec.js";
+import { encodeRun, splitBatches } from "../wire/codec.js";
 
 const CHUNK = { limit: 256, maxBytes: 4 * 1024 * 1024 };
 /**
  * PUB's high-water mark counts messages, not bytes, so large bodies stay off
  * PUB: a subscriber stalled on PUB then pins at most HWM × this much. Peers
- * see the gap in the chain and take such records over ROUTER.
+ * see the gap in the chain and take such records over ROUTER. A batch's
+ * bodies stay within it too.
  */
 export const PUB_MAX_BODY = 64 * 1024;
+
+/** Who follows PUB: nobody, or peers that all accept batch frames, or some that do not. */
+export type PubListeners = "none" | "batches" | "data";
 /** Pause reading while this many messages wait for the socket. */
 const MAX_QUEUED = 512;
 
@@ -21,7 +27,7 @@ export class Fanout {
   /** The last seq put on PUB: the `prev` of the next. */
   private last: number;
   private target: number;
-  private listening = false;
+  private listeners: PubListeners = "none";
   private running = false;
 
   constructor(
@@ -48,14 +54,14 @@ export class Fanout {
    * bodies are not read at all; the chain still moves, so a peer that joins
    * mid-way sees a gap and repairs it.
    */
-  async advance(head: number, anyListener: boolean): Promise<void> {
+  async advance(head: number, listeners: PubListeners): Promise<void> {
     this.target = Math.max(this.target, head);
-    this.listening = anyListener;
+    this.listeners = listeners;
     if (this.running) return;
     this.running = true;
     try {
       while (this.last < this.target) {
-        if (!this.listening) {
+        if (this.listeners === "none") {
           this.last = this.target;
           break;
         }
@@ -64,16 +70,36 @@ export class Fanout {
           this.last = this.target; // the rest was pruned
           break;
         }
-        for (const r of records) {
-          if (r.size <= PUB_MAX_BODY) this.pub.publish([encodeDataHeader({ ...r, prev: this.last }), r.body]);
-          this.last = r.seq;
-        }
+        this.publish(records);
         while (this.pub.queued > MAX_QUEUED) await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (err) {
       this.log.error({ err }, "live fan-out failed; peers will repair over ROUTER");
     } finally {
       this.running = false;
+    }
+  }
+
+  /** Records in order, leaving out those too large for PUB. */
+  private publish(records: readonly OutboxRecord[]): void {
+    let run: OutboxRecord[] = [];
+    for (const record of records) {
+      if (record.size <= PUB_MAX_BODY) {
+        run.push(record);
+        continue;
+      }
+      this.publishRun(run);
+      run = [];
+      this.last = record.seq; // not on PUB: the gap sends peers to ROUTER for it
+    }
+    this.publishRun(run);
+  }
+
+  private publishRun(run: readonly OutboxRecord[]): void {
+    const messages = this.listeners === "batches" ? splitBatches(run, PUB_MAX_BODY) : run.map((record) => [record]);
+    for (const records of messages) {
+      this.pub.publish(encodeRun(records, this.last));
+      this.last = records[records.length - 1]!.seq;
     }
   }
 }

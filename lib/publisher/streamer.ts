@@ -9,7 +9,7 @@ import type { Logger } from "../log.js";
 import { ALL_LISTS } from "../security/list-match.js";
 import type { Outbox, OutboxRecord } from "../store/outbox.js";
 import type { RouterSocket } from "../transport/zmq.js";
-import { batchEntryBytes, encode, encodeBatch, encodeDataHeader, MAX_BATCH_HEADER_BYTES, MAX_BATCH_RECORDS } from "../wire/codec.js";
+import { encode, encodeRun, splitBatches } from "../wire/codec.js";
 import type { Session } from "./session.js";
 
 const CHUNK_RECORDS = 64;
@@ -74,8 +74,8 @@ export class Streamer {
       session.lists === ALL_LISTS
         ? this.readAll(session, maxBytes)
         : this.readFiltered(session, maxBytes);
-    if (session.batches) this.sendBatches(session, records);
-    else for (const record of records) this.sendRecord(session, record);
+    const runs = session.batches ? splitBatches(records) : records.map((record) => [record]);
+    for (const run of runs) this.sendRun(session, run);
     if (session.reachedEnd(head)) {
       this.sendPassIfNeeded(session);
       session.caughtUp();
@@ -99,36 +99,11 @@ export class Streamer {
     return records;
   }
 
-  private sendRecord(session: Session, record: OutboxRecord): void {
-    const header = encodeDataHeader({ ...record, prev: session.lastSent });
-    session.sent(record.seq, record.size);
-    this.deps.router.send(session.routingId, [header, record.body], (err) => this.deps.onSendFailure(session, err));
-  }
-
-  /** A chunk in as few messages as the header limit allows: one receive per batch instead of per record. */
-  private sendBatches(session: Session, records: readonly OutboxRecord[]): void {
-    let start = 0;
-    let headerBytes = 0;
-    for (let i = 0; i < records.length; i++) {
-      const entry = batchEntryBytes(records[i]!);
-      if (i > start && (headerBytes + entry > MAX_BATCH_HEADER_BYTES || i - start === MAX_BATCH_RECORDS)) {
-        this.sendBatch(session, records.slice(start, i));
-        start = i;
-        headerBytes = 0;
-      }
-      headerBytes += entry;
-    }
-    if (start < records.length) this.sendBatch(session, records.slice(start));
-  }
-
-  private sendBatch(session: Session, records: readonly OutboxRecord[]): void {
-    if (records.length === 1) return this.sendRecord(session, records[0]!);
-    const chained = records.map((record) => {
-      const prev = session.lastSent;
-      session.sent(record.seq, record.size);
-      return { ...record, prev };
-    });
-    this.deps.router.send(session.routingId, encodeBatch(chained), (err) => this.deps.onSendFailure(session, err));
+  /** Records in one message: a data frame, or a batch frame for a peer that accepts them. */
+  private sendRun(session: Session, run: readonly OutboxRecord[]): void {
+    const parts = encodeRun(run, session.lastSent);
+    for (const record of run) session.sent(record.seq, record.size);
+    this.deps.router.send(session.routingId, parts, (err) => this.deps.onSendFailure(session, err));
   }
 
   /** Tell a filtered peer there is nothing more for it up to the cursor, so its position moves. */

@@ -142,7 +142,7 @@ export class Link {
       if (suppressed !== null) this.o.log.warn({ source, code: err.code, reason: err.message, suppressed }, "ignored a malformed frame");
       return;
     }
-    if (source === "pub" && frame.type !== "data") return;
+    if (source === "pub" && frame.type !== "data" && frame.type !== "batch") return;
     if (frame.type === "batch") for (const record of frame.records) this.o.handlers.onFrame(record, source);
     else this.o.handlers.onFrame(frame, source);
   }

@@ -4,6 +4,7 @@
 import { Packr } from "msgpackr";
 import { ProtocolError } from "../errors.js";
 import {
+  MAX_BATCH_RECORDS,
   MAX_HEADER_BYTES,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
@@ -17,10 +18,8 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 
 const MAX_STRING = 4096;
 const MAX_LISTS = 10_000;
-/** The most records one batch frame may carry. */
-export const MAX_BATCH_RECORDS = 1024;
 /** What a batch header may hold: the header limit, less room for the map around the list. */
-export const MAX_BATCH_HEADER_BYTES = MAX_HEADER_BYTES - 64;
+const MAX_BATCH_HEADER_BYTES = MAX_HEADER_BYTES - 64;
 
 /** Encode a frame into its message parts. A data body is passed through, never copied. */
 export function encode(frame: Frame): Buffer[] {
@@ -30,16 +29,53 @@ export function encode(frame: Frame): Buffer[] {
 }
 
 /** An upper bound of the bytes one record adds to a batch header (UTF-8 takes at most 3 bytes per UTF-16 unit). */
-export function batchEntryBytes(record: { list: string; messageId: string }): number {
+function batchEntryBytes(record: { list: string; messageId: string }): number {
   return 64 + 3 * (record.list.length + record.messageId.length);
 }
 
 /**
- * A batch frame's parts: the records' headers in one list, their bodies
- * copied back to back. The caller keeps the sum of batchEntryBytes within
- * MAX_BATCH_HEADER_BYTES and the count within MAX_BATCH_RECORDS.
+ * Records cut into runs that each fit one batch frame: within the header
+ * limit, MAX_BATCH_RECORDS and `maxBodyBytes` of bodies (a record larger
+ * than that on its own is a run of one).
  */
-export function encodeBatch(records: ReadonlyArray<Omit<DataFrame, "type">>): Buffer[] {
+export function splitBatches<T extends { list: string; messageId: string; body: Buffer }>(
+  records: readonly T[],
+  maxBodyBytes = Infinity,
+): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let headerBytes = 0;
+  let bodyBytes = 0;
+  for (const record of records) {
+    const entry = batchEntryBytes(record);
+    const full =
+      headerBytes + entry > MAX_BATCH_HEADER_BYTES || run.length === MAX_BATCH_RECORDS || bodyBytes + record.body.length > maxBodyBytes;
+    if (run.length > 0 && full) {
+      runs.push(run);
+      run = [];
+      headerBytes = 0;
+      bodyBytes = 0;
+    }
+    run.push(record);
+    headerBytes += entry;
+    bodyBytes += record.body.length;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * Records as one message, chained after `prev` (each names the one before
+ * it): a data frame for one record, a batch frame for a run from splitBatches.
+ */
+export function encodeRun(records: ReadonlyArray<Omit<DataFrame, "type" | "prev">>, prev: number): Buffer[] {
+  const chained = records.map((record, i) => ({ ...record, prev: i === 0 ? prev : records[i - 1]!.seq }));
+  if (chained.length === 1) return [encodeDataHeader(chained[0]!), chained[0]!.body];
+  return encodeBatch(chained);
+}
+
+/** A batch frame's parts: the records' headers in one list, their bodies copied back to back. */
+function encodeBatch(records: ReadonlyArray<Omit<DataFrame, "type">>): Buffer[] {
   const recs = records.map((r) => [r.seq, r.prev, r.kind, r.list, r.messageId, r.receivedAt, r.body.length]);
   return [packr.pack({ v: PROTOCOL_VERSION, t: "batch", recs }), Buffer.concat(records.map((r) => r.body))];
 }

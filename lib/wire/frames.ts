@@ -31,6 +31,9 @@ export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 /** The largest header part a peer may send; bodies travel separately. */
 export const MAX_HEADER_BYTES = 64 * 1024;
 
+/** The most records one batch frame may carry. */
+export const MAX_BATCH_RECORDS = 1024;
+
 export type RecordKind = "message" | "event";
 
 /** Subscriber → publisher: start (or restart) a session. */

@@ -29,15 +29,18 @@ describe("e2e: catch-up and backfill", function () {
     const live = Array.from({ length: 100 }, (_, i) => makeMessage("dev", 2020 + i));
     for (const m of live) mesh.publish([m]);
     await mesh.waitAcked(["s"], mesh.head());
+    const together = Array.from({ length: 300 }, (_, i) => makeMessage("dev", 2120 + i));
+    mesh.publish(together, { together: true }); // one transaction: PUB carries it in batch frames
+    await mesh.waitAcked(["s"], mesh.head());
 
-    const all = [...first, ...backlog, ...live];
+    const all = [...first, ...backlog, ...live, ...together];
     expect(compareArchive(all, readMaildirArchive(mesh.path("maildir"), "dev").map((f) => f.body))).to.deep.equal(clean);
     // After the catch-up over ROUTER it followed PUB: live records arrived there.
     await again.stop();
     const stopped = await again.waitForLog("subscriber stopped");
     const counters = stopped.counters as { fromPub: number; fromRouter: number };
     expect(counters.fromRouter).to.be.at.least(2000);
-    expect(counters.fromPub).to.be.at.least(1);
+    expect(counters.fromPub).to.be.at.least(live.length + together.length);
   });
 
   it("a new subscriber with empty state backfills the whole retained history", async () => {

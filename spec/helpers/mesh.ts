@@ -70,11 +70,13 @@ export class Mesh {
     return Daemon.start([...args, ...extra]);
   }
 
-  /** Commit messages through the library, one fsync'd transaction each, as concurrent `publish` runs would. */
-  publish(messages: readonly TestMessage[]): number[] {
+  /** Commit messages through the library, one fsync'd transaction each as concurrent `publish` runs would, or all in one. */
+  publish(messages: readonly TestMessage[], { together = false } = {}): number[] {
     const outbox = Outbox.open(this.db);
     try {
-      return messages.map((m) => outbox.append({ list: m.list, messageId: m.messageId, body: m.body }).seq);
+      const records = messages.map((m) => ({ list: m.list, messageId: m.messageId, body: m.body }));
+      const results = together ? outbox.appendMany(records) : records.map((r) => outbox.append(r));
+      return results.map((r) => r.seq);
     } finally {
       outbox.close();
     }
