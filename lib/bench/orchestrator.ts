@@ -8,12 +8,14 @@ import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NODE_FLAGS } from "../config/node-flags.js";
 import { generateKeyPair, writeKeyFiles } from "../security/keys.js";
 import type { PublisherJob, RoleMessage, SubscriberJob } from "./roles.js";
 import { cpuSeconds, peakRss, percentile } from "./stats.js";
 
 /** Extra node flags for every process of the run (bench/profile.ts sets --cpu-prof here). */
-const NODE_ARGS = (process.env.MQA_BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+/** The roles run with the executable's node flags, plus any given for profiling. */
+const NODE_ARGS = [...NODE_FLAGS, ...(process.env.MQA_BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")];
 
 export interface BenchOptions {
   bin: string;
