@@ -5,9 +5,9 @@
 // and CPU time per message (steadier than rates on a shared machine).
 
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { NODE_FLAGS } from "../config/node-flags.js";
 import { generateKeyPair, writeKeyFiles } from "../security/keys.js";
 import type { PublisherJob, RoleMessage, SubscriberJob } from "./roles.js";
@@ -63,7 +63,10 @@ interface Child<T extends RoleMessage["type"]> {
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "mq-archive-bench-"));
-  const db = join(dir, "outbox.db");
+  // The outbox in a directory of its own, as beside Mailman: serve watches that directory, and
+  // the subscribers' files (on the archive hosts in a deployment) would only add events to it.
+  const db = join(dir, "outbox", "outbox.db");
+  mkdirSync(dirname(db));
   const security = o.secure ? makeKeys(dir, o.subscribers) : null;
   const serve = await startServe(o.bin, db, security?.serveArgs ?? ["--insecure"]);
   const serveCpuAtStart = cpuSeconds(serve.process.pid!);

@@ -1,7 +1,9 @@
 // Notices records that other processes commit to the outbox. Every commit
 // touches OUTBOX-wake once it is visible (see Outbox.wake), so an inotify
-// watch on the directory wakes us within a millisecond; writes to the WAL
-// wake us too, and a slow poll covers file systems where watching fails.
+// watch on the directory wakes us within a millisecond, and a poll covers
+// file systems where watching fails. Other files' events are ignored: a
+// write to the WAL comes before its commit is visible (the wal-index update,
+// which no watch sees), and checkpoints add nothing.
 
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -23,11 +25,10 @@ export class OutboxWatcher {
   constructor(private readonly options: WatcherOptions) {}
 
   start(): void {
-    const name = basename(this.options.dbPath);
     const wake = basename(wakeFile(this.options.dbPath));
     try {
       this.fsWatcher = watch(dirname(this.options.dbPath), { persistent: false }, (_event, file) => {
-        if (file === null || file === wake || file === `${name}-wal` || file === name) this.schedule();
+        if (file === null || file === wake) this.schedule();
       });
       this.fsWatcher.on("error", (err) => this.options.onError(err));
     } catch (err) {
