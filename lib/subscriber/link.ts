@@ -40,6 +40,7 @@ export class Link {
   private dealer: DealerSocket;
   private sub: SubSocket | null = null;
   private announced: string | null = null;
+  private pubPaused = false;
   private readonly limiter = new RateLimiter(10_000);
   private relinkTimer: NodeJS.Timeout | null = null;
   private relinkDelay = RELINK_MIN_MS;
@@ -85,6 +86,7 @@ export class Link {
     this.announced = announced;
     if (this.sub?.endpoint === endpoint) return;
     this.sub?.close();
+    this.pubPaused = false;
     this.sub = SubSocket.connect(endpoint, {
       heartbeatMs: this.o.heartbeatMs,
       receiveHighWaterMark: 1_000,
@@ -92,6 +94,16 @@ export class Link {
       events: this.events("pub"),
     });
     this.o.log.debug({ endpoint }, "following PUB");
+  }
+
+  /**
+   * Stop (true) or start again (false) taking PUB's records while following
+   * it: a subscriber too far behind to hold them would only drop them.
+   */
+  pausePub(paused: boolean): void {
+    if (this.sub === null || paused === this.pubPaused) return;
+    this.pubPaused = paused;
+    this.sub.receiveAll(!paused);
   }
 
   /** Stop following PUB (the publisher serves us over ROUTER only). */

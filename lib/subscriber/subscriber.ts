@@ -52,6 +52,8 @@ export interface SubscriberCounters {
   duplicates: number;
   /** Frames not held because the reorder buffer was full (fetched again later). */
   dropped: number;
+  /** Times PUB was paused: we were too far behind it to hold what it sent. */
+  pubPauses: number;
   fetches: number;
   hellos: number;
 }
@@ -98,8 +100,12 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private lastRetryCheckAt = 0;
   private deadLetters = 0;
   private fetchDelay = 250;
+  /** Bytes of PUB records in memory (held for a gap, or waiting for the sinks). */
+  private pubBytesHeld = 0;
+  /** PUB is paused until our position reaches this seq (0: not paused). */
+  private pubPausedUntil = 0;
 
-  readonly counters: SubscriberCounters = { fromPub: 0, fromRouter: 0, duplicates: 0, dropped: 0, fetches: 0, hellos: 0 };
+  readonly counters: SubscriberCounters = { fromPub: 0, fromRouter: 0, duplicates: 0, dropped: 0, pubPauses: 0, fetches: 0, hellos: 0 };
   private started = false;
   private closing: Promise<void> | null = null;
   private resolveClosed!: (reason: SubscriberCloseReason) => void;
@@ -305,6 +311,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (source === "router") {
       this.lastRouterDataAt = now;
       this.credit.received(frame.body.length);
+    } else {
+      this.pubBytesHeld += frame.body.length;
     }
     this.knownHead = Math.max(this.knownHead, frame.seq);
     const record = {
@@ -326,6 +334,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const result = this.reorder.offer(entry, (e) => this.release(e));
     if (result === "duplicate") this.counters.duplicates++;
     if (result === "dropped") this.counters.dropped++;
+    const tooFarBehind = result === "dropped" || this.pubBytesHeld > this.credit.window;
+    if (entry.source === "pub" && tooFarBehind) this.pausePub(entry.seq);
     if (result === "duplicate" || result === "dropped") this.release(entry);
     if (result !== "released") return;
     const ready = this.reorder.take();
@@ -333,6 +343,31 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.deliverer?.push(ready.map((e) => e.item));
     this.lastProgressAt = now;
     this.fetchDelay = 250;
+    this.resumePubIfDue();
+  }
+
+  /**
+   * PUB is further ahead than we can hold: its records no longer fit the
+   * reorder buffer, or those in memory pass the credit window (the sinks are
+   * slow). Taking more would only grow memory or be dropped, so stop taking
+   * them until we have caught up to where PUB was; the ROUTER stream, paced
+   * by credit, fills the gap meanwhile.
+   */
+  private pausePub(seq: number): void {
+    if (this.pubPausedUntil === 0) {
+      this.counters.pubPauses++;
+      this.log.debug({ position: this.reorder.position, pub: seq, bytesHeld: this.pubBytesHeld }, "too far behind PUB; pausing it");
+    }
+    this.pubPausedUntil = Math.max(this.pubPausedUntil, seq);
+    this.link?.pausePub(true);
+  }
+
+  private resumePubIfDue(): void {
+    if (this.pubPausedUntil === 0 || this.reorder.position < this.pubPausedUntil) return;
+    if (this.pubBytesHeld > this.credit.window / 2) return;
+    this.pubPausedUntil = 0;
+    this.link?.pausePub(false);
+    this.log.debug({ position: this.reorder.position }, "caught up with PUB; taking it again");
   }
 
   private onError(e: ErrorFrame): void {
@@ -375,7 +410,12 @@ export class Subscriber implements AsyncIterable<Delivery> {
   // ---- flow control ------------------------------------------------------
 
   /** An entry leaves memory: return its credit if the publisher is counting it. */
+  /** A record left memory (stored, or not kept). */
   private release(entry: Entry): void {
+    if (entry.source === "pub") {
+      this.pubBytesHeld -= entry.bytes;
+      this.resumePubIfDue();
+    }
     if (this.credit.release(entry)) this.flushCredit();
   }
 

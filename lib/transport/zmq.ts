@@ -386,6 +386,13 @@ export class SubSocket {
     return new SubSocket(socket, endpoint);
   }
 
+  /** Take (true) or stop taking (false) everything the publisher sends; PUB filters, so nothing travels while off. */
+  receiveAll(on: boolean): void {
+    if (this.socket.closed) return;
+    if (on) this.socket.subscribe();
+    else this.socket.unsubscribe();
+  }
+
   close(): void {
     if (!this.socket.closed) this.socket.close();
   }

@@ -64,6 +64,63 @@ describe("library", function () {
     }
   });
 
+  it("a subscriber whose handler stalls stops taking PUB once it holds a credit window, then resumes it, losing nothing", async () => {
+    const dir = tempDir();
+    const { outbox, publisher, endpoint } = await startPublisher(dir);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const got: number[] = [];
+    const subscriber = new Subscriber({
+      connect: endpoint,
+      state: join(dir, "sub.db"),
+      creditBytes: 1024 * 1024,
+      handler: async (r) => {
+        await gate;
+        got.push(r.seq);
+      },
+    });
+    try {
+      await subscriber.start();
+      await waitFor(() => subscriber.connected, { what: "the session" });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the SUB's subscription reaches PUB
+      // 4 MB live while the handler is stuck: four credit windows, in order on PUB.
+      for (let i = 0; i < 200; i++) {
+        outbox.append(makeMessage("dev", i, 20_000));
+        publisher.notify();
+        if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await waitFor(() => subscriber.counters.pubPauses >= 1, { what: "PUB to be paused" });
+      // Paused means PUB sends nothing more: what was in flight has come within 300 ms on loopback.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const beforeMore = subscriber.counters.fromPub;
+      for (let i = 200; i < 250; i++) outbox.append(makeMessage("dev", i, 20_000));
+      publisher.notify();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(subscriber.counters.fromPub, "records from PUB while paused").to.equal(beforeMore);
+      open();
+      await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
+      expect(got).to.deep.equal(Array.from({ length: 250 }, (_, i) => i + 1));
+      // Caught up, it takes PUB again: keep publishing until a record comes that way.
+      const fromPub = subscriber.counters.fromPub;
+      let n = 250;
+      await waitFor(
+        () => {
+          outbox.append(makeMessage("dev", n++));
+          publisher.notify();
+          return subscriber.counters.fromPub > fromPub;
+        },
+        { what: "a record by PUB after the pause" },
+      );
+      await waitFor(() => subscriber.position === outbox.head(), { what: "the rest" });
+      expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
+    } finally {
+      open(); // a handler still waiting would hold close() up
+      await subscriber.close();
+      await publisher.close();
+      outbox.close();
+    }
+  });
+
   it("`for await` yields records; acked ones are not delivered again after a restart", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);
