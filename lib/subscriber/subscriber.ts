@@ -334,7 +334,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const result = this.reorder.offer(entry, (e) => this.release(e));
     if (result === "duplicate") this.counters.duplicates++;
     if (result === "dropped") this.counters.dropped++;
-    const tooFarBehind = result === "dropped" || this.pubBytesHeld > this.credit.window;
+    const tooFarBehind = result === "dropped" || this.pubBytesHeld > this.pubMaxHeld;
     if (entry.source === "pub" && tooFarBehind) this.pausePub(entry.seq);
     if (result === "duplicate" || result === "dropped") this.release(entry);
     if (result !== "released") return;
@@ -346,9 +346,14 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.resumePubIfDue();
   }
 
+  /** PUB records in memory beyond this mean the sinks are slow: four credit windows (a publisher's burst fits). */
+  private get pubMaxHeld(): number {
+    return 4 * this.credit.window;
+  }
+
   /**
    * PUB is further ahead than we can hold: its records no longer fit the
-   * reorder buffer, or those in memory pass the credit window (the sinks are
+   * reorder buffer, or those in memory pass pubMaxHeld (the sinks are
    * slow). Taking more would only grow memory or be dropped, so stop taking
    * them until we have caught up to where PUB was; the ROUTER stream, paced
    * by credit, fills the gap meanwhile.
@@ -364,7 +369,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private resumePubIfDue(): void {
     if (this.pubPausedUntil === 0 || this.reorder.position < this.pubPausedUntil) return;
-    if (this.pubBytesHeld > this.credit.window / 2) return;
+    if (this.pubBytesHeld > this.pubMaxHeld / 2) return;
     this.pubPausedUntil = 0;
     this.link?.pausePub(false);
     this.log.debug({ position: this.reorder.position }, "caught up with PUB; taking it again");

@@ -64,7 +64,7 @@ describe("library", function () {
     }
   });
 
-  it("a subscriber whose handler stalls stops taking PUB once it holds a credit window, then resumes it, losing nothing", async () => {
+  it("a subscriber whose handler stalls stops taking PUB once it holds four credit windows, then resumes it, losing nothing", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);
     let open!: () => void;
@@ -83,8 +83,8 @@ describe("library", function () {
       await subscriber.start();
       await waitFor(() => subscriber.connected, { what: "the session" });
       await new Promise((resolve) => setTimeout(resolve, 300)); // the SUB's subscription reaches PUB
-      // 4 MB live while the handler is stuck: four credit windows, in order on PUB.
-      for (let i = 0; i < 200; i++) {
+      // 8 MB live while the handler is stuck: eight credit windows, in order on PUB.
+      for (let i = 0; i < 400; i++) {
         outbox.append(makeMessage("dev", i, 20_000));
         publisher.notify();
         if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -93,16 +93,16 @@ describe("library", function () {
       // Paused means PUB sends nothing more: what was in flight has come within 300 ms on loopback.
       await new Promise((resolve) => setTimeout(resolve, 300));
       const beforeMore = subscriber.counters.fromPub;
-      for (let i = 200; i < 250; i++) outbox.append(makeMessage("dev", i, 20_000));
+      for (let i = 400; i < 450; i++) outbox.append(makeMessage("dev", i, 20_000));
       publisher.notify();
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(subscriber.counters.fromPub, "records from PUB while paused").to.equal(beforeMore);
       open();
       await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
-      expect(got).to.deep.equal(Array.from({ length: 250 }, (_, i) => i + 1));
+      expect(got).to.deep.equal(Array.from({ length: 450 }, (_, i) => i + 1));
       // Caught up, it takes PUB again: keep publishing until a record comes that way.
       const fromPub = subscriber.counters.fromPub;
-      let n = 250;
+      let n = 450;
       await waitFor(
         () => {
           outbox.append(makeMessage("dev", n++));
