@@ -1,8 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env node
 // Entry point. `publish` runs once per posted message, so it takes a lean
 // path (node:util parseArgs, no yargs, no ZeroMQ); everything else, and
-// `publish --help`, goes through the full yargs CLI. The node flags on the
-// first line are lib/config/node-flags.ts (why is said there).
+// `publish --help`, goes through the full yargs CLI.
 
 const argv = process.argv.slice(2);
 

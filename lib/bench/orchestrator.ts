@@ -8,14 +8,22 @@ import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { NODE_FLAGS } from "../config/node-flags.js";
 import { generateKeyPair, writeKeyFiles } from "../security/keys.js";
 import type { PublisherJob, RoleMessage, SubscriberJob } from "./roles.js";
 import { cpuSeconds, peakRss, percentile } from "./stats.js";
 
 /** Extra node flags for every process of the run (bench/profile.ts sets --cpu-prof here). */
-/** The roles run with the executable's node flags, plus any given for profiling. */
-const NODE_ARGS = [...NODE_FLAGS, ...(process.env.MQA_BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")];
+const NODE_ARGS = (process.env.MQA_BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+/**
+ * serve and the subscribers run as the example systemd units run them, with
+ * NODE_OPTIONS=--max-semi-space-size=2: received bodies are zero-copy buffers
+ * owned by libzmq, freed when their JS objects are collected; in a small
+ * young generation most die in the next scavenge, in the default (16 MiB
+ * semi-spaces) they are promoted and wait for full collections, which V8
+ * starts only after ~64 MB of them. The publishing role stands for
+ * `publish` processes, which run without it (it costs a cold process ~8 ms).
+ */
+export const DAEMON_NODE_ARGS: readonly string[] = ["--max-semi-space-size=2"];
 
 export interface BenchOptions {
   bin: string;
@@ -172,7 +180,7 @@ function rounded(n: number | null): number | null {
 /** Fork a bench role; its peak RSS and CPU time are read when it reports its result, before it exits. */
 function role<T extends RoleMessage["type"]>(bin: string, name: string, job: PublisherJob | SubscriberJob, result: T): Child<T> {
   const child = fork(bin, ["bench", "--role", name, "--spec", JSON.stringify(job)], {
-    execArgv: NODE_ARGS,
+    execArgv: name === "publisher" ? NODE_ARGS : [...DAEMON_NODE_ARGS, ...NODE_ARGS],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   let cpuAtReady = 0;
@@ -214,7 +222,7 @@ function role<T extends RoleMessage["type"]>(bin: string, name: string, job: Pub
 }
 
 async function startServe(bin: string, db: string, security: string[]): Promise<{ process: ChildProcess; endpoint: string }> {
-  const child = spawn(process.execPath, [...NODE_ARGS, bin, "serve", "--db", db, "--bind", "tcp://127.0.0.1:0", ...security, "--log-level", "info"], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, ...NODE_ARGS, bin, "serve", "--db", db, "--bind", "tcp://127.0.0.1:0", ...security, "--log-level", "info"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   return new Promise((resolve, reject) => {

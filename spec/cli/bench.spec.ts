@@ -2,6 +2,8 @@
 // figures themselves are for people, not for assertions).
 
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { DAEMON_NODE_ARGS } from "../../lib/bench/orchestrator.js";
 import { runCli } from "../helpers/cli.js";
 
 describe("cli: bench", function () {
@@ -25,4 +27,11 @@ describe("cli: bench", function () {
       if (args.includes("--backlog")) expect(report.catchUpRate).to.be.above(0);
     });
   }
+
+  it("runs serve and the subscribers with the node options of the example systemd units", () => {
+    for (const unit of ["mq-archive-serve.service", "mq-archive-subscribe.service"]) {
+      const text = readFileSync(new URL(`../../examples/systemd/${unit}`, import.meta.url), "utf8");
+      expect(text, unit).to.include(`\nEnvironment=NODE_OPTIONS=${DAEMON_NODE_ARGS.join(" ")}\n`);
+    }
+  });
 });
