@@ -74,7 +74,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   // The outbox in a directory of its own, as beside Mailman: serve watches that directory, and
   // the subscribers' files (on the archive hosts in a deployment) would only add events to it.
   const db = join(dir, "outbox", "outbox.db");
-  mkdirSync(dirname(db));
+  mkdirSync(dirname(db), { recursive: true });
   const security = o.secure ? makeKeys(dir, o.subscribers) : null;
   const serve = await startServe(o.bin, db, security?.serveArgs ?? ["--insecure"]);
   const serveCpuAtStart = cpuSeconds(serve.process.pid!);

@@ -27,7 +27,7 @@ export class Fanout {
   /** The last seq put on PUB: the `prev` of the next. */
   private last: number;
   private target: number;
-  private listeners: PubListeners = "none";
+  private listeners: () => PubListeners = () => "none";
   private running = false;
 
   constructor(
@@ -54,14 +54,15 @@ export class Fanout {
    * bodies are not read at all; the chain still moves, so a peer that joins
    * mid-way sees a gap and repairs it.
    */
-  async advance(head: number, listeners: PubListeners): Promise<void> {
+  async advance(head: number, listeners: () => PubListeners): Promise<void> {
     this.target = Math.max(this.target, head);
     this.listeners = listeners;
     if (this.running) return;
     this.running = true;
     try {
       while (this.last < this.target) {
-        if (this.listeners === "none") {
+        const listening = this.listeners(); // asked per chunk: peers come and go during a long fan-out
+        if (listening === "none") {
           this.last = this.target;
           break;
         }
@@ -70,7 +71,7 @@ export class Fanout {
           this.last = this.target; // the rest was pruned
           break;
         }
-        this.publish(records);
+        this.publish(records, listening === "batches");
         while (this.pub.queued > MAX_QUEUED) await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (err) {
@@ -81,22 +82,22 @@ export class Fanout {
   }
 
   /** Records in order, leaving out those too large for PUB. */
-  private publish(records: readonly OutboxRecord[]): void {
+  private publish(records: readonly OutboxRecord[], batches: boolean): void {
     let run: OutboxRecord[] = [];
     for (const record of records) {
       if (record.size <= PUB_MAX_BODY) {
         run.push(record);
         continue;
       }
-      this.publishRun(run);
+      this.publishRun(run, batches);
       run = [];
       this.last = record.seq; // not on PUB: the gap sends peers to ROUTER for it
     }
-    this.publishRun(run);
+    this.publishRun(run, batches);
   }
 
-  private publishRun(run: readonly OutboxRecord[]): void {
-    const messages = this.listeners === "batches" ? splitBatches(run, PUB_MAX_BODY) : run.map((record) => [record]);
+  private publishRun(run: readonly OutboxRecord[], batches: boolean): void {
+    const messages = batches ? splitBatches(run, PUB_MAX_BODY) : run.map((record) => [record]);
     for (const records of messages) {
       this.pub.publish(encodeRun(records, this.last));
       this.last = records[records.length - 1]!.seq;

@@ -251,7 +251,7 @@ export class Publisher {
     }
     if (head <= this.head) return;
     this.head = head;
-    void this.fanout?.advance(head, this.control?.pubListeners() ?? "none");
+    void this.fanout?.advance(head, () => this.control?.pubListeners() ?? "none");
     void this.streamer?.pump();
   }
 

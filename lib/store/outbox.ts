@@ -3,7 +3,7 @@
 // what each has acknowledged. Several processes share the file (publish,
 // serve, status); SQLite's WAL serializes their writers.
 
-import { closeSync, openSync, utimesSync } from "node:fs";
+import { utimesSync, writeFileSync } from "node:fs";
 import { OutboxError } from "../errors.js";
 import type { RecordKind } from "../wire/frames.js";
 import { migrate, OUTBOX_KIND as KIND, OUTBOX_SCHEMA_VERSION as SCHEMA_VERSION } from "./outbox-schema.js";
@@ -147,10 +147,10 @@ export class Outbox {
     const file = wakeFile(this.path);
     const now = new Date();
     try {
-      utimesSync(file, now, now);
+      utimesSync(file, now, now); // setting times needs ownership: another user of a shared outbox writes instead
     } catch {
       try {
-        closeSync(openSync(file, "a"));
+        writeFileSync(file, ""); // creates it, or truncates it: a modification a watch sees
       } catch {
         /* serve's poll will notice */
       }

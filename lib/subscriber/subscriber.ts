@@ -291,6 +291,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     else if (known !== w.outbox) return this.fail(replacedError(this.followed(), w.outbox));
     if (w.head < this.committed) return this.fail(aheadError(this.followed(), w.head));
     this.session = { mode: w.mode, heartbeatMs: w.heartbeat || this.heartbeatMs };
+    this.pubPausedUntil = 0; // a new session (perhaps of a new outbox) starts with PUB taken: a seq paused at may never come
+    this.link?.pausePub(false);
     this.lastHeard = now;
     this.lastProgressAt = now;
     this.knownHead = Math.max(this.knownHead, w.head);
@@ -414,8 +416,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   // ---- flow control ------------------------------------------------------
 
-  /** An entry leaves memory: return its credit if the publisher is counting it. */
-  /** A record left memory (stored, or not kept). */
+  /** A record left memory (stored, or not kept): return its credit if the publisher counts it. */
   private release(entry: Entry): void {
     if (entry.source === "pub") {
       this.pubBytesHeld -= entry.bytes;

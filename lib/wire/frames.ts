@@ -15,8 +15,8 @@
 // receiver's stream (`prev`). A receiver applies a record only when `prev`
 // equals its own position, so a lost frame is always noticed.
 //
-// A peer whose hello says `batches` may be sent `batch` frames on ROUTER:
-// several records in one message, their headers in one list and their
+// A peer whose hello says `batches` may be sent `batch` frames (on ROUTER;
+// on PUB while every pub-mode peer said so): several records in one message, their headers in one list and their
 // bodies back to back in the second part. Each record keeps its own `prev`,
 // so a batch is exactly the data frames it stands for.
 //
@@ -110,7 +110,7 @@ export interface DataFrame {
   body: Buffer;
 }
 
-/** Publisher → subscriber, over ROUTER to a peer that accepts them: several records in one message. */
+/** Publisher → subscriber, to a peer that accepts them: several records in one message. */
 export interface BatchFrame {
   type: "batch";
   records: DataFrame[];

@@ -40,7 +40,8 @@ describe("e2e: catch-up and backfill", function () {
     const stopped = await again.waitForLog("subscriber stopped");
     const counters = stopped.counters as { fromPub: number; fromRouter: number };
     expect(counters.fromRouter).to.be.at.least(2000);
-    expect(counters.fromPub).to.be.at.least(live.length + together.length);
+    // Most of the 300 committed together came by PUB, in batch frames (PUB may drop some: repaired over ROUTER).
+    expect(counters.fromPub).to.be.at.least(live.length + together.length / 2);
   });
 
   it("a new subscriber with empty state backfills the whole retained history", async () => {

@@ -3,8 +3,8 @@
 import { expect } from "chai";
 import { pack } from "msgpackr";
 import { ProtocolError, type ProtocolErrorCode } from "../../lib/errors.js";
-import { decode, encode, encodeDataHeader } from "../../lib/wire/codec.js";
-import { MAX_HEADER_BYTES, PROTOCOL_VERSION, type DataFrame, type Frame } from "../../lib/wire/frames.js";
+import { decode, encode, encodeDataHeader, encodeRun, splitBatches } from "../../lib/wire/codec.js";
+import { MAX_BATCH_RECORDS, MAX_HEADER_BYTES, PROTOCOL_VERSION, type DataFrame, type Frame } from "../../lib/wire/frames.js";
 
 const DATA: DataFrame = {
   type: "data",
@@ -116,6 +116,49 @@ describe("wire codec", () => {
     it("accepts an empty data body", () => {
       const decoded = decode([encode(DATA)[0]!, Buffer.alloc(0)]);
       expect(decoded.type === "data" && decoded.body.length).to.equal(0);
+    });
+  });
+
+  describe("batches", () => {
+    const record = (seq: number, bodyBytes: number, messageId = `<${seq}@x>`): Omit<DataFrame, "type" | "prev"> => ({
+      seq, kind: "message", list: "dev", messageId, receivedAt: 1, body: Buffer.alloc(bodyBytes, seq % 256),
+    });
+
+    it("splits before a header would pass its limit, at the body budget, and keeps a record over the budget alone", () => {
+      const many = Array.from({ length: 1500 }, (_, i) => record(i + 1, 1));
+      const runs = splitBatches(many);
+      expect(runs.length).to.be.greaterThan(1);
+      for (const run of runs) {
+        expect(run.length).to.be.at.most(MAX_BATCH_RECORDS);
+        expect(encodeRun(run, run[0]!.seq - 1)[0]!.length).to.be.at.most(MAX_HEADER_BYTES);
+      }
+      expect(runs.flat().map((r) => r.seq)).to.deep.equal(many.map((r) => r.seq));
+      const small = [40, 40, 40, 250, 40].map((bytes, i) => record(i + 1, bytes));
+      expect(splitBatches(small, 100).map((r) => r.map((x) => x.seq))).to.deep.equal([[1, 2], [3], [4], [5]]);
+      expect(splitBatches([])).to.deep.equal([]);
+    });
+
+    it("keeps every header within the limit, whatever the Message-IDs", () => {
+      const long = Array.from({ length: 64 }, (_, i) => record(i + 1, 10, `<${"€".repeat(4000)}.${i}>`));
+      const runs = splitBatches(long);
+      expect(runs.length).to.be.greaterThan(1);
+      let prev = 0;
+      for (const run of runs) {
+        const parts = encodeRun(run, prev);
+        expect(parts[0]!.length).to.be.at.most(MAX_HEADER_BYTES);
+        decode(parts);
+        prev = run[run.length - 1]!.seq;
+      }
+      expect(runs.flat().map((r) => r.seq)).to.deep.equal(long.map((r) => r.seq));
+    });
+
+    it("chains a run after the given seq: a data frame for one record, a batch for more", () => {
+      const one = decode(encodeRun([record(7, 3)], 5));
+      expect(one).to.include({ type: "data", seq: 7, prev: 5 });
+      const run = decode(encodeRun([record(9, 3), record(12, 0), record(13, 5)], 7));
+      if (run.type !== "batch") throw new Error(`decoded a ${run.type} frame`);
+      expect(run.records.map((r) => [r.prev, r.seq])).to.deep.equal([[7, 9], [9, 12], [12, 13]]);
+      expect(run.records.map((r) => r.body.length)).to.deep.equal([3, 0, 5]);
     });
   });
 
