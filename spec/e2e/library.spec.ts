@@ -121,6 +121,55 @@ describe("library", function () {
     }
   });
 
+  it("a paused subscriber takes PUB again in its next session (a restarted publisher)", async () => {
+    const dir = tempDir();
+    const first = await startPublisher(dir);
+    const { outbox, endpoint } = first;
+    let publisher = first.publisher;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const got: number[] = [];
+    const subscriber = new Subscriber({
+      connect: endpoint,
+      state: join(dir, "sub.db"),
+      creditBytes: 1024 * 1024,
+      handler: async (r) => {
+        await gate;
+        got.push(r.seq);
+      },
+    });
+    const live = async (from: number, count: number): Promise<void> => {
+      for (let i = from; i < from + count; i++) {
+        outbox.append(makeMessage("dev", i, 20_000));
+        publisher.notify();
+        if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    try {
+      await subscriber.start();
+      await waitFor(() => subscriber.connected, { what: "the session" });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the SUB's subscription reaches PUB
+      await live(0, 300);
+      await waitFor(() => subscriber.counters.pubPauses === 1, { what: "PUB to be paused" });
+      await publisher.close();
+      publisher = new Publisher({ outbox, bind: endpoint, heartbeatMs: 200 });
+      await publisher.start();
+      await waitFor(() => subscriber.counters.hellos >= 2 && subscriber.connected, { what: "the next session" });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Still stuck: PUB is taken again, fills four windows again and is paused again.
+      await live(300, 300);
+      await waitFor(() => subscriber.counters.pubPauses === 2, { what: "PUB taken, then paused again" });
+      open();
+      await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
+      expect(got).to.deep.equal(Array.from({ length: 600 }, (_, i) => i + 1));
+    } finally {
+      open();
+      await subscriber.close();
+      await publisher.close();
+      outbox.close();
+    }
+  });
+
   it("`for await` yields records; acked ones are not delivered again after a restart", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);
