@@ -22,6 +22,32 @@ async function startPublisher(dir: string): Promise<{ outbox: Outbox; publisher:
   return { outbox, publisher, endpoint: router };
 }
 
+/** A subscriber whose handler waits until open() is called: a stuck archive. Small credit, so four windows are 4 MiB. */
+function gatedSubscriber(endpoint: string, dir: string): { subscriber: Subscriber; open: () => void; got: number[] } {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const got: number[] = [];
+  const subscriber = new Subscriber({
+    connect: endpoint,
+    state: join(dir, "sub.db"),
+    creditBytes: 1024 * 1024,
+    handler: async (r) => {
+      await gate;
+      got.push(r.seq);
+    },
+  });
+  return { subscriber, open, got };
+}
+
+/** Commit 20 KB messages one at a time, as live traffic: PUB carries them as they come. */
+async function publishLive(outbox: Outbox, publisher: Publisher, from: number, count: number): Promise<void> {
+  for (let i = from; i < from + count; i++) {
+    outbox.append(makeMessage("dev", i, 20_000));
+    publisher.notify();
+    if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe("library", function () {
   this.timeout(60_000);
 
@@ -67,28 +93,12 @@ describe("library", function () {
   it("a subscriber whose handler stalls stops taking PUB once it holds four credit windows, then resumes it, losing nothing", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const got: number[] = [];
-    const subscriber = new Subscriber({
-      connect: endpoint,
-      state: join(dir, "sub.db"),
-      creditBytes: 1024 * 1024,
-      handler: async (r) => {
-        await gate;
-        got.push(r.seq);
-      },
-    });
+    const { subscriber, open, got } = gatedSubscriber(endpoint, dir);
     try {
       await subscriber.start();
       await waitFor(() => subscriber.connected, { what: "the session" });
       await new Promise((resolve) => setTimeout(resolve, 300)); // the SUB's subscription reaches PUB
-      // 8 MB live while the handler is stuck: eight credit windows, in order on PUB.
-      for (let i = 0; i < 400; i++) {
-        outbox.append(makeMessage("dev", i, 20_000));
-        publisher.notify();
-        if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await publishLive(outbox, publisher, 0, 400); // 8 MB while the handler is stuck: eight credit windows
       await waitFor(() => subscriber.counters.pubPauses >= 1, { what: "PUB to be paused" });
       // Paused means PUB sends nothing more: what was in flight has come within 300 ms on loopback.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -126,30 +136,12 @@ describe("library", function () {
     const first = await startPublisher(dir);
     const { outbox, endpoint } = first;
     let publisher = first.publisher;
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const got: number[] = [];
-    const subscriber = new Subscriber({
-      connect: endpoint,
-      state: join(dir, "sub.db"),
-      creditBytes: 1024 * 1024,
-      handler: async (r) => {
-        await gate;
-        got.push(r.seq);
-      },
-    });
-    const live = async (from: number, count: number): Promise<void> => {
-      for (let i = from; i < from + count; i++) {
-        outbox.append(makeMessage("dev", i, 20_000));
-        publisher.notify();
-        if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
+    const { subscriber, open, got } = gatedSubscriber(endpoint, dir);
     try {
       await subscriber.start();
       await waitFor(() => subscriber.connected, { what: "the session" });
       await new Promise((resolve) => setTimeout(resolve, 300)); // the SUB's subscription reaches PUB
-      await live(0, 300);
+      await publishLive(outbox, publisher, 0, 300);
       await waitFor(() => subscriber.counters.pubPauses === 1, { what: "PUB to be paused" });
       await publisher.close();
       publisher = new Publisher({ outbox, bind: endpoint, heartbeatMs: 200 });
@@ -157,7 +149,7 @@ describe("library", function () {
       await waitFor(() => subscriber.counters.hellos >= 2 && subscriber.connected, { what: "the next session" });
       await new Promise((resolve) => setTimeout(resolve, 300));
       // Still stuck: PUB is taken again, fills four windows again and is paused again.
-      await live(300, 300);
+      await publishLive(outbox, publisher, 300, 300);
       await waitFor(() => subscriber.counters.pubPauses === 2, { what: "PUB taken, then paused again" });
       open();
       await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
