@@ -339,6 +339,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const tooFarBehind = result === "dropped" || this.pubBytesHeld > this.pubMaxHeld;
     if (entry.source === "pub" && tooFarBehind) this.pausePub(entry.seq);
     if (result === "duplicate" || result === "dropped") this.release(entry);
+    if (result === "held") ownBody(entry.item);
     if (result !== "released") return;
     const ready = this.reorder.take();
     for (const e of ready) e.item.tag = e;
@@ -553,5 +554,15 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   closed(): Promise<SubscriberCloseReason> {
     return this.closedPromise;
+  }
+}
+
+/**
+ * A record held for a gap may wait long; if its body is a view into a batch's
+ * part, keep a copy instead, so the rest of the part (counted nowhere) is freed.
+ */
+function ownBody(item: Released): void {
+  if (item.type === "record" && item.record.body.byteLength < item.record.body.buffer.byteLength) {
+    item.record.body = Buffer.from(item.record.body);
   }
 }
