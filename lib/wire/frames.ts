@@ -16,9 +16,10 @@
 // equals its own position, so a lost frame is always noticed.
 //
 // A peer whose hello says `batches` may be sent `batch` frames (on ROUTER;
-// on PUB while every pub-mode peer said so): several records in one message, their headers in one list and their
-// bodies back to back in the second part. Each record keeps its own `prev`,
-// so a batch is exactly the data frames it stands for.
+// on PUB while every pub-mode peer said so): several records in one
+// message, their headers in one list and their bodies back to back in the
+// second part. Each record keeps its own `prev`, so a batch is exactly the
+// data frames it stands for.
 //
 //   +----------------------------------------------+---------------------------+
 //   | part 0: { v: 1, t: "batch", recs: [          | part 1: body 1 ‖ body 2 ‖ |
