@@ -7,11 +7,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { median } from "../lib/bench/stats.js";
+import { BIN } from "./bin.js";
 
-const BIN = fileURLToPath(new URL("../dist/bin/mq-archive.js", import.meta.url));
 const { values } = parseArgs({ options: { runs: { type: "string", default: "20" } } });
 const dir = mkdtempSync(join(tmpdir(), "mqa-cold-"));
 const db = join(dir, "outbox.db");

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { BIN } from "./bin.js";
 
 interface ProfileNode {
   id: number;
@@ -20,7 +20,6 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const BIN = fileURLToPath(new URL("../dist/bin/mq-archive.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mqa-profile-"));
 const run = spawnSync(process.execPath, [BIN, "bench", ...process.argv.slice(2)], {
   env: { ...process.env, MQA_BENCH_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${dir}` },

@@ -25,9 +25,9 @@ import { parseSize } from "../../lib/config/units.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import type { PeerJob, PeerMessage } from "./roles.js";
 import { missingServers, startRabbit, startRedis, type Server } from "./servers.js";
+import { BIN } from "../bin.js";
 
 const ROLES = fileURLToPath(new URL("./roles.ts", import.meta.url));
-const BIN = fileURLToPath(new URL("../../dist/bin/mq-archive.js", import.meta.url));
 
 const { values } = parseArgs({
   options: {
