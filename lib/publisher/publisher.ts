@@ -43,14 +43,23 @@ export interface BoundEndpoints {
 export type CloseReason = { type: "closed" } | { type: "failed"; error: Error };
 
 const PEER_MAX_MESSAGE = 1024 * 1024;
+/**
+ * Messages PUB queues for one subscriber before dropping for it. A message
+ * carries at most PUB_MAX_BODY of bodies (one record, or a batch), so a
+ * stalled subscriber pins at most 512 × 64 KiB = 32 MiB of serve's memory
+ * (with 1,000, batches of 60 KB pinned 60 MB; 256 made a healthy subscriber
+ * drop behind PUB in bursts and repair over ROUTER, measured).
+ */
+const PUB_HWM = 512;
 
 /**
  * How the daemon opens the outbox: its own writes (acks, pruning) need no
- * fsync of their own, and it waits at most a moment for another process's
- * lock (a wait blocks every peer); a write that finds the lock taken is
- * tried again later.
+ * fsync of their own, and it never waits for another process's lock (a
+ * wait blocks every peer: with 2 ms, a `publish` holding the lock through
+ * its fsync stalled serve four times a second); a write that finds the lock
+ * taken is tried again on the next round.
  */
-export const DAEMON_OUTBOX = { durability: "normal", busyTimeoutMs: 2 } as const;
+export const DAEMON_OUTBOX = { durability: "normal", busyTimeoutMs: 0 } as const;
 
 export class Publisher {
   readonly log: Logger;
@@ -172,7 +181,7 @@ export class Publisher {
   }
 
   private bindPub(endpoint: string): Promise<PubSocket> {
-    return PubSocket.bind(endpoint, { sendHighWaterMark: 1_000, ...this.pubCurve });
+    return PubSocket.bind(endpoint, { sendHighWaterMark: PUB_HWM, ...this.pubCurve });
   }
 
   private persist(): void {

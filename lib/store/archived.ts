@@ -4,8 +4,9 @@
 //
 // Cheap on the hot path: lookups of new Message-IDs (nearly all of them)
 // are answered by a Bloom filter, and new entries are written in sorted
-// groups every few seconds instead of at random spots in every commit. A
-// crash may forget the last few seconds' entries: those messages would be
+// groups (every 8,192 entries or 250 ms, so at low rates a flush is short
+// and holds the event loop only briefly) instead of at random spots in every
+// commit. A crash may forget the last quarter second's entries: those messages would be
 // archived again only if they came again as new records, never otherwise
 // (a redelivered record is recognised by its seq and the sinks' names).
 
@@ -33,7 +34,7 @@ const sha256: (data: string) => Buffer =
     : (data) => crypto.createHash("sha256").update(data).digest();
 
 const FLUSH_ENTRIES = 8192;
-const FLUSH_MS = 2000;
+const FLUSH_MS = 250;
 const BITS_PER_ENTRY = 16;
 
 class Bloom {
