@@ -51,7 +51,6 @@ function untilDismissed(): Promise<void> {
   return new Promise((resolve) => process.once("disconnect", resolve));
 }
 
-
 export async function runPublisherRole(job: PublisherJob): Promise<void> {
   const outbox = Outbox.open(job.db);
   const messages = new BenchMessages(job.size);

@@ -27,7 +27,6 @@ export class Fanout {
   /** The last seq put on PUB: the `prev` of the next. */
   private last: number;
   private target: number;
-  private listeners: () => PubListeners = () => "none";
   private running = false;
 
   constructor(
@@ -35,6 +34,8 @@ export class Fanout {
     private pub: PubSocket,
     private readonly log: Logger,
     start: number,
+    /** Who follows PUB now: asked per chunk, as peers come and go during a long fan-out. */
+    private readonly listeners: () => PubListeners,
   ) {
     this.last = start;
     this.target = start;
@@ -54,14 +55,13 @@ export class Fanout {
    * bodies are not read at all; the chain still moves, so a peer that joins
    * mid-way sees a gap and repairs it.
    */
-  async advance(head: number, listeners: () => PubListeners): Promise<void> {
+  async advance(head: number): Promise<void> {
     this.target = Math.max(this.target, head);
-    this.listeners = listeners;
     if (this.running) return;
     this.running = true;
     try {
       while (this.last < this.target) {
-        const listening = this.listeners(); // asked per chunk: peers come and go during a long fan-out
+        const listening = this.listeners();
         if (listening === "none") {
           this.last = this.target;
           break;

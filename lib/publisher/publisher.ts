@@ -13,7 +13,7 @@ import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
 import { Gatekeeper } from "./gatekeeper.js";
 import { Control, type PublisherCounters } from "./control.js";
 import { derivePubEndpoint } from "./endpoints.js";
-import { Fanout } from "./fanout.js";
+import { Fanout, type PubListeners } from "./fanout.js";
 import type { Session, SessionTimers } from "./session.js";
 import { Streamer } from "./streamer.js";
 import { OutboxWatcher } from "./watcher.js";
@@ -121,7 +121,8 @@ export class Publisher {
       ...routerCurve,
     });
     this.pub = await this.bindPub(o.pubBind ?? derivePubEndpoint(o.bind));
-    this.fanout = new Fanout(outbox, this.pub, this.log.child({ component: "fanout" }), this.head);
+    const listeners = (): PubListeners => this.control?.pubListeners() ?? "none";
+    this.fanout = new Fanout(outbox, this.pub, this.log.child({ component: "fanout" }), this.head, listeners);
     this.control = new Control({
       outbox,
       router: this.router,
@@ -260,7 +261,7 @@ export class Publisher {
     }
     if (head <= this.head) return;
     this.head = head;
-    void this.fanout?.advance(head, () => this.control?.pubListeners() ?? "none");
+    void this.fanout?.advance(head);
     void this.streamer?.pump();
   }
 

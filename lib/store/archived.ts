@@ -5,10 +5,11 @@
 // Cheap on the hot path: lookups of new Message-IDs (nearly all of them)
 // are answered by a Bloom filter, and new entries are written in sorted
 // groups (every 8,192 entries or 250 ms, so at low rates a flush is short
-// and holds the event loop only briefly) instead of at random spots in every
-// commit. A crash may forget the last quarter second's entries: those messages would be
-// archived again only if they came again as new records, never otherwise
-// (a redelivered record is recognised by its seq and the sinks' names).
+// and holds the event loop only briefly) instead of at random spots in
+// every commit. A crash may forget the last quarter second's entries: those
+// messages would be archived again only if they came again as new records,
+// never otherwise (a redelivered record is recognised by its seq and the
+// sinks' names).
 
 import * as crypto from "node:crypto";
 import type { Db } from "./sqlite.js";
