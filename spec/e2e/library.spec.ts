@@ -39,13 +39,28 @@ function gatedSubscriber(endpoint: string, dir: string): { subscriber: Subscribe
   return { subscriber, open, got };
 }
 
-/** Commit 20 KB messages one at a time, as live traffic: PUB carries them as they come. */
-async function publishLive(outbox: Outbox, publisher: Publisher, from: number, count: number): Promise<void> {
-  for (let i = from; i < from + count; i++) {
-    outbox.append(makeMessage("dev", i, 20_000));
-    publisher.notify();
-    if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** A subscriber whose handler collects what it is given. */
+function collectingSubscriber(endpoint: string, dir: string): { subscriber: Subscriber; got: SinkRecord[] } {
+  const got: SinkRecord[] = [];
+  return { subscriber: new Subscriber({ connect: endpoint, state: join(dir, "sub.db"), handler: (r) => void got.push(r) }), got };
+}
+
+/**
+ * Commit 20 KB messages one at a time, as live traffic (PUB carries them as
+ * they come), until `done()`. Returns the index of the next message.
+ */
+async function publishLiveUntil(outbox: Outbox, publisher: Publisher, from: number, done: () => boolean, what: string): Promise<number> {
+  let next = from;
+  await waitFor(
+    () => {
+      if (done()) return true;
+      outbox.append(makeMessage("dev", next++, 20_000));
+      publisher.notify();
+      return false;
+    },
+    { what, intervalMs: 2 },
+  );
+  return next;
 }
 
 describe("library", function () {
@@ -54,8 +69,7 @@ describe("library", function () {
   it("a handler receives every record in order; its resolved promise acknowledges", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);
-    const got: SinkRecord[] = [];
-    const subscriber = new Subscriber({ connect: endpoint, state: join(dir, "sub.db"), handler: (r) => void got.push(r) });
+    const { subscriber, got } = collectingSubscriber(endpoint, dir);
     try {
       await subscriber.start();
       const messages = Array.from({ length: 300 }, (_, i) => makeMessage(i % 2 ? "a" : "b", i));
@@ -74,8 +88,7 @@ describe("library", function () {
   it("records whose headers overflow one batch frame arrive in several (Message-IDs of 4,000 three-byte characters)", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);
-    const got: SinkRecord[] = [];
-    const subscriber = new Subscriber({ connect: endpoint, state: join(dir, "sub.db"), handler: (r) => void got.push(r) });
+    const { subscriber, got } = collectingSubscriber(endpoint, dir);
     try {
       // 64 of these in one batch header would be ~770 KB, over the 64 KiB header limit.
       const ids = Array.from({ length: 200 }, (_, i) => `<${"€".repeat(4000)}.${i}>`);
@@ -97,30 +110,21 @@ describe("library", function () {
     try {
       await subscriber.start();
       await waitFor(() => subscriber.connected, { what: "the session" });
-      await new Promise((resolve) => setTimeout(resolve, 300)); // the SUB's subscription reaches PUB
-      await publishLive(outbox, publisher, 0, 400); // 8 MB while the handler is stuck: eight credit windows
-      await waitFor(() => subscriber.counters.pubPauses >= 1, { what: "PUB to be paused" });
-      // Paused means PUB sends nothing more: what was in flight has come within 300 ms on loopback.
+      // The handler is stuck: PUB's records pile up until they pass four credit windows (4 MiB).
+      let n = await publishLiveUntil(outbox, publisher, 0, () => subscriber.counters.pubPauses >= 1, "PUB to be paused");
+      // Paused means PUB sends nothing more. Absence needs a window: what was in flight comes within 300 ms on loopback.
       await new Promise((resolve) => setTimeout(resolve, 300));
       const beforeMore = subscriber.counters.fromPub;
-      for (let i = 400; i < 450; i++) outbox.append(makeMessage("dev", i, 20_000));
+      for (const end = n + 50; n < end; n++) outbox.append(makeMessage("dev", n, 20_000));
       publisher.notify();
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(subscriber.counters.fromPub, "records from PUB while paused").to.equal(beforeMore);
       open();
       await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
-      expect(got).to.deep.equal(Array.from({ length: 450 }, (_, i) => i + 1));
+      expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
       // Caught up, it takes PUB again: keep publishing until a record comes that way.
       const fromPub = subscriber.counters.fromPub;
-      let n = 450;
-      await waitFor(
-        () => {
-          outbox.append(makeMessage("dev", n++));
-          publisher.notify();
-          return subscriber.counters.fromPub > fromPub;
-        },
-        { what: "a record by PUB after the pause" },
-      );
+      n = await publishLiveUntil(outbox, publisher, n, () => subscriber.counters.fromPub > fromPub, "a record by PUB after the pause");
       await waitFor(() => subscriber.position === outbox.head(), { what: "the rest" });
       expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
     } finally {
@@ -140,20 +144,16 @@ describe("library", function () {
     try {
       await subscriber.start();
       await waitFor(() => subscriber.connected, { what: "the session" });
-      await new Promise((resolve) => setTimeout(resolve, 300)); // the SUB's subscription reaches PUB
-      await publishLive(outbox, publisher, 0, 300);
-      await waitFor(() => subscriber.counters.pubPauses === 1, { what: "PUB to be paused" });
+      let n = await publishLiveUntil(outbox, publisher, 0, () => subscriber.counters.pubPauses === 1, "PUB to be paused");
       await publisher.close();
       publisher = new Publisher({ outbox, bind: endpoint, heartbeatMs: 200 });
       await publisher.start();
       await waitFor(() => subscriber.counters.hellos >= 2 && subscriber.connected, { what: "the next session" });
-      await new Promise((resolve) => setTimeout(resolve, 300));
       // Still stuck: PUB is taken again, fills four windows again and is paused again.
-      await publishLive(outbox, publisher, 300, 300);
-      await waitFor(() => subscriber.counters.pubPauses === 2, { what: "PUB taken, then paused again" });
+      n = await publishLiveUntil(outbox, publisher, n, () => subscriber.counters.pubPauses === 2, "PUB taken, then paused again");
       open();
       await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
-      expect(got).to.deep.equal(Array.from({ length: 600 }, (_, i) => i + 1));
+      expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
     } finally {
       open();
       await subscriber.close();
