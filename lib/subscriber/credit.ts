@@ -3,6 +3,8 @@
 // grant again as records leave memory (stored, or dropped as duplicates).
 // Each hello or fetch starts a new epoch with a fresh grant, and records of
 // an older epoch no longer return credit, so memory stays within the window.
+// It also counts the PUB records in memory, which no credit bounds: the
+// subscriber pauses PUB when they pass a limit.
 
 export interface Held {
   source: "router" | "pub";
@@ -14,6 +16,7 @@ export class CreditWindow {
   private epochNow = 0;
   private toReturn = 0;
   private held = 0;
+  private pubHeld = 0;
 
   /** @param window bytes the publisher may have in flight to us */
   constructor(readonly window: number) {}
@@ -27,6 +30,11 @@ export class CreditWindow {
     return this.held;
   }
 
+  /** Bytes of PUB records in memory. */
+  get pubBytesHeld(): number {
+    return this.pubHeld;
+  }
+
   /** A hello or fetch: start over, returning the grant to send with it. */
   restart(): number {
     this.epochNow++;
@@ -34,14 +42,18 @@ export class CreditWindow {
     return Math.max(this.window / 4, this.window - this.held);
   }
 
-  /** A ROUTER record arrived and is now held. */
-  received(bytes: number): void {
-    this.held += bytes;
+  /** A record arrived and is now held. */
+  received(bytes: number, source: Held["source"] = "router"): void {
+    if (source === "router") this.held += bytes;
+    else this.pubHeld += bytes;
   }
 
   /** A record left memory. Returns whether enough credit is due to send it now. */
   release(entry: Held): boolean {
-    if (entry.source !== "router") return false;
+    if (entry.source === "pub") {
+      this.pubHeld -= entry.bytes;
+      return false;
+    }
     this.held -= entry.bytes;
     if (entry.creditEpoch === this.epochNow) this.toReturn += entry.bytes;
     return this.toReturn >= this.window / 8;

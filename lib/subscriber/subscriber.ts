@@ -100,8 +100,6 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private lastRetryCheckAt = 0;
   private deadLetters = 0;
   private fetchDelay = 250;
-  /** Bytes of PUB records in memory (held for a gap, or waiting for the sinks). */
-  private pubBytesHeld = 0;
   /** PUB is paused until our position reaches this seq (0: not paused). */
   private pubPausedUntil = 0;
 
@@ -310,12 +308,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (this.session === null || this.state.outboxId === null) return;
     if (source === "pub") this.counters.fromPub++;
     else this.counters.fromRouter++;
-    if (source === "router") {
-      this.lastRouterDataAt = now;
-      this.credit.received(frame.body.length);
-    } else {
-      this.pubBytesHeld += frame.body.length;
-    }
+    if (source === "router") this.lastRouterDataAt = now;
+    this.credit.received(frame.body.length, source);
     this.knownHead = Math.max(this.knownHead, frame.seq);
     const record = {
       outbox: this.state.outboxId,
@@ -336,7 +330,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const result = this.reorder.offer(entry, (e) => this.release(e));
     if (result === "duplicate") this.counters.duplicates++;
     if (result === "dropped") this.counters.dropped++;
-    const tooFarBehind = result === "dropped" || this.pubBytesHeld > this.pubMaxHeld;
+    const tooFarBehind = result === "dropped" || this.credit.pubBytesHeld > this.pubMaxHeld;
     if (entry.source === "pub" && tooFarBehind) this.pausePub(entry.seq);
     if (result === "duplicate" || result === "dropped") this.release(entry);
     if (result === "held") ownBody(entry.item);
@@ -364,7 +358,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private pausePub(seq: number): void {
     if (this.pubPausedUntil === 0) {
       this.counters.pubPauses++;
-      this.log.debug({ position: this.reorder.position, pub: seq, bytesHeld: this.pubBytesHeld }, "too far behind PUB; pausing it");
+      this.log.debug({ position: this.reorder.position, pub: seq, bytesHeld: this.credit.pubBytesHeld }, "too far behind PUB; pausing it");
     }
     this.pubPausedUntil = Math.max(this.pubPausedUntil, seq);
     this.link?.pausePub(true);
@@ -372,7 +366,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private resumePubIfDue(): void {
     if (this.pubPausedUntil === 0 || this.reorder.position < this.pubPausedUntil) return;
-    if (this.pubBytesHeld > this.pubMaxHeld / 2) return;
+    if (this.credit.pubBytesHeld > this.pubMaxHeld / 2) return;
     this.pubPausedUntil = 0;
     this.link?.pausePub(false);
     this.log.debug({ position: this.reorder.position }, "caught up with PUB; taking it again");
@@ -419,11 +413,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   /** A record left memory (stored, or not kept): return its credit if the publisher counts it. */
   private release(entry: Entry): void {
-    if (entry.source === "pub") {
-      this.pubBytesHeld -= entry.bytes;
-      this.resumePubIfDue();
-    }
     if (this.credit.release(entry)) this.flushCredit();
+    if (entry.source === "pub") this.resumePubIfDue();
   }
 
   private flushCredit(): void {

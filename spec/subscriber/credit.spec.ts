@@ -24,8 +24,20 @@ describe("CreditWindow", () => {
     w.release({ source: "router", creditEpoch: old, bytes: 700 });
     expect(w.take()).to.equal(null);
     expect(w.bytesHeld).to.equal(0);
+    w.received(500, "pub");
     w.release({ source: "pub", creditEpoch: w.epoch, bytes: 500 });
     expect(w.take()).to.equal(null);
+  });
+
+  it("counts PUB records in memory apart from the ROUTER ones", () => {
+    const w = new CreditWindow(800);
+    w.restart();
+    w.received(300, "pub");
+    w.received(100);
+    expect([w.pubBytesHeld, w.bytesHeld]).to.deep.equal([300, 100]);
+    expect(w.congested, "PUB records are not ROUTER credit").to.equal(false);
+    w.release({ source: "pub", creditEpoch: w.epoch, bytes: 300 });
+    expect([w.pubBytesHeld, w.bytesHeld]).to.deep.equal([0, 100]);
   });
 
   it("keeps unsent credit only within its epoch", () => {
