@@ -146,8 +146,18 @@ describe("library", function () {
       await waitFor(() => subscriber.connected, { what: "the session" });
       let n = await publishLiveUntil(outbox, publisher, 0, () => subscriber.counters.pubPauses === 1, "PUB to be paused");
       await publisher.close();
-      publisher = new Publisher({ outbox, bind: endpoint, heartbeatMs: 200 });
-      await publisher.start();
+      // The same ROUTER endpoint (what the subscriber connects to), once the closed socket has let go of the port.
+      publisher = await waitFor(async () => {
+        const next = new Publisher({ outbox, bind: endpoint, pubBind: "tcp://127.0.0.1:*", heartbeatMs: 200 });
+        try {
+          await next.start();
+          return next;
+        } catch (err) {
+          await next.close();
+          if ((err as Error).message.includes("in use")) return undefined;
+          throw err;
+        }
+      }, { what: "the publisher to bind again" });
       await waitFor(() => subscriber.counters.hellos >= 2 && subscriber.connected, { what: "the next session" });
       // Still stuck: PUB is taken again, fills four windows again and is paused again.
       n = await publishLiveUntil(outbox, publisher, n, () => subscriber.counters.pubPauses === 2, "PUB taken, then paused again");
