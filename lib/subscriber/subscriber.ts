@@ -16,6 +16,7 @@ import { Deliverer, type Released } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
 import { CreditWindow } from "./credit.js";
 import { aheadError, replacedError, type Followed } from "./outbox-identity.js";
+import { settleHeldBodies, type HeldBody } from "./held-bodies.js";
 import { Link, type Source } from "./link.js";
 import { ReorderBuffer, type ChainEntry } from "./reorder.js";
 
@@ -84,6 +85,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private link: Link | null = null;
   private deliverer: Deliverer | null = null;
   private reorder!: ReorderBuffer<Entry>;
+  /** Records of the frame being read that were held for a gap (see settleHeld). */
+  private heldNow: HeldBody[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly proof: Uint8Array;
 
@@ -196,6 +199,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       log: this.log.child({ component: "link" }),
       handlers: {
         onFrame: (frame, source) => this.onFrame(frame, source),
+        onBatch: (records, source) => this.onBatch(records, source),
         onConnection: (up) => this.onConnection(up),
         onSocketError: (err) => void this.close(err),
       },
@@ -252,16 +256,38 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   // ---- frames ------------------------------------------------------------
 
-  private onFrame(frame: Exclude<Frame, BatchFrame>, source: Source): void {
-    if (this.closing) return;
+  private onBatch(records: readonly DataFrame[], source: Source): void {
+    const now = this.heard(source);
+    if (now === null) return;
+    for (const record of records) this.onData(record, source, now);
+    this.settleHeld();
+  }
+
+  /** The records of the frame just read that were held share its part: keep it, or copy them out of it. */
+  private settleHeld(): void {
+    if (this.heldNow.length === 0) return;
+    settleHeldBodies(this.heldNow);
+    this.heldNow = [];
+  }
+
+  /** A frame arrived: the time, or null when closing (it is ignored). */
+  private heard(source: Source): number | null {
+    if (this.closing) return null;
     const now = Date.now();
     if (source === "router") this.lastHeard = now;
+    return now;
+  }
+
+  private onFrame(frame: Exclude<Frame, BatchFrame>, source: Source): void {
+    const now = this.heard(source);
+    if (now === null) return;
     switch (frame.type) {
       case "welcome":
         this.onWelcome(frame, now);
         return;
       case "data":
         this.onData(frame, source, now);
+        this.settleHeld();
         return;
       case "pass":
         if (this.session) {
@@ -333,7 +359,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const tooFarBehind = result === "dropped" || this.credit.pubBytesHeld > this.pubMaxHeld;
     if (entry.source === "pub" && tooFarBehind) this.pausePub(entry.seq);
     if (result === "duplicate" || result === "dropped") this.release(entry);
-    if (result === "held") ownBody(entry.item);
+    if (result === "held" && entry.item.type === "record") this.heldNow.push(entry.item.record);
     if (result !== "released") return;
     const ready = this.reorder.take();
     for (const e of ready) e.item.tag = e;
@@ -545,15 +571,5 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   closed(): Promise<SubscriberCloseReason> {
     return this.closedPromise;
-  }
-}
-
-/**
- * A record held for a gap may wait long; if its body is a view into a batch's
- * part, keep a copy instead, so the rest of the part (counted nowhere) is freed.
- */
-function ownBody(item: Released): void {
-  if (item.type === "record" && item.record.body.byteLength < item.record.body.buffer.byteLength) {
-    item.record.body = Buffer.from(item.record.body);
   }
 }
