@@ -13,6 +13,7 @@ import type { Sink } from "../sinks/sink.js";
 import { Subscriber } from "../subscriber/subscriber.js";
 import { createLogger } from "../log.js";
 import { BenchMessages } from "./messages.js";
+import { startDebugProbes } from "./debug-probes.js";
 import { preciseNow } from "./stats.js";
 
 export interface PublisherJob {
@@ -109,28 +110,7 @@ export async function runSubscriberRole(job: SubscriberJob): Promise<void> {
     ...(process.env.MQA_BENCH_DEBUG ? { log: createLogger("debug") } : {}),
     ...(security ? { security } : {}),
   });
-  const peaks: Record<string, number> = {};
-  const sampler = process.env.MQA_BENCH_DEBUG
-    ? setInterval(() => {
-        for (const [k, v] of Object.entries(process.memoryUsage())) peaks[k] = Math.max(peaks[k] ?? 0, Math.round(v / 2 ** 20));
-      }, 20)
-    : null;
-  const stalls: Array<[number, number]> = [];
-  const gcs: Array<[number, number, number]> = [];
-  if (process.env.MQA_BENCH_DEBUG) {
-    const { PerformanceObserver } = await import("node:perf_hooks");
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) if (e.duration > 3) gcs.push([Math.round(performance.timeOrigin + e.startTime), Math.round(e.duration), (e as unknown as { detail: { kind: number } }).detail.kind]);
-    }).observe({ entryTypes: ["gc"] });
-  }
-  let lastTick = preciseNow();
-  const stallProbe = process.env.MQA_BENCH_DEBUG
-    ? setInterval(() => {
-        const now = preciseNow();
-        if (now - lastTick > 5) stalls.push([Math.round(now), Math.round(now - lastTick)]);
-        lastTick = now;
-      }, 1)
-    : null;
+  const probes = startDebugProbes();
   await subscriber.start();
   while (!subscriber.connected) await new Promise((resolve) => setTimeout(resolve, 5));
   await tell({ type: "ready" });
@@ -140,15 +120,7 @@ export async function runSubscriberRole(job: SubscriberJob): Promise<void> {
   while (subscriber.position < job.expect) await new Promise((resolve) => setTimeout(resolve, 1));
   const end = preciseNow();
   clearInterval(progress);
-  if (stallProbe) {
-    clearInterval(stallProbe);
-    process.stderr.write(`subscriber event-loop stalls > 5 ms: ${JSON.stringify(stalls.slice(0, 40))}\n`);
-    process.stderr.write(`subscriber GC > 3 ms [start, ms, kind]: ${JSON.stringify(gcs.slice(0, 40))}\n`);
-  }
-  if (sampler) {
-    clearInterval(sampler);
-    process.stderr.write(`subscriber peak memory (MiB): ${JSON.stringify(peaks)} counters ${JSON.stringify(subscriber.counters)}\n`);
-  }
+  probes?.report(subscriber.counters);
   await subscriber.close();
   await tell({ type: "delivered", start: first, end, handoffs });
   await untilDismissed();
