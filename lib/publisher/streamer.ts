@@ -3,7 +3,7 @@
 // time and never beyond a peer's credit, so one peer's backlog neither
 // starves the others nor grows the publisher's memory. A peer that accepts
 // batch frames gets each chunk in as few messages as the header limit
-// allows.
+// allows. Peers streaming together share their reads (SharedReads).
 
 import type { Logger } from "../log.js";
 import { ALL_LISTS } from "../security/list-match.js";
@@ -11,6 +11,7 @@ import type { Outbox, OutboxRecord } from "../store/outbox.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import { encode, encodeRun, splitBatches } from "../wire/codec.js";
 import type { Session } from "./session.js";
+import { SharedReads } from "./shared-reads.js";
 
 const CHUNK_RECORDS = 64;
 const CHUNK_BYTES = 1024 * 1024;
@@ -31,8 +32,13 @@ export interface StreamerDeps {
 export class Streamer {
   private running = false;
   private again = false;
+  private readonly reads: SharedReads;
+  /** More than one session (reading every list) streams in this turn. */
+  private shared = false;
 
-  constructor(private readonly deps: StreamerDeps) {}
+  constructor(private readonly deps: StreamerDeps) {
+    this.reads = new SharedReads(deps.outbox);
+  }
 
   /** Send what sessions are owed; coalesces concurrent calls. */
   async pump(): Promise<void> {
@@ -59,13 +65,10 @@ export class Streamer {
   /** One chunk for every session that wants data. Returns whether any did. */
   private turn(): boolean {
     const head = this.deps.head();
-    let busy = false;
-    for (const session of [...this.deps.sessions()]) {
-      if (!session.wantsData(head)) continue;
-      busy = true;
-      this.streamChunk(session, head);
-    }
-    return busy;
+    const wanting = [...this.deps.sessions()].filter((session) => session.wantsData(head));
+    this.shared = wanting.filter((session) => session.lists === ALL_LISTS).length > 1;
+    for (const session of wanting) this.streamChunk(session, head);
+    return wanting.length > 0;
   }
 
   private streamChunk(session: Session, head: number): void {
@@ -83,7 +86,7 @@ export class Streamer {
   }
 
   private readAll(session: Session, maxBytes: number): OutboxRecord[] {
-    const records = this.deps.outbox.readAfter(session.cursor, { limit: CHUNK_RECORDS, maxBytes });
+    const records = this.reads.readAfter(session.cursor, { limit: CHUNK_RECORDS, maxBytes }, this.shared);
     if (records.length === 0) session.scanned(this.deps.head()); // the rest was pruned
     return records;
   }
