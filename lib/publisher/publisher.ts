@@ -289,10 +289,16 @@ export class Publisher {
   }
 
   /** Counters for status and tests. */
-  counters(): PublisherCounters & { head: number; sessions: number; refusedKeys: number } {
+  counters(): PublisherCounters & { head: number; sessions: number; refusedKeys: number; sharedReads: number } {
     const c = this.control;
     const sessions = c ? [...c.sessions()].length : 0;
-    return { ...(c?.counters ?? emptyCounters()), head: this.head, sessions, refusedKeys: this.gate?.refusedTotal ?? 0 };
+    return {
+      ...(c?.counters ?? emptyCounters()),
+      head: this.head,
+      sessions,
+      refusedKeys: this.gate?.refusedTotal ?? 0,
+      sharedReads: this.streamer?.sharedReads ?? 0,
+    };
   }
 
   sessions(): Session[] {

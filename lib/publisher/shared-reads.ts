@@ -26,6 +26,8 @@ export class SharedReads {
   /** A seq (or start position) → the seq of the record after it. */
   private readonly next = new Map<number, number>();
   private bytes = 0;
+  /** Records taken from memory instead of SQLite. */
+  hits = 0;
 
   constructor(
     private readonly outbox: Pick<Outbox, "readAfter">,
@@ -49,6 +51,7 @@ export class SharedReads {
       this.kept.delete(hit.record.seq); // most recently used: to the end
       this.kept.set(hit.record.seq, hit);
       out.push(hit.record);
+      this.hits++;
       bytes += hit.record.size;
       cursor = hit.record.seq;
     }

@@ -40,6 +40,11 @@ export class Streamer {
     this.reads = new SharedReads(deps.outbox);
   }
 
+  /** Records streams took from memory (read for another stream moments before). */
+  get sharedReads(): number {
+    return this.reads.hits;
+  }
+
   /** Send what sessions are owed; coalesces concurrent calls. */
   async pump(): Promise<void> {
     if (this.running) {

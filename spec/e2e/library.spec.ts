@@ -172,6 +172,28 @@ describe("library", function () {
     }
   });
 
+  it("subscribers backfilling together share serve's reads, and each stores the whole history once, in order", async () => {
+    const dir = tempDir();
+    const messages = Array.from({ length: 4000 }, (_, i) => makeMessage(i % 2 ? "a" : "b", i, 4000));
+    const { outbox, publisher, endpoint } = await startPublisher(dir);
+    for (const m of messages) outbox.append(m); // a backlog: nobody is connected yet
+    const subs = [tempDir(), tempDir(), tempDir()].map((d) => collectingSubscriber(endpoint, d));
+    try {
+      await Promise.all(subs.map((s) => s.subscriber.start()));
+      await waitFor(() => subs.every((s) => s.subscriber.position === outbox.head()), { what: "every subscriber to store the backlog" });
+      const expected = messages.map((m) => sha256(m.body));
+      for (const { got } of subs) {
+        expect(got.map((r) => sha256(r.body))).to.deep.equal(expected);
+        expect(got.map((r) => r.seq)).to.deep.equal(got.map((_, i) => i + 1));
+      }
+      expect(publisher.counters().sharedReads, "records a stream took from memory").to.be.greaterThan(0);
+    } finally {
+      await Promise.all(subs.map((s) => s.subscriber.close()));
+      await publisher.close();
+      outbox.close();
+    }
+  });
+
   it("`for await` yields records; acked ones are not delivered again after a restart", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);
