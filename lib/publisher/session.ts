@@ -129,9 +129,14 @@ export class Session {
     return true;
   }
 
+  /** Whether the session is behind and streaming (with credit to spend or not). */
+  catchingUp(head: number): boolean {
+    return this.streaming && !this.reachedEnd(head);
+  }
+
   /** Whether the streamer should read more for this session now. */
   wantsData(head: number): boolean {
-    return this.streaming && this.credit > 0 && !this.reachedEnd(head);
+    return this.credit > 0 && this.catchingUp(head);
   }
 
   /** Account for a record or pass sent: it chains after `lastSent`. */

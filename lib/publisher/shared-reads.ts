@@ -1,10 +1,11 @@
 // Peers catching up together read the same records: twenty archive hosts
-// back after an outage would each read every record from SQLite. While more
-// than one peer is streaming, the records read for streams are kept (the
-// most recently used few MiB), each with what precedes it in the outbox, so
-// the next peer walks them in memory. Measured with 20 subscribers: 93 % of
-// the records a stream needs were read by another stream moments before.
-// With one streaming peer nothing is kept: each record is read once anyway.
+// back after an outage would each read every record from SQLite. The
+// streamer reads through here while more than one peer is catching up: the
+// records read are kept (the most recently used few MiB), each with what
+// precedes it in the outbox, so the next peer walks them in memory.
+// Measured with 20 subscribers: 93 % of the records a stream needs were
+// read by another stream moments before. Otherwise the streamer reads the
+// outbox directly and clears this: each record is read once anyway.
 //
 // A record follows another for good: seqs only grow, so no row is ever
 // inserted between two the cache has linked. A kept record may have been
@@ -13,6 +14,8 @@
 import type { Outbox, OutboxRecord, ReadLimits } from "../store/outbox.js";
 
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
+/** What a record costs the budget at least (its object and fields), so empty bodies cannot pile up. */
+const EMPTY_RECORD_BYTES = 256;
 
 interface Kept {
   record: OutboxRecord;
@@ -34,12 +37,8 @@ export class SharedReads {
     private readonly maxBytes = DEFAULT_MAX_BYTES,
   ) {}
 
-  /** Outbox.readAfter, from memory where it can; `shared`: other peers are streaming too. */
-  readAfter(after: number, limits: ReadLimits, shared: boolean): OutboxRecord[] {
-    if (!shared) {
-      this.clear();
-      return this.outbox.readAfter(after, limits);
-    }
+  /** Outbox.readAfter, from memory where it can; what it reads from the outbox is kept. */
+  readAfter(after: number, limits: ReadLimits): OutboxRecord[] {
     const out: OutboxRecord[] = [];
     let bytes = 0;
     let cursor = after;
@@ -55,7 +54,7 @@ export class SharedReads {
       bytes += hit.record.size;
       cursor = hit.record.seq;
     }
-    if (!more()) return out;
+    if (!more() && out.length > 0) return out;
     const read = this.outbox.readAfter(cursor, { limit: limits.limit - out.length, maxBytes: limits.maxBytes - bytes });
     for (const record of read) {
       this.keep(record, cursor);
@@ -74,16 +73,17 @@ export class SharedReads {
     if (this.kept.has(record.seq)) return;
     this.kept.set(record.seq, { record, prev });
     this.next.set(prev, record.seq);
-    this.bytes += record.size;
+    this.bytes += Math.max(record.size, EMPTY_RECORD_BYTES);
     for (const [seq, old] of this.kept) {
       if (this.bytes <= this.maxBytes) break;
       this.kept.delete(seq);
       if (this.next.get(old.prev) === seq) this.next.delete(old.prev);
-      this.bytes -= old.record.size;
+      this.bytes -= Math.max(old.record.size, EMPTY_RECORD_BYTES);
     }
   }
 
-  private clear(): void {
+  /** Forget everything kept. */
+  clear(): void {
     if (this.kept.size === 0) return;
     this.kept.clear();
     this.next.clear();

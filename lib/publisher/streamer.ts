@@ -33,7 +33,7 @@ export class Streamer {
   private running = false;
   private again = false;
   private readonly reads: SharedReads;
-  /** More than one session (reading every list) streams in this turn. */
+  /** More than one session reading every list is catching up: their reads go through `reads`. */
   private shared = false;
 
   constructor(private readonly deps: StreamerDeps) {
@@ -70,8 +70,11 @@ export class Streamer {
   /** One chunk for every session that wants data. Returns whether any did. */
   private turn(): boolean {
     const head = this.deps.head();
-    const wanting = [...this.deps.sessions()].filter((session) => session.wantsData(head));
-    this.shared = wanting.filter((session) => session.lists === ALL_LISTS).length > 1;
+    const sessions = [...this.deps.sessions()];
+    // Shared while several every-list peers are behind, whether or not each has credit this turn.
+    this.shared = sessions.filter((session) => session.lists === ALL_LISTS && session.catchingUp(head)).length > 1;
+    if (!this.shared) this.reads.clear();
+    const wanting = sessions.filter((session) => session.wantsData(head));
     for (const session of wanting) this.streamChunk(session, head);
     return wanting.length > 0;
   }
@@ -91,7 +94,8 @@ export class Streamer {
   }
 
   private readAll(session: Session, maxBytes: number): OutboxRecord[] {
-    const records = this.reads.readAfter(session.cursor, { limit: CHUNK_RECORDS, maxBytes }, this.shared);
+    const limits = { limit: CHUNK_RECORDS, maxBytes };
+    const records = this.shared ? this.reads.readAfter(session.cursor, limits) : this.deps.outbox.readAfter(session.cursor, limits);
     if (records.length === 0) session.scanned(this.deps.head()); // the rest was pruned
     return records;
   }

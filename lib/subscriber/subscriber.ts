@@ -87,6 +87,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private reorder!: ReorderBuffer<Entry>;
   /** Records of the frame being read that were held for a gap (see settleHeld). */
   private heldNow: HeldBody[] = [];
+  /** A record of the frame being read was dropped (the reorder buffer was full). */
+  private droppedNow = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly proof: Uint8Array;
 
@@ -265,9 +267,9 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   /** The records of the frame just read that were held share its part: keep it, or copy them out of it. */
   private settleHeld(): void {
-    if (this.heldNow.length === 0) return;
-    settleHeldBodies(this.heldNow);
+    if (this.heldNow.length > 0) settleHeldBodies(this.heldNow, { split: this.droppedNow });
     this.heldNow = [];
+    this.droppedNow = false;
   }
 
   /** A frame arrived: the time, or null when closing (it is ignored). */
@@ -360,6 +362,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (entry.source === "pub" && tooFarBehind) this.pausePub(entry.seq);
     if (result === "duplicate" || result === "dropped") this.release(entry);
     if (result === "held" && entry.item.type === "record") this.heldNow.push(entry.item.record);
+    if (result === "dropped") this.droppedNow = true;
     if (result !== "released") return;
     const ready = this.reorder.take();
     for (const e of ready) e.item.tag = e;

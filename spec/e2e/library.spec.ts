@@ -4,6 +4,7 @@
 
 import { expect } from "chai";
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -239,7 +240,12 @@ describe("library", function () {
       await mesh.waitAcked(["custom-archiver"], seqs[seqs.length - 1]!);
       seqs.forEach((s, i) => expect(sha256(readFileSync(join(out, "dev", `${s}.eml`)))).to.equal(sha256(messages[i]!.body)));
     } finally {
-      child.kill("SIGTERM");
+      // Gone before the temp directory is removed: a closing archiver still writes its state there.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, "exit");
+        child.kill("SIGTERM");
+        await exited;
+      }
     }
   });
 });

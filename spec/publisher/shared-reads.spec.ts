@@ -50,7 +50,7 @@ describe("SharedReads", () => {
     for (let i = 0; i < 300; i++) {
       const after = random(62);
       const limits = { limit: 1 + random(20), maxBytes: 1 + random(15_000) };
-      const shared = reads.readAfter(after, limits, true);
+      const shared = reads.readAfter(after, limits);
       const plain = outbox.readAfter(after, limits);
       expect(seqs(shared), `after ${after}, ${JSON.stringify(limits)}`).to.deep.equal(seqs(plain));
       shared.forEach((r, j) => expect(r.body.equals(plain[j]!.body)).to.equal(true));
@@ -60,32 +60,41 @@ describe("SharedReads", () => {
   it("gives a second peer the records a first one read from memory, and continues from SQLite past them", () => {
     publish(1, 10);
     const reads = new SharedReads(outbox);
-    expect(seqs(reads.readAfter(0, { limit: 5, maxBytes: ALL.maxBytes }, true))).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(seqs(reads.readAfter(0, { limit: 5, maxBytes: ALL.maxBytes }))).to.deep.equal([1, 2, 3, 4, 5]);
     deleteRows(5);
     expect(outbox.readAfter(0, ALL).map((r) => r.seq)[0], "the rows are gone from the file").to.equal(6);
-    expect(seqs(reads.readAfter(0, ALL, true)), "1–5 from memory, 6–10 from the file").to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(seqs(reads.readAfter(3, { limit: 4, maxBytes: ALL.maxBytes }, true))).to.deep.equal([4, 5, 6, 7]);
+    expect(seqs(reads.readAfter(0, ALL)), "1–5 from memory, 6–10 from the file").to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(seqs(reads.readAfter(3, { limit: 4, maxBytes: ALL.maxBytes }))).to.deep.equal([4, 5, 6, 7]);
   });
 
-  it("keeps nothing while only one peer streams (and forgets what it kept)", () => {
+  it("forgets everything it kept when cleared", () => {
     publish(1, 10);
     const reads = new SharedReads(outbox);
-    reads.readAfter(0, ALL, true);
+    reads.readAfter(0, ALL);
     expect(reads.size).to.equal(10);
-    expect(seqs(reads.readAfter(0, ALL, false))).to.deep.equal(seqs(outbox.readAfter(0, ALL)));
+    reads.clear();
     expect(reads.size).to.equal(0);
     deleteRows(10);
-    expect(reads.readAfter(0, ALL, true)).to.deep.equal([]);
+    expect(reads.readAfter(0, ALL)).to.deep.equal([]);
+  });
+
+  it("returns at least one record however small the byte limit, as the outbox does", () => {
+    publish(1, 3);
+    const reads = new SharedReads(outbox);
+    reads.readAfter(0, ALL);
+    for (const maxBytes of [0, 1]) {
+      expect(seqs(reads.readAfter(0, { limit: 5, maxBytes })), `maxBytes ${maxBytes}`).to.deep.equal(seqs(outbox.readAfter(0, { limit: 5, maxBytes })));
+    }
   });
 
   it("holds at most its byte budget, forgetting the least recently used", () => {
     publish(1, 10, 1000);
     const size = outbox.readAfter(0, { limit: 1, maxBytes: 1 })[0]!.size;
     const reads = new SharedReads(outbox, 4 * size);
-    reads.readAfter(0, ALL, true);
+    reads.readAfter(0, ALL);
     expect(reads.size).to.equal(4);
     deleteRows(10);
-    expect(seqs(reads.readAfter(6, ALL, true)), "7–10 are kept").to.deep.equal([7, 8, 9, 10]);
-    expect(reads.readAfter(0, ALL, true), "1–6 were forgotten (and are gone from the file)").to.deep.equal([]);
+    expect(seqs(reads.readAfter(6, ALL)), "7–10 are kept").to.deep.equal([7, 8, 9, 10]);
+    expect(reads.readAfter(0, ALL), "1–6 were forgotten (and are gone from the file)").to.deep.equal([]);
   });
 });

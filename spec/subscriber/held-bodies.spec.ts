@@ -35,6 +35,16 @@ describe("settleHeldBodies", () => {
     expect(held[0]!.body.equals(Buffer.alloc(1_000, 4))).to.equal(true);
   });
 
+  it("copies held records out of their batch when one of its records was dropped (the chain is split)", () => {
+    const { part, records } = batch([10_000, 10_000, 10_000, 10_000]);
+    const held = records.slice(2); // the second was dropped: these wait for it, while the first may be released
+    settleHeldBodies(held, { split: true });
+    for (const [i, r] of held.entries()) {
+      expect(r.body.buffer).to.not.equal(part.buffer);
+      expect(r.body.equals(Buffer.alloc(10_000, i + 3))).to.equal(true);
+    }
+  });
+
   it("leaves a body alone that is its own part, and does nothing for no records", () => {
     const own = { body: Buffer.allocUnsafeSlow(500).fill(7) };
     const before = own.body;
