@@ -8,7 +8,8 @@ import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Outbox, Publisher, Subscriber, type SinkRecord } from "../../lib/index.js";
+import { Outbox, Publisher, Subscriber, generateKeyPair, type SinkRecord } from "../../lib/index.js";
+import { PeerAcl } from "../../lib/security/peers-file.js";
 import { Mesh } from "../helpers/mesh.js";
 import { makeMessage, sha256 } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -173,19 +174,32 @@ describe("library", function () {
     }
   });
 
-  it("subscribers backfilling together share serve's reads, and each stores the whole history once, in order", async () => {
+  it("subscribers backfilling together share serve's reads; each stores its whole history once, in order, and a restricted one only its lists", async () => {
     const dir = tempDir();
-    const messages = Array.from({ length: 4000 }, (_, i) => makeMessage(i % 2 ? "a" : "b", i, 4000));
-    const { outbox, publisher, endpoint } = await startPublisher(dir);
+    const keys = { publisher: generateKeyPair(), one: generateKeyPair(), two: generateKeyPair(), restricted: generateKeyPair() };
+    const peers = new PeerAcl([
+      { key: keys.one.publicKey, name: "one", lists: null },
+      { key: keys.two.publicKey, name: "two", lists: null },
+      { key: keys.restricted.publicKey, name: "restricted", lists: ["pub-*"] },
+    ]);
+    const messages = Array.from({ length: 4000 }, (_, i) => makeMessage(i % 2 ? "pub-a" : "priv-b", i, 4000));
+    const outbox = Outbox.open(join(dir, "outbox.db"));
     for (const m of messages) outbox.append(m); // a backlog: nobody is connected yet
-    const subs = [tempDir(), tempDir(), tempDir()].map((d) => collectingSubscriber(endpoint, d));
+    const publisher = new Publisher({ outbox, bind: "tcp://127.0.0.1:*", heartbeatMs: 200, security: { keys: keys.publisher, peers } });
+    const { router } = await publisher.start();
+    const subs = (["one", "two", "restricted"] as const).map((who) => {
+      const got: SinkRecord[] = [];
+      const security = { keys: keys[who], serverKey: keys.publisher.publicKey };
+      const subscriber = new Subscriber({ connect: router, state: join(tempDir(), "sub.db"), security, handler: (r) => void got.push(r) });
+      return { who, subscriber, got };
+    });
     try {
       await Promise.all(subs.map((s) => s.subscriber.start()));
       await waitFor(() => subs.every((s) => s.subscriber.position === outbox.head()), { what: "every subscriber to store the backlog" });
-      const expected = messages.map((m) => sha256(m.body));
-      for (const { got } of subs) {
-        expect(got.map((r) => sha256(r.body))).to.deep.equal(expected);
-        expect(got.map((r) => r.seq)).to.deep.equal(got.map((_, i) => i + 1));
+      for (const { who, got } of subs) {
+        const entitled = messages.filter((m) => who !== "restricted" || m.list.startsWith("pub-"));
+        expect(got.map((r) => sha256(r.body)), who).to.deep.equal(entitled.map((m) => sha256(m.body)));
+        expect(got.map((r) => r.seq), who).to.deep.equal([...got.map((r) => r.seq)].sort((x, y) => x - y));
       }
       expect(publisher.counters().sharedReads, "records a stream took from memory").to.be.greaterThan(0);
     } finally {
