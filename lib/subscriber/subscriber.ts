@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { NotAuthorizedError, ProtocolError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { HandlerSink, type RecordHandler } from "../sinks/handler.js";
-import type { Sink } from "../sinks/sink.js";
+import type { Sink, SinkRecord } from "../sinks/sink.js";
 import { SubscriberState } from "../store/state.js";
 import { fingerprint, type KeyPair } from "../security/keys.js";
 import { makeProof } from "../security/proof.js";
@@ -18,7 +18,7 @@ import { CreditWindow } from "./credit.js";
 import { aheadError, replacedError, type Followed } from "./outbox-identity.js";
 import { settleHeldBodies, type HeldBody } from "./held-bodies.js";
 import { Link, type Source } from "./link.js";
-import { ReorderBuffer, type ChainEntry } from "./reorder.js";
+import { ReorderBuffer, type ChainEntry, type OfferResult } from "./reorder.js";
 
 export interface SubscriberOptions {
   /** The publisher's ROUTER endpoint. */
@@ -85,10 +85,6 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private link: Link | null = null;
   private deliverer: Deliverer | null = null;
   private reorder!: ReorderBuffer<Entry>;
-  /** Records of the frame being read that were held for a gap (see settleHeld). */
-  private heldNow: HeldBody[] = [];
-  /** A record of the frame being read was dropped (the reorder buffer was full). */
-  private droppedNow = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly proof: Uint8Array;
 
@@ -261,15 +257,15 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private onBatch(records: readonly DataFrame[], source: Source): void {
     const now = this.heard(source);
     if (now === null) return;
-    for (const record of records) this.onData(record, source, now);
-    this.settleHeld();
-  }
-
-  /** The records of the frame just read that were held share its part: keep it, or copy them out of it. */
-  private settleHeld(): void {
-    if (this.heldNow.length > 0) settleHeldBodies(this.heldNow, { split: this.droppedNow });
-    this.heldNow = [];
-    this.droppedNow = false;
+    // The records held for a gap share the batch's part: they keep it, or get copies (see held-bodies.ts).
+    const held: HeldBody[] = [];
+    let split = false;
+    for (const record of records) {
+      const offered = this.onData(record, source, now);
+      if (offered?.result === "held") held.push(offered.record);
+      if (offered?.result === "dropped") split = true;
+    }
+    settleHeldBodies(held, { split });
   }
 
   /** A frame arrived: the time, or null when closing (it is ignored). */
@@ -287,10 +283,11 @@ export class Subscriber implements AsyncIterable<Delivery> {
       case "welcome":
         this.onWelcome(frame, now);
         return;
-      case "data":
-        this.onData(frame, source, now);
-        this.settleHeld();
+      case "data": {
+        const offered = this.onData(frame, source, now);
+        if (offered?.result === "held") settleHeldBodies([offered.record]);
         return;
+      }
       case "pass":
         if (this.session) {
           this.lastRouterDataAt = now;
@@ -332,8 +329,9 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.log.info({ outbox: w.outbox, head: w.head, from: w.from, mode: w.mode }, "session with the publisher started");
   }
 
-  private onData(frame: DataFrame, source: Source, now: number): void {
-    if (this.session === null || this.state.outboxId === null) return;
+  /** Offer a record to the reorder buffer: what became of it, or null when there is no session to take it. */
+  private onData(frame: DataFrame, source: Source, now: number): { result: OfferResult; record: SinkRecord } | null {
+    if (this.session === null || this.state.outboxId === null) return null;
     if (source === "pub") this.counters.fromPub++;
     else this.counters.fromRouter++;
     if (source === "router") this.lastRouterDataAt = now;
@@ -348,28 +346,28 @@ export class Subscriber implements AsyncIterable<Delivery> {
       receivedAt: frame.receivedAt,
       body: frame.body,
     };
-    this.offer(
+    const result = this.offer(
       { seq: frame.seq, prev: frame.prev, bytes: frame.body.length, source, creditEpoch: this.credit.epoch, item: { type: "record", record } },
       now,
     );
+    return { result, record };
   }
 
-  private offer(entry: Entry, now: number): void {
+  private offer(entry: Entry, now: number): OfferResult {
     const result = this.reorder.offer(entry, (e) => this.release(e));
     if (result === "duplicate") this.counters.duplicates++;
     if (result === "dropped") this.counters.dropped++;
     const tooFarBehind = result === "dropped" || this.credit.pubBytesHeld > this.pubMaxHeld;
     if (entry.source === "pub" && tooFarBehind) this.pausePub(entry.seq);
     if (result === "duplicate" || result === "dropped") this.release(entry);
-    if (result === "held" && entry.item.type === "record") this.heldNow.push(entry.item.record);
-    if (result === "dropped") this.droppedNow = true;
-    if (result !== "released") return;
+    if (result !== "released") return result;
     const ready = this.reorder.take();
     for (const e of ready) e.item.tag = e;
     this.deliverer?.push(ready.map((e) => e.item));
     this.lastProgressAt = now;
     this.fetchDelay = 250;
     this.resumePubIfDue();
+    return result;
   }
 
   /** PUB records in memory beyond this mean the sinks are slow: four credit windows (a publisher's burst fits). */
