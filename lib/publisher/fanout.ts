@@ -7,7 +7,7 @@
 import type { Logger } from "../log.js";
 import type { Outbox, OutboxRecord } from "../store/outbox.js";
 import type { PubSocket } from "../transport/zmq.js";
-import { encodeRun, splitBatches } from "../wire/codec.js";
+import { encodeRun, messagesFor } from "../wire/codec.js";
 
 const CHUNK = { limit: 256, maxBytes: 4 * 1024 * 1024 };
 /**
@@ -97,8 +97,7 @@ export class Fanout {
   }
 
   private publishRun(run: readonly OutboxRecord[], batches: boolean): void {
-    const messages = batches ? splitBatches(run, PUB_MAX_BODY) : run.map((record) => [record]);
-    for (const records of messages) {
+    for (const records of messagesFor(run, batches, PUB_MAX_BODY)) {
       this.pub.publish(encodeRun(records, this.last));
       this.last = records[records.length - 1]!.seq;
     }

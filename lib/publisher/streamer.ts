@@ -9,7 +9,7 @@ import type { Logger } from "../log.js";
 import { ALL_LISTS } from "../security/list-match.js";
 import type { Outbox, OutboxRecord } from "../store/outbox.js";
 import type { RouterSocket } from "../transport/zmq.js";
-import { encode, encodeRun, splitBatches } from "../wire/codec.js";
+import { encode, encodeRun, messagesFor } from "../wire/codec.js";
 import type { Session } from "./session.js";
 import { SharedReads } from "./shared-reads.js";
 
@@ -85,8 +85,7 @@ export class Streamer {
       session.lists === ALL_LISTS
         ? this.readAll(session, maxBytes)
         : this.readFiltered(session, maxBytes);
-    const runs = session.batches ? splitBatches(records) : records.map((record) => [record]);
-    for (const run of runs) this.sendRun(session, run);
+    for (const run of messagesFor(records, session.batches)) this.sendRun(session, run);
     if (session.reachedEnd(head)) {
       this.sendPassIfNeeded(session);
       session.caughtUp();

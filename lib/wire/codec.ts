@@ -64,6 +64,15 @@ export function splitBatches<T extends { list: string; messageId: string; body: 
   return runs;
 }
 
+/** Records grouped into messages for a peer: batch runs if it accepts batch frames, else one record each. */
+export function messagesFor<T extends { list: string; messageId: string; body: Buffer }>(
+  records: readonly T[],
+  batches: boolean,
+  maxBodyBytes = Infinity,
+): T[][] {
+  return batches ? splitBatches(records, maxBodyBytes) : records.map((record) => [record]);
+}
+
 /**
  * Records as one message, chained after `prev` (each names the one before
  * it): a data frame for one record, a batch frame for a run from splitBatches.
@@ -80,7 +89,7 @@ function encodeBatch(records: ReadonlyArray<Omit<DataFrame, "type">>): Buffer[] 
   return [packr.pack({ v: PROTOCOL_VERSION, t: "batch", recs }), Buffer.concat(records.map((r) => r.body))];
 }
 
-/** The header part of a data frame, on its own so a publisher can encode once for many peers. */
+/** The header part of a data frame. */
 export function encodeDataHeader(frame: Omit<DataFrame, "body" | "type">): Buffer {
   return packr.pack({
     v: PROTOCOL_VERSION,
