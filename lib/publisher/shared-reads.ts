@@ -64,7 +64,7 @@ export class SharedReads {
     return out;
   }
 
-  /** Records in memory now (for tests and status). */
+  /** Records in memory now. */
   get size(): number {
     return this.kept.size;
   }
