@@ -1,6 +1,6 @@
 // Just enough RFC 5322 to accept a message: find its header block, read its
-// Message-ID, and derive a stable id when it has none. The bytes are never
-// modified; everything here reads.
+// Message-ID, and derive a stable id when it has none (or none usable). The
+// bytes are never modified; everything here reads.
 
 import { createRequire } from "node:module";
 import { InvalidMessageError } from "../errors.js";
@@ -12,8 +12,26 @@ const LIST_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,254}$/;
 
 export interface AcceptedMessage {
   messageId: string;
-  /** True when the message had no Message-ID and one was derived from its content. */
+  /** True when the message had no usable Message-ID and one was derived from its content. */
   derivedId: boolean;
+}
+
+/** The longest Message-ID kept (RFC 5322's line limit less the field name); a longer one is cut. */
+const MAX_MESSAGE_ID = 995;
+
+/**
+ * ASCII control characters (NUL to US, DEL). A Message-ID holding one is not
+ * used: it reaches archivers' environments, file names and logs, and NUL
+ * cannot be put into a process environment at all.
+ */
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * Whether `id` can be used as a record's Message-ID: 1 to 995 characters, no
+ * ASCII control character. Other bytes (UTF-8 included) are kept as they are.
+ */
+export function isUsableMessageId(id: string): boolean {
+  return id.length > 0 && id.length <= MAX_MESSAGE_ID && !CONTROL.test(id);
 }
 
 export function validateListName(list: string): string {
@@ -36,13 +54,15 @@ export function acceptMessage(body: Buffer, maxSize = DEFAULT_MAX_SIZE): Accepte
   if (headers.length === 0) {
     throw new InvalidMessageError("NO_HEADERS", "the message does not start with a header block (Name: value lines)");
   }
+  // A missing, empty or unusable Message-ID (control characters) is replaced by one derived from the
+  // content, the same for every path that ingests a message; the bytes are never modified.
   const raw = findHeader(headers, "message-id");
   const id = raw === undefined ? "" : normalizeMessageId(raw);
-  if (id !== "") return { messageId: id, derivedId: false };
+  if (isUsableMessageId(id)) return { messageId: id, derivedId: false };
   return { messageId: derivedMessageId(body), derivedId: true };
 }
 
-/** A stable id for a message without one: the same bytes always give the same id. */
+/** A stable id for a message without a usable one: the same bytes always give the same id. */
 export function derivedMessageId(body: Buffer): string {
   // node:crypto is loaded only here: `publish` starts faster without it, and most messages have an id.
   const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
@@ -53,7 +73,7 @@ function normalizeMessageId(value: string): string {
   const unfolded = value.replace(/\r?\n[ \t]+/g, " ").trim();
   const bracketed = /<[^<>\s]+>/.exec(unfolded);
   const id = bracketed ? bracketed[0] : unfolded;
-  return id.length > 995 ? id.slice(0, 995) : id;
+  return id.length > MAX_MESSAGE_ID ? id.slice(0, MAX_MESSAGE_ID) : id;
 }
 
 const FIELD = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;

@@ -84,6 +84,21 @@ describe("mq-archive publish", () => {
     expect(records[0]!.body.equals(body)).to.equal(true);
   });
 
+  // Regression test (issue 12, finding 4): a NUL in the Message-ID was committed as it was, and stalled every exec sink.
+  it("gives a message whose Message-ID holds a NUL (or another control character) a derived id, exit 0, bytes kept", async () => {
+    const nul = Buffer.from("From: a@example.org\nMessage-ID: <evil\x00id@example.org>\nSubject: nul\n\nhello\n", "latin1");
+    const ctl = Buffer.from("From: a@example.org\nMessage-ID: <evil\x1b[2J\x07@example.org>\nSubject: esc\n\nhello\n", "latin1");
+    for (const body of [nul, ctl]) {
+      const result = await publish([], body);
+      expect(result.status, result.stderr).to.equal(0);
+      const again = await publish([], body);
+      expect(again.stdout, "a retried publish finds the same derived id").to.equal(result.stdout);
+    }
+    const records = outboxRecords(db);
+    expect(records.map((r) => r.messageId)).to.deep.equal([`<${sha256(nul)}@mq-archive.invalid>`, `<${sha256(ctl)}@mq-archive.invalid>`]);
+    expect(records.map((r) => r.body)).to.deep.equal([nul, ctl]);
+  });
+
   describe("refuses bad input with exit 65 and adds nothing", () => {
     const big = Buffer.concat([Buffer.from("Subject: big\n\n"), Buffer.alloc(2000, "x")]);
     const cases: Array<{ what: string; args: (f: typeof file) => string[]; input?: Buffer | string; stderr: RegExp }> = [
@@ -223,6 +238,19 @@ describe("mq-archive publish", () => {
 
       const second = await publish(["--maildir", maildir]);
       expect(SUMMARY.exec(second.stdout)?.slice(1)).to.deep.equal(["0", "5", "0"]);
+    });
+
+    // Regression test (issue 12, finding 4): bulk import kept a Message-ID with a NUL in it.
+    it("gives a message of an mbox whose Message-ID holds a NUL a derived id, as publish does", async () => {
+      const nul = Buffer.from("From: a@example.org\nMessage-ID: <evil\x00id@example.org>\nSubject: nul\n\nhello\n", "latin1");
+      const good = makeMessage("dev", 1);
+      const result = await publish(["--mbox", file("archive.mbox", mboxOf([nul, good.body]))]);
+      expect(result.status, result.stderr).to.equal(0);
+      expect(SUMMARY.exec(result.stdout)?.slice(1)).to.deep.equal(["2", "0", "0"]);
+      expect(outboxRecords(db).map((r) => [r.messageId, sha256(r.body)])).to.deep.equal([
+        [`<${sha256(nul)}@mq-archive.invalid>`, sha256(nul)],
+        [good.messageId, sha256(good.body)],
+      ]);
     });
 
     it("rejects a bad message of an mbox by name, imports the rest, and exits 65", async () => {

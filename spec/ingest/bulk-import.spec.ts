@@ -7,6 +7,7 @@ import { InvalidMessageError } from "../../lib/errors.js";
 import { bulkImport, type ImportProgress, type ImportSource } from "../../lib/ingest/bulk-import.js";
 import { quoteMboxrd, readMbox } from "../../lib/ingest/mbox-reader.js";
 import { Outbox } from "../../lib/store/outbox.js";
+import { derivedMessageId } from "../../lib/message/rfc5322.js";
 import { makeMessage } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -65,6 +66,19 @@ describe("bulkImport", () => {
     expect(rejects.map(([where]) => where)).to.deep.equal(["message 1", "message 3", "message 4"]);
     expect(rejects[2]![1]).to.contain("4096");
     expect(everything(outbox).map((r) => r.body.equals(good[r.seq - 1]!))).to.deep.equal([true, true]);
+  });
+
+  // Regression test (issue 12, finding 4): bulk import kept a Message-ID with a NUL in it, as publish did.
+  it("gives a message whose Message-ID holds control characters a derived id, as publish does, bytes unchanged", async () => {
+    const outbox = newOutbox();
+    const nul = Buffer.from("Message-ID: <nul\x00id@x>\nSubject: a\n\nbody\n", "latin1");
+    const esc = Buffer.from("Message-ID: <esc\x1b[2J@x>\nSubject: b\n\nbody\n", "latin1");
+    const good = makeMessage("dev", 1);
+    const progress = await bulkImport(outbox, from([nul, esc, good.body]), { list: "dev", maxSize: 1 << 20 });
+    expect(progress).to.include({ imported: 3, rejected: 0 });
+    const records = everything(outbox);
+    expect(records.map((r) => r.messageId)).to.deep.equal([derivedMessageId(nul), derivedMessageId(esc), good.messageId]);
+    expect(records.map((r) => r.body)).to.deep.equal([nul, esc, good.body]);
   });
 
   it("commits in batches and reports progress after each", async () => {

@@ -2,7 +2,7 @@
 
 import { expect } from "chai";
 import { InvalidMessageError, type InvalidMessageReason } from "../../lib/errors.js";
-import { acceptMessage, derivedMessageId, headerLines, validateListName } from "../../lib/message/rfc5322.js";
+import { acceptMessage, derivedMessageId, headerLines, isUsableMessageId, validateListName } from "../../lib/message/rfc5322.js";
 import { makeMessage } from "../helpers/messages.js";
 
 const msg = (text: string): Buffer => Buffer.from(text, "latin1");
@@ -67,6 +67,20 @@ describe("acceptMessage", () => {
     expect(body.equals(copy)).to.equal(true);
   });
 
+  // Regression test (issue 12, finding 4): a NUL in the Message-ID was kept, and an exec sink could never put it into its environment.
+  it("derives the id, keeping the bytes, when the Message-ID holds a control character", () => {
+    for (const id of ["<a\x00b@x>", "<a\tb@x>", "<a\x1b[31m@x>", "<a\x7f@x>", "<a\rb@x>", "\x00", "bare\x01id"]) {
+      const body = msg(`Subject: s\nMessage-ID: ${id}\n\nbody\n`);
+      const copy = Buffer.from(body);
+      expect(acceptMessage(body), JSON.stringify(id)).to.deep.equal({ messageId: derivedMessageId(body), derivedId: true });
+      expect(body.equals(copy)).to.equal(true);
+    }
+    // The id is what is checked: a usable bracketed id beside a control character, and 8-bit ids, are kept.
+    expect(acceptMessage(msg("Message-ID: <ok@x> (\x00)\n\n")).messageId).to.equal("<ok@x>");
+    const utf8 = Buffer.from("Message-ID: <caf\u00e9@x>\n\n", "utf8");
+    expect(acceptMessage(utf8)).to.deep.equal({ messageId: "<caf\xc3\xa9@x>", derivedId: false });
+  });
+
   it("rejects an empty message", () => {
     expect(rejection(() => acceptMessage(Buffer.alloc(0)))).to.equal("EMPTY_MESSAGE");
   });
@@ -83,6 +97,15 @@ describe("acceptMessage", () => {
     const body = msg("Message-ID: <s@x>\n\n0123456789\n");
     expect(rejection(() => acceptMessage(body, body.length - 1))).to.equal("TOO_LARGE");
     expect(acceptMessage(body, body.length).messageId).to.equal("<s@x>");
+  });
+});
+
+describe("isUsableMessageId", () => {
+  it("takes 1 to 995 characters without ASCII control characters", () => {
+    for (const ok of ["<a@b>", "a b", "x".repeat(995), "<\xe9\x85@x>"]) expect(isUsableMessageId(ok), JSON.stringify(ok)).to.equal(true);
+    for (const bad of ["", "x".repeat(996), "<a\x00@b>", "<a\n@b>", "<a\x1f@b>", "<a\x7f@b>"]) {
+      expect(isUsableMessageId(bad), JSON.stringify(bad)).to.equal(false);
+    }
   });
 });
 
