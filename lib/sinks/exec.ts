@@ -2,7 +2,8 @@
 // on stdin, MQA_LIST, MQA_SEQ, MQA_MESSAGE_ID (and MQA_OUTBOX,
 // MQA_RECEIVED_AT, MQA_KIND) in its environment. Exit 0: stored. Exit 75
 // (EX_TEMPFAIL): try again later, for as long as it takes. Anything else
-// (another status, a signal): a failed attempt; after a few, a dead letter.
+// (another status, a signal, a value the environment cannot carry): a
+// failed attempt; after a few, a dead letter.
 //
 // A command is delivered at least once: after a crash between its exit and
 // our commit it runs again for the same MQA_SEQ, so archivers such as
@@ -45,21 +46,26 @@ export class ExecSink implements Sink {
   }
 
   private run(record: SinkRecord): Promise<{ transient: boolean; message: string } | null> {
+    const env = recordEnv(record);
+    // An environment cannot hold a NUL, so such a record can never be run: say so (publish derives a clean id).
+    const bad = Object.entries(env).find(([, value]) => value.includes("\0"));
+    if (bad !== undefined) {
+      return Promise.resolve({ transient: false, message: `${bad[0]} holds a NUL byte, which no command environment can carry: not run` });
+    }
     return new Promise((resolve) => {
-      // Its own process group, so a timeout ends the command and whatever it started.
-      const child = spawn("/bin/sh", ["-c", this.command], {
-        detached: true,
-        stdio: ["pipe", "ignore", "pipe"],
-        env: {
-          ...process.env,
-          MQA_LIST: record.list,
-          MQA_SEQ: String(record.seq),
-          MQA_MESSAGE_ID: record.messageId,
-          MQA_OUTBOX: record.outbox,
-          MQA_RECEIVED_AT: new Date(record.receivedAt).toISOString(),
-          MQA_KIND: record.kind,
-        },
-      });
+      let child;
+      try {
+        // Its own process group, so a timeout ends the command and whatever it started.
+        child = spawn("/bin/sh", ["-c", this.command], {
+          detached: true,
+          stdio: ["pipe", "ignore", "pipe"],
+          env: { ...process.env, ...env },
+        });
+      } catch (err) {
+        // spawn throws (not emits) only for arguments it refuses: running it again cannot help.
+        resolve({ transient: false, message: `cannot run ${this.command}: ${(err as Error).message}` });
+        return;
+      }
       let stderr = "";
       child.stderr.on("data", (chunk: Buffer) => {
         if (stderr.length < STDERR_LIMIT) stderr += chunk.toString("utf8").slice(0, STDERR_LIMIT - stderr.length);
@@ -88,6 +94,18 @@ export class ExecSink implements Sink {
   }
 
   async close(): Promise<void> {}
+}
+
+/** What the command learns about the record, besides the message on stdin. */
+function recordEnv(record: SinkRecord): Record<string, string> {
+  return {
+    MQA_LIST: record.list,
+    MQA_SEQ: String(record.seq),
+    MQA_MESSAGE_ID: record.messageId,
+    MQA_OUTBOX: record.outbox,
+    MQA_RECEIVED_AT: new Date(record.receivedAt).toISOString(),
+    MQA_KIND: record.kind,
+  };
 }
 
 function killGroup(pid: number | undefined): void {

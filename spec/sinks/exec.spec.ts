@@ -135,6 +135,20 @@ describe("ExecSink", () => {
     expect(existsSync(injected), "the Message-ID was run as shell code").to.equal(false);
   });
 
+  // Regression test (issue 12, finding 4): a NUL in MQA_MESSAGE_ID made spawn throw a TypeError, not a SinkError, retried forever as temporary.
+  it("refuses, as a permanent failure naming the variable, a record whose environment would hold a NUL", async () => {
+    const sink = await bench.start(0);
+    const records = batch(1, 3, ["alpha"]);
+    records[1] = { ...records[1]!, messageId: "<evil\0id@example.org>" };
+    const err = await expectSinkError(sink.store(records));
+    expect(err.transient).to.equal(false);
+    expect(err.stored).to.equal(1);
+    expect(err.message).to.include("MQA_MESSAGE_ID").and.to.include("NUL");
+    expect(runs(bench.dir), "the command does not run for it").to.deep.equal([1]);
+    await sink.store(records.slice(2));
+    expect(runs(bench.dir)).to.deep.equal([1, 3]);
+  });
+
   it("passes a 1 MiB body on stdin byte for byte", async () => {
     const record = sinkRecord("alpha", 1, 1024 * 1024);
     const sink = await bench.start(0);
