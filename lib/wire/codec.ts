@@ -3,6 +3,7 @@
 
 import { Packr } from "msgpackr";
 import { ProtocolError } from "../errors.js";
+import { patternsProblem } from "../security/list-match.js";
 import {
   MAX_BATCH_RECORDS,
   MAX_HEADER_BYTES,
@@ -17,7 +18,6 @@ import {
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
 const MAX_STRING = 4096;
-const MAX_LISTS = 10_000;
 /** What a batch header may hold: the header limit, less room for the map around the list. */
 const MAX_BATCH_HEADER_BYTES = MAX_HEADER_BYTES - 64;
 
@@ -165,7 +165,7 @@ export function decode(parts: readonly Buffer[]): Frame {
         name: optStr(h, "name") ?? "",
         from: seq(h, "from"),
         outbox: h.outbox === null || h.outbox === undefined ? null : str(h, "outbox", 1),
-        lists: h.lists === null || h.lists === undefined ? null : strList(h, "lists"),
+        lists: h.lists === null || h.lists === undefined ? null : patterns(h, "lists"),
         credit: seq(h, "credit"),
         proof: bytes(h, "proof"),
         ...(h.batches === true ? { batches: true as const } : {}),
@@ -275,14 +275,13 @@ function optStr(h: Record<string, unknown>, name: string): string | undefined {
   return h[name] === undefined || h[name] === null ? undefined : str(h, name, 0);
 }
 
-function strList(h: Record<string, unknown>, name: string): string[] {
+/** List patterns, within the bounds that keep matching them cheap (list-match.ts). */
+function patterns(h: Record<string, unknown>, name: string): string[] {
   const value = h[name];
-  if (!Array.isArray(value) || value.length > MAX_LISTS) badField(name);
-  const list = value as unknown[];
-  for (const item of list) {
-    if (typeof item !== "string" || item.length === 0 || item.length > MAX_STRING) badField(name);
-  }
-  return list as string[];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) badField(name);
+  const problem = patternsProblem(value as string[]);
+  if (problem !== null) throw bad(`field ${name}: ${problem}`);
+  return value as string[];
 }
 
 function bytes(h: Record<string, unknown>, name: string): Uint8Array {

@@ -1,7 +1,14 @@
 // List patterns for subscriber filters and per-peer authorization.
 
 import { expect } from "chai";
-import { ALL_LISTS, bothMatch, listMatcher } from "../../lib/security/list-match.js";
+import fc from "fast-check";
+import { ALL_LISTS, bothMatch, compileGlob, listMatcher, MAX_PATTERN_LENGTH, patternsProblem } from "../../lib/security/list-match.js";
+
+/** The backtracking reference: what a glob means, for short inputs only. */
+function reference(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`, "s");
+}
 
 describe("listMatcher", () => {
   it("admits every list for null or a bare *", () => {
@@ -62,6 +69,35 @@ describe("listMatcher", () => {
     const exact = listMatcher(["a.b"]);
     expect(exact("a.b")).to.equal(true);
     expect(exact("axb")).to.equal(false);
+  });
+
+  it("agrees with the backtracking reference on random globs and names", () => {
+    const alphabet = fc.constantFrom("a", "b", "*", "?", ".");
+    const text = fc.constantFrom("a", "b", ".");
+    fc.assert(
+      fc.property(fc.string({ unit: alphabet, maxLength: 8 }), fc.string({ unit: text, maxLength: 10 }), (glob, list) => {
+        expect(compileGlob(glob)(list), `${glob} ~ ${list}`).to.equal(reference(glob).test(list));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it("matches a hostile glob against a long name in linear time (it froze serve as a regex)", () => {
+    const hostile = `${"*".repeat(MAX_PATTERN_LENGTH - 1)}Z`;
+    const stars = `${"*a".repeat(127)}Z`;
+    const match = listMatcher([hostile, stars, "?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*Z"]);
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 200; i++) expect(match(`${"a".repeat(254)}${i % 10}`)).to.equal(false);
+    // The regex this replaced took minutes for the first pattern alone; a bound of 2 s cannot flake.
+    expect(Number(process.hrtime.bigint() - started) / 1e6).to.be.below(2000);
+    expect(match(`${"a".repeat(254)}Z`)).to.equal(true);
+  });
+
+  it("bounds how many patterns a set may hold and how long each may be", () => {
+    expect(patternsProblem(["dev", "*-announce"])).to.equal(null);
+    expect(patternsProblem(Array.from({ length: 257 }, (_, i) => `l${i}`))).to.match(/257 list patterns/);
+    expect(patternsProblem(["a".repeat(256)])).to.match(/256 characters/);
+    expect(patternsProblem([""])).to.match(/0 characters/);
   });
 
   it("admits a list that any pattern admits", () => {
