@@ -52,6 +52,9 @@ export interface PeerRow {
   lastSeen: number | null;
 }
 
+/** Refused keys kept for status: the most recently seen. */
+export const MAX_REFUSAL_ROWS = 1000;
+
 /** Handshakes refused for a key that is not in the allowlist. */
 export interface RefusalRow {
   fingerprint: string;
@@ -224,7 +227,7 @@ export class Outbox {
     });
   }
 
-  /** Record (or refresh) a peer at session start. Its acked seq becomes what it says it holds. */
+  /** Record (or refresh) a peer at session start. Its acked seq never moves back (a peer cannot hold back pruning by claiming less). */
   registerPeer(peer: { id: string; name: string; lists: string[] | null; acked: number }, now = Date.now()): void {
     guard(this.path, () => {
       const lists = peer.lists === null ? null : JSON.stringify(peer.lists);
@@ -261,6 +264,11 @@ export class Outbox {
     });
   }
 
+  /** What a peer has acknowledged, as recorded (null: not registered). */
+  ackedOf(id: string): number | null {
+    return guard(this.path, () => (this.stmts.ackedOf.get(id) as number | undefined) ?? null);
+  }
+
   peers(): PeerRow[] {
     return guard(this.path, () => (this.stmts.peers.all() as PeerDbRow[]).map(toPeer));
   }
@@ -284,12 +292,13 @@ export class Outbox {
     );
   }
 
-  /** Count refused handshakes per key, for status. */
+  /** Count refused handshakes per key, for status; only the MAX_REFUSAL_ROWS most recent keys are kept (an attacker makes keys for free). */
   recordRefusals(refusals: ReadonlyArray<{ fingerprint: string; key: string; address: string; count: number; at: number }>): void {
     if (refusals.length === 0) return;
     guard(this.path, () => {
       this.db.transaction(() => {
         for (const r of refusals) this.stmts.refusal.run(r);
+        this.stmts.trimRefusals.run(MAX_REFUSAL_ROWS);
       })();
     });
   }
@@ -451,10 +460,10 @@ function prepare(db: Db) {
     get: () => db.prepare(`SELECT ${columns}, body FROM records WHERE seq = ?`),
     upsertPeer: () => db.prepare(
       `INSERT INTO peers (id, name, lists, acked, registered_at, last_seen) VALUES (@id, @name, @lists, @acked, @now, @now)
-       ON CONFLICT (id) DO UPDATE SET name = @name, lists = @lists, acked = @acked, last_seen = @now`,
+       ON CONFLICT (id) DO UPDATE SET name = @name, lists = @lists, acked = max(acked, @acked), last_seen = @now`,
     ),
     updatePeer: () => db.prepare(
-      "UPDATE peers SET acked = ?, acked_at = ?, last_seen = ?, dead_letters = coalesce(?, dead_letters) WHERE id = ?",
+      "UPDATE peers SET acked = max(acked, ?), acked_at = ?, last_seen = ?, dead_letters = coalesce(?, dead_letters) WHERE id = ?",
     ),
     registerListed: () => db.prepare(
       `INSERT INTO peers (id, name, allowed, acked, registered_at) VALUES (@id, @name, @allowed, 0, @now)
@@ -466,6 +475,10 @@ function prepare(db: Db) {
     ),
     refusals: () => db.prepare("SELECT * FROM refusals ORDER BY last_seen DESC"),
     peers: () => db.prepare("SELECT * FROM peers ORDER BY name, id"),
+    ackedOf: () => db.prepare("SELECT acked FROM peers WHERE id = ?").pluck(),
+    trimRefusals: () => db.prepare(
+      "DELETE FROM refusals WHERE fingerprint NOT IN (SELECT fingerprint FROM refusals ORDER BY last_seen DESC LIMIT ?)",
+    ),
     forgetPeer: () => db.prepare("DELETE FROM peers WHERE id = ?"),
     peersNamed: () => db.prepare("SELECT id FROM peers WHERE name = ?"),
     pruneBound: () => db.prepare("SELECT min(acked) FROM peers").pluck(),
