@@ -1,7 +1,8 @@
 // The contract every sink keeps. A sink stores records in the order given,
 // is idempotent per record (a redelivered record never becomes a second
 // entry), and never leaves a torn entry behind a crash. It reports failure
-// with a SinkError saying whether retrying can help.
+// with a SinkError saying whether retrying can help; any other error is taken
+// for a bug and handled as a permanent failure (see the deliverer).
 
 import { InvalidMessageError, SinkError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -46,6 +47,8 @@ export interface Sink {
   /**
    * Store every record, in order, durably. On failure throw a SinkError whose
    * `stored` counts the records (from the front) that are durably stored.
+   * Anything else thrown is an unexpected error: retried a bounded number of
+   * times, one record at a time, then dead-lettered.
    */
   store(records: readonly SinkRecord[]): Promise<void>;
   close(): Promise<void>;

@@ -4,10 +4,12 @@
 // retries) → one durable commit for a group of batches → ack. A transient failure is
 // retried with backoff for as long as it takes; a permanent one a bounded
 // number of times, then the record becomes a dead letter for that sink and
-// the list goes on.
+// the list goes on. An error that is not a SinkError (a bug, a value the sink
+// cannot handle) is counted, logged and treated as permanent: retrying it
+// forever would stall the list without anyone knowing why.
 
 import { errorMessage, SinkError, StateError } from "../errors.js";
-import type { Logger } from "../log.js";
+import { RateLimiter, type Logger } from "../log.js";
 import type { Sink, SinkRecord } from "../sinks/sink.js";
 import { archiveKey, type ArchivedEntry } from "../store/archived.js";
 import type { DeadLetterInput, SubscriberState } from "../store/state.js";
@@ -42,6 +44,9 @@ export interface DelivererOptions {
 
 class Aborted extends Error {}
 
+/** At most one log line per sink for unexpected errors in this time (ms); each dead letter is still logged. */
+const UNEXPECTED_LOG_MS = 60_000;
+
 export class Deliverer {
   private readonly queue = new Fifo<Released>();
   private wake: (() => void) | null = null;
@@ -49,12 +54,19 @@ export class Deliverer {
   private readonly loop: Promise<void>;
   private readonly sleepers = new Set<() => void>();
   private retriesRequested = false;
+  private unexpected = 0;
+  private readonly unexpectedLogs = new RateLimiter(UNEXPECTED_LOG_MS);
   /** Stored in every sink, not yet committed. */
   private pending: { position: number; count: number; archived: ArchivedEntry[]; deadLetters: DeadLetterInput[]; since: number } | null =
     null;
 
   constructor(private readonly o: DelivererOptions) {
     this.loop = this.run();
+  }
+
+  /** Errors sinks threw that were not SinkErrors (each a failed attempt of a permanent kind). */
+  get unexpectedErrors(): number {
+    return this.unexpected;
   }
 
   /** Records waiting or being stored. */
@@ -245,41 +257,69 @@ export class Deliverer {
     let done = 0;
     let attempts = 0;
     let failures = 0;
+    // An unexpected error does not say which record failed: the rest of the batch goes one record at a time.
+    let oneByOne = false;
     while (done < records.length) {
       if (this.closing) throw new Aborted();
+      const slice = oneByOne ? records.slice(done, done + 1) : records.slice(done);
+      let e: SinkError;
+      let unexpected = false;
       try {
-        await sink.store(records.slice(done));
-        return dead;
+        await sink.store(slice);
+        done += slice.length;
+        attempts = 0;
+        failures = 0;
+        continue;
       } catch (err) {
-        const e = err instanceof SinkError ? err : new SinkError(errorMessage(err), { transient: true, cause: err });
-        if (e.stored > 0) {
-          done += e.stored;
-          attempts = 0;
-          failures = 0; // the backoff is per record: a new failing record starts short
-        }
-        const record = records[done];
-        if (record === undefined) return dead;
-        failures++;
-        if (!e.transient && ++attempts >= this.o.maxAttempts) {
-          this.o.log.error(
-            { sink: sink.name, seq: record.seq, list: record.list, messageId: record.messageId, attempts, err: e },
-            "permanent failure: set aside as a dead letter; the list goes on",
-          );
-          dead.push({ ...record, sink: sink.name, error: e.message, attempts });
-          done++;
-          attempts = 0;
-          failures = 0;
+        unexpected = !(err instanceof SinkError || err instanceof StateError);
+        e = unexpected ? this.unexpectedError(sink, slice, err) : classified(err);
+        if (unexpected && slice.length > 1) {
+          oneByOne = true; // not an attempt of any one record yet
           continue;
         }
-        const delay = this.backoff(failures);
+      }
+      if (e.stored > 0) {
+        done += Math.min(e.stored, slice.length);
+        attempts = 0;
+        failures = 0; // the backoff is per record: a new failing record starts short
+      }
+      const record = records[done];
+      if (record === undefined) return dead;
+      failures++;
+      if (!e.transient && ++attempts >= this.o.maxAttempts) {
+        this.o.log.error(
+          { sink: sink.name, seq: record.seq, list: record.list, messageId: record.messageId, attempts, err: e },
+          "permanent failure: set aside as a dead letter; the list goes on",
+        );
+        dead.push({ ...record, sink: sink.name, error: e.message, attempts });
+        done++;
+        attempts = 0;
+        failures = 0;
+        continue;
+      }
+      const delay = this.backoff(failures);
+      if (!unexpected) {
         this.o.log.warn(
           { sink: sink.name, seq: record.seq, list: record.list, transient: e.transient, attempt: attempts, retryInMs: delay, err: e },
           e.transient ? "temporary sink failure; will retry" : "sink failure; will retry",
         );
-        await this.sleep(delay);
       }
+      await this.sleep(delay);
     }
     return dead;
+  }
+
+  /** Count and log (rate-limited) an error a sink threw that is not a SinkError; it is retried as a permanent failure. */
+  private unexpectedError(sink: Sink, slice: readonly SinkRecord[], err: unknown): SinkError {
+    this.unexpected++;
+    const suppressed = this.unexpectedLogs.allow(sink.name);
+    if (suppressed !== null) {
+      this.o.log.error(
+        { sink: sink.name, seq: slice[0]?.seq, records: slice.length, unexpectedErrors: this.unexpected, suppressed, err },
+        "unexpected error in a sink (not a SinkError): treated as a permanent failure, dead-lettered after the retries",
+      );
+    }
+    return new SinkError(`unexpected error in ${sink.name}: ${errorMessage(err)}`, { transient: false, cause: err });
   }
 
   private backoff(failures: number): number {
@@ -299,4 +339,15 @@ export class Deliverer {
       this.sleepers.add(done);
     });
   }
+}
+
+/**
+ * A SinkError as it is; the state file's trouble met in a sink's journal is
+ * the state's: a full disk or a lock is waited out like a temporary failure,
+ * anything worse is fatal, as it is for a commit.
+ */
+function classified(err: unknown): SinkError {
+  if (err instanceof SinkError) return err;
+  if (err instanceof StateError && err.retryable) return new SinkError(err.message, { transient: true, cause: err });
+  throw err;
 }
