@@ -5,11 +5,13 @@
 // the same name: the rename replaces an identical file instead of adding a
 // second one. A reader may have moved a message into cur/ in the window
 // between our rename and our commit; start() looks for those once.
+//
+// What it creates is owner-only, or group-readable when DIR is (fs-util).
 
 import { readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.js";
-import { ensureDirectory, forEachLimited, syncDirectory, writeFileDurably } from "./fs-util.js";
+import { ensureDirectory, forEachLimited, OWNER_ONLY, prepareSinkDirectory, syncDirectory, writeFileDurably, type Modes } from "./fs-util.js";
 import { fsError, storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 const NAME = /^\d+\.([0-9a-f]{8})_(\d+)\.mq-archive(?::2,.*)?$/;
@@ -30,6 +32,7 @@ export class MaildirSink implements Sink {
   private delivered = new Map<string, number>();
   private context: SinkContext | null = null;
   private log: Logger | null = null;
+  private modes: Modes = OWNER_ONLY;
 
   constructor(private readonly dir: string) {
     this.name = `maildir:${dir}`;
@@ -39,7 +42,7 @@ export class MaildirSink implements Sink {
     this.log = context.log;
     this.context = context;
     try {
-      await ensureDirectory(this.dir);
+      this.modes = await prepareSinkDirectory(this.dir);
       if (context.outbox !== null) this.delivered = await this.findUncommittedInCur(context.outbox, context.committed);
     } catch (err) {
       throw fsError(err, `cannot prepare maildir ${this.dir}`);
@@ -57,7 +60,7 @@ export class MaildirSink implements Sink {
     const fresh = records.filter((r) => !this.delivered.has(key(r)));
     try {
       for (const list of lists) await this.prepare(list);
-      await forEachLimited(fresh, 16, (r) => writeFileDurably(this.tmpPath(r), r.body));
+      await forEachLimited(fresh, 16, (r) => writeFileDurably(this.tmpPath(r), r.body, this.modes.file));
       for (const r of fresh) {
         await rename(this.tmpPath(r), join(this.dir, r.list, "new", maildirName(r)));
         this.delivered.set(key(r), r.seq);
@@ -79,7 +82,7 @@ export class MaildirSink implements Sink {
 
   private async prepare(list: string): Promise<void> {
     if (this.prepared.has(list)) return;
-    for (const sub of ["tmp", "new", "cur"]) await ensureDirectory(join(this.dir, list, sub));
+    for (const sub of ["tmp", "new", "cur"]) await ensureDirectory(join(this.dir, list, sub), this.modes.directory);
     await syncDirectory(this.dir);
     this.prepared.add(list);
   }

@@ -5,13 +5,15 @@
 // delivery will commit as. If we crash before that commit, start() truncates
 // each file back to its recorded size and the delivery comes again: no torn
 // entry, no duplicate. A failed append is cut back the same way at once.
+//
+// What it creates is owner-only, or group-readable when DIR is (fs-util).
 
 import { open, stat, truncate, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { quoteMboxrd } from "../ingest/mbox-reader.js";
 import { headerLines } from "../message/rfc5322.js";
 import { SinkError } from "../errors.js";
-import { ensureDirectory } from "./fs-util.js";
+import { OWNER_ONLY, prepareSinkDirectory, type Modes } from "./fs-util.js";
 import { fsError, storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 interface MboxJournal {
@@ -35,6 +37,7 @@ export class MboxSink implements Sink {
   private context: SinkContext | null = null;
   /** Each file's size after this sink's last successful append (or recovery). */
   private readonly sizes = new Map<string, number>();
+  private modes: Modes = OWNER_ONLY;
 
   constructor(private readonly dir: string) {
     this.name = `mbox:${dir}`;
@@ -43,7 +46,7 @@ export class MboxSink implements Sink {
   async start(context: SinkContext): Promise<void> {
     this.context = context;
     try {
-      await ensureDirectory(this.dir);
+      this.modes = await prepareSinkDirectory(this.dir);
       const pending = context.journal.get() as MboxJournal | undefined | null;
       if (pending && typeof pending.commit === "number" && pending.commit > context.commits()) {
         for (const [file, size] of Object.entries(pending.sizes)) await truncateTo(file, size);
@@ -75,7 +78,7 @@ export class MboxSink implements Sink {
     try {
       try {
         for (const [file, entries] of byFile) {
-          const target: Target = { file, handle: await open(file, "a", 0o644), size: 0, data: Buffer.concat(entries) };
+          const target: Target = { file, handle: await open(file, "a", this.modes.file), size: 0, data: Buffer.concat(entries) };
           targets.push(target);
           target.size = await this.trueSize(target);
         }

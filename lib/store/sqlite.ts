@@ -1,9 +1,9 @@
-// Opening SQLite databases the one way this project needs them: WAL, a busy
-// timeout, explicit fsync policy, and a schema version. Also maps SQLite's
-// error codes onto the conditions callers act on.
+// Opening SQLite databases the one way this project needs them: owner-only
+// files, WAL, a busy timeout, explicit fsync policy, and a schema version.
+// Also maps SQLite's error codes onto the conditions callers act on.
 
 import Database from "better-sqlite3";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 
 export type Db = Database.Database;
@@ -29,6 +29,7 @@ const NATIVE = (() => {
 })();
 
 export function openDatabase(path: string, options: OpenOptions): Db {
+  if (options.create && !options.readonly) createPrivately(path);
   const db = new Database(path, {
     fileMustExist: !options.create,
     readonly: options.readonly ?? false,
@@ -48,6 +49,21 @@ export function openDatabase(path: string, options: OpenOptions): Db {
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * Create a new database file owner-only (0600), whatever the umask: it holds
+ * message bodies. SQLite gives its -wal and -shm files the main file's mode.
+ * An existing file keeps the mode its operator chose. Any other failure is
+ * left for SQLite to report, with the codes callers classify.
+ */
+function createPrivately(path: string): void {
+  if (path === "" || path === ":memory:") return;
+  try {
+    closeSync(openSync(path, "wx", 0o600));
+  } catch {
+    /* it exists, or SQLite will say why it cannot be opened */
   }
 }
 

@@ -5,12 +5,14 @@ import { MaildirSink, maildirName } from "../../lib/sinks/maildir.js";
 import { readMaildirArchive, sha256 } from "../helpers/messages.js";
 import { batch, expectSinkError, expectedHashes, SinkBench, sinkContract } from "./contract.js";
 import { sinkRecord } from "./records.js";
+import { sinkModesContract } from "./modes.js";
 
 sinkContract(
   "maildir",
   (dir) => new MaildirSink(dir),
   async (dir, list) => readMaildirArchive(dir, list).map((m) => m.body),
 );
+sinkModesContract("maildir", (dir) => new MaildirSink(dir));
 
 describe("MaildirSink", () => {
   let bench: SinkBench;

@@ -13,8 +13,10 @@ import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { batch, expectSinkError, expectedHashes, hashesOf, SinkBench, sinkContract } from "./contract.js";
 import { CRASH_LISTS, crashRecord, OUTBOX, sinkRecord } from "./records.js";
+import { sinkModesContract } from "./modes.js";
 
 sinkContract("mbox", (dir) => new MboxSink(dir), readMboxArchive);
+sinkModesContract("mbox", (dir) => new MboxSink(dir));
 
 const size = (file: string): number => statSync(file).size;
 const chattr = (flag: string, file: string): boolean => spawnSync("chattr", [flag, file]).status === 0;
