@@ -1,10 +1,10 @@
 // CURVE key pairs: generated with node:crypto's X25519 (the same curve and
 // encoding libzmq's CURVE uses), stored as Z85 in zcert-style files, and
-// read back with clear errors. A secret key file is created 0600 and never
-// overwritten.
+// read back with clear errors. A secret key file is created 0600, never
+// overwritten, and refused when others may read it (as ssh does).
 
 import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeSync, type Stats } from "node:fs";
 import { ConfigError, UsageError } from "../errors.js";
 import { z85Decode, z85Encode } from "./z85.js";
 
@@ -91,8 +91,15 @@ function writeExclusive(file: string, text: string, mode: number): void {
 /** Read a secret key file written by `keygen` (or a zcert secret certificate). */
 export function readKeyFile(file: string): KeyPair {
   let text: string;
+  let stats: Stats;
   try {
-    text = readFileSync(file, "utf8");
+    const fd = openSync(file, "r");
+    try {
+      stats = fstatSync(fd); // the file read, not whatever the path names by then
+      text = readFileSync(fd, "utf8");
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw new ConfigError(`cannot read key file ${file}: ${(err as Error).message}`, { cause: err });
   }
@@ -104,7 +111,22 @@ export function readKeyFile(file: string): KeyPair {
   if (publicKeyOf(secretKey) !== publicKey) {
     throw new ConfigError(`${file}: its public-key does not belong to its secret-key (the file was edited or mixed up)`);
   }
+  refuseIfExposed(file, stats);
   return { publicKey, secretKey };
+}
+
+/**
+ * A secret key others can read is refused, as ssh refuses one: no access
+ * for others, and none for the group either when the file is ours. A file
+ * another user owns (root:list, 0640) may let its group read it. Checked
+ * after parsing, so a .pub given by mistake is named as such.
+ */
+function refuseIfExposed(file: string, stats: Stats): void {
+  const ours = stats.uid === process.getuid?.();
+  if ((stats.mode & (ours ? 0o077 : 0o007)) === 0) return;
+  const mode = (stats.mode & 0o777).toString(8).padStart(4, "0");
+  const fix = ours ? `chmod 600 ${file}` : `chmod o-rwx ${file}`;
+  throw new ConfigError(`${file}: permissions ${mode} are too open for a secret key (whoever reads it can act as this peer or publisher); run: ${fix}`);
 }
 
 /** A public key given as a Z85 string or as a .pub file holding one. */

@@ -2,7 +2,7 @@
 // public keys given on the command line. The generated pairs are checked
 // against libzmq itself over real CURVE sockets.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import * as zmq from "zeromq";
@@ -242,6 +242,7 @@ describe("writeKeyFiles / readKeyFile", () => {
         "curve\n" +
         `    public-key = "${pair.publicKey}"\n` +
         `    secret-key = "${pair.secretKey}"\n`,
+      { mode: 0o600 },
     );
     expect(readKeyFile(file)).to.deep.equal(pair);
   });
@@ -266,6 +267,7 @@ describe("writeKeyFiles / readKeyFile", () => {
     writeFileSync(
       file,
       `curve\n    public-key = "${generateKeyPair().publicKey}"\n    secret-key = "${generateKeyPair().secretKey}"\n`,
+      { mode: 0o600 },
     );
     expect(() => readKeyFile(file)).to.throw(ConfigError);
   });
@@ -283,11 +285,53 @@ describe("writeKeyFiles / readKeyFile", () => {
     };
     for (const [name, text] of Object.entries(cases)) {
       const file = join(dir, name);
-      writeFileSync(file, text);
+      writeFileSync(file, text, { mode: 0o600 });
       const err = thrown(() => readKeyFile(file));
       expect(err, name).to.be.instanceOf(ConfigError);
       expect(err.message, name).to.include(file);
     }
+  });
+});
+
+describe("readKeyFile: a secret key others can read", () => {
+  const keyFile = (mode: number): { file: string; pair: KeyPair } => {
+    const pair = generateKeyPair();
+    const { keyFile: file } = writeKeyFiles(join(tempDir(), "peer"), pair);
+    chmodSync(file, mode);
+    return { file, pair };
+  };
+
+  // As ssh: the owner's own file must give the group and others nothing. Tests run as root in CI: the check applies to root too.
+  for (const mode of [0o644, 0o640, 0o604, 0o620, 0o602, 0o610]) {
+    it(`refuses mode ${mode.toString(8)}, saying to chmod 600 it, and reads it once that is done (or 400)`, () => {
+      const { file, pair } = keyFile(mode);
+      const err = thrown(() => readKeyFile(file));
+      expect(err).to.be.instanceOf(ConfigError);
+      expect(err.message).to.include(`permissions 0${mode.toString(8)} are too open`);
+      expect(err.message).to.include(`chmod 600 ${file}`);
+      for (const fixed of [0o600, 0o400]) {
+        chmodSync(file, fixed);
+        expect(readKeyFile(file)).to.deep.equal(pair);
+      }
+    });
+  }
+
+  it("names a public key file given by mistake as such, not as too open", () => {
+    const file = join(tempDir(), "server.pub");
+    writeFileSync(file, `${generateKeyPair().publicKey}\n`);
+    chmodSync(file, 0o644);
+    const { file: secret } = keyFile(0o644);
+    expect(() => readKeyFile(file)).to.throw(ConfigError, /not an mq-archive secret key file/);
+    expect(() => readKeyFile(secret)).to.throw(ConfigError, /too open/);
+  });
+
+  it("lets another owner's file (root:list, 0640) be read by its group, but never by others", function () {
+    if (process.getuid?.() !== 0) this.skip(); // only root can give a file away
+    const { file, pair } = keyFile(0o640);
+    chownSync(file, 65534, 65534);
+    expect(readKeyFile(file)).to.deep.equal(pair);
+    chmodSync(file, 0o644);
+    expect(() => readKeyFile(file)).to.throw(ConfigError, new RegExp(`permissions 0644 .*chmod o-rwx ${file}`));
   });
 });
 
