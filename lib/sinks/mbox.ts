@@ -1,4 +1,5 @@
-// mbox:DIR — DIR/<list>.mbox in mboxrd format, crash-safe.
+// mbox:DIR — DIR/<list>.mbox in mboxrd format, crash-safe. A list name too
+// long for that file name gets a bounded one (mboxFileName).
 //
 // Before appending, the size of every file it touches is recorded in the
 // sink's journal (fsync'd in the state database) with the number the
@@ -8,6 +9,7 @@
 //
 // What it creates is owner-only, or group-readable when DIR is (fs-util).
 
+import { createHash } from "node:crypto";
 import { open, stat, truncate, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { quoteMboxrd } from "../ingest/mbox-reader.js";
@@ -67,7 +69,7 @@ export class MboxSink implements Sink {
     if (context === null) throw new SinkError("mbox sink used before start()", { transient: true });
     const byFile = new Map<string, Buffer[]>();
     for (const r of records) {
-      const file = join(this.dir, `${r.list}.mbox`);
+      const file = join(this.dir, mboxFileName(r.list));
       const entries = byFile.get(file) ?? [];
       entries.push(mboxEntry(r));
       byFile.set(file, entries);
@@ -131,6 +133,21 @@ export class MboxSink implements Sink {
   async close(): Promise<void> {
     this.context = null;
   }
+}
+
+/** File names hold at most 255 bytes (list names are ASCII, so characters are bytes). */
+const NAME_MAX = 255;
+
+/**
+ * The file a list's messages go to: `<list>.mbox`, or for a list name too
+ * long for that, its first characters, `~` (which no list name holds, so it
+ * cannot meet another list's file) and a hash of the whole name.
+ */
+export function mboxFileName(list: string): string {
+  const plain = `${list}.mbox`;
+  if (plain.length <= NAME_MAX) return plain;
+  const hash = createHash("sha256").update(list).digest("hex").slice(0, 32);
+  return `${list.slice(0, NAME_MAX - hash.length - ".mbox".length - 1)}~${hash}.mbox`;
 }
 
 /** One mboxrd entry: envelope line, quoted body ending in a newline, blank separator line. */

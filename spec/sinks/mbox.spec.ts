@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { appendFileSync, mkdirSync, readFileSync, rmdirSync, statSync, symlinkSync, truncateSync, unlinkSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, truncateSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "../../lib/log.js";
-import { MboxSink } from "../../lib/sinks/mbox.js";
+import { readMbox } from "../../lib/ingest/mbox-reader.js";
+import { MboxSink, mboxFileName } from "../../lib/sinks/mbox.js";
 import type { SinkRecord } from "../../lib/sinks/sink.js";
 import { SubscriberState } from "../../lib/store/state.js";
 import { readMboxArchive, sha256 } from "../helpers/messages.js";
@@ -181,6 +182,27 @@ describe("MboxSink", () => {
     bench.state.adoptOutbox("0b7e3c1d-0000-4000-8000-000000000000");
     await bench.start(bench.state.position, bench.state.outboxId);
     expect(await hashes("alpha")).to.deep.equal(records.map((r) => sha256(r.body)));
+  });
+
+  // Issue 12 point 9: `<list>.mbox` is over the 255 bytes a file name may hold for a list name of 251 to 255 characters (publish accepts up to 255).
+  it("stores lists named with 251 to 255 characters, each in a file of its own; shorter names keep <list>.mbox", async () => {
+    const long = (first: string, length: number, last = "x"): string => `${first}${"x".repeat(length - 2)}${last}`;
+    const lists = [long("a", 250), long("b", 251), long("c", 255, "1"), long("c", 255, "2")];
+    const records = lists.flatMap((list, i) => [sinkRecord(list, 2 * i + 1), sinkRecord(list, 2 * i + 2)]);
+    const sink = await bench.start(0);
+    await sink.store(records);
+
+    const names = lists.map(mboxFileName);
+    expect(names[0]).to.equal(`${lists[0]}.mbox`);
+    expect(readdirSync(bench.dir).sort()).to.deep.equal([...new Set(names)].sort()).and.have.length(4);
+    for (const name of names) expect(Buffer.byteLength(name), name).to.be.at.most(255);
+    for (const [i, list] of lists.entries()) {
+      const got: string[] = [];
+      for await (const m of readMbox(join(bench.dir, names[i]!))) got.push(sha256(m.body));
+      expect(got, list).to.deep.equal(expectedHashes(records, list));
+    }
+    // Archives stay where they are across versions: the name for a long list never changes.
+    expect(names[1]).to.equal(`b${"x".repeat(216)}~46bd5006005496a6e849d262f0eb4523.mbox`);
   });
 });
 
