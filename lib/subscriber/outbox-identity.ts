@@ -1,8 +1,31 @@
 // What a subscriber says when the outbox it follows is not the one it
-// finds: replaced by a new database, or rolled back to an older copy. It
-// stops instead of skipping or archiving again, and says what to do.
+// finds: replaced by a new database, or rolled back to an older copy, or
+// named by an id that is no outbox id at all. It stops instead of skipping
+// or archiving again, and says what to do.
 
-import { OutboxReplacedError } from "../errors.js";
+import { OutboxReplacedError, ProtocolError } from "../errors.js";
+
+/** An outbox id is the random UUID its database was created with (store/outbox-schema.ts). */
+const OUTBOX_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isOutboxId(id: string): boolean {
+  return OUTBOX_ID.test(id);
+}
+
+/**
+ * Null for a well-formed outbox id, else the error to stop with. The id
+ * comes from the publisher and ends up in file names (maildir names, the
+ * state), so anything but a UUID is refused before it is used.
+ */
+export function malformedOutboxError(id: string): ProtocolError | null {
+  if (isOutboxId(id)) return null;
+  const shown = JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id);
+  return new ProtocolError(
+    "BAD_FRAME",
+    `the publisher names its outbox ${shown}, which is not an outbox id (a UUID such as 5f0c2a9e-1b7d-4c3e-9a51-0d2e6f7a8b90): ` +
+      "refusing to follow it. Is the endpoint an mq-archive serve?",
+  );
+}
 
 export interface Followed {
   outbox: string | null;
