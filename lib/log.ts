@@ -20,11 +20,20 @@ export function silentLogger(): Logger {
   return pino({ level: "silent" });
 }
 
-/** Log at most once per `intervalMs` per key; returns how many were suppressed since. */
+/**
+ * Log at most once per `intervalMs` per key, and at most `maxPerInterval`
+ * lines in all per interval (keys may be made by a peer: a new connection
+ * each time); returns how many were suppressed since.
+ */
 export class RateLimiter {
   private readonly last = new Map<string, { at: number; suppressed: number }>();
+  private windowAt = 0;
+  private windowLines = 0;
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly maxPerInterval = 100,
+  ) {}
 
   allow(key: string, now = Date.now()): number | null {
     const entry = this.last.get(key);
@@ -32,6 +41,15 @@ export class RateLimiter {
       entry.suppressed++;
       return null;
     }
+    if (now - this.windowAt >= this.intervalMs) {
+      this.windowAt = now;
+      this.windowLines = 0;
+    }
+    if (this.windowLines >= this.maxPerInterval) {
+      if (entry) entry.suppressed++;
+      return null;
+    }
+    this.windowLines++;
     if (this.last.size > 10_000) this.last.clear();
     this.last.set(key, { at: now, suppressed: 0 });
     return entry?.suppressed ?? 0;

@@ -2,15 +2,20 @@
 // the ROUTER, keep one session per routing id (and one per peer identity),
 // answer, and account. A malformed or unexpected frame is answered with an
 // error and counted; it never ends the daemon or touches another session.
+// What any one connection or key may cost (hellos, sessions, older
+// connections, log lines) is bounded by the PeerGuard; a connection whose
+// key was refused or revoked is no longer read.
 
 import { isOutboxBusy, ProtocolError } from "../errors.js";
 import { RateLimiter, type Logger } from "../log.js";
-import type { Authorizer } from "../security/authorizer.js";
+import type { Authorizer, PeerGrant } from "../security/authorizer.js";
+import { fingerprint } from "../security/keys.js";
 import { bothMatch, listMatcher } from "../security/list-match.js";
 import type { Outbox } from "../store/outbox.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import { decode, encode } from "../wire/codec.js";
-import type { Frame, HelloFrame } from "../wire/frames.js";
+import { MAX_HEADER_BYTES, type Frame, type HelloFrame } from "../wire/frames.js";
+import { MAX_RETIRED_PER_KEY, PeerGuard } from "./peer-guard.js";
 import { Session, type SessionTimers } from "./session.js";
 import type { PubListeners } from "./fanout.js";
 
@@ -32,6 +37,14 @@ export interface PublisherCounters {
   hellos: number;
   expired: number;
   sendFailures: number;
+  /** Hellos over a connection's or a key's rate, answered BUSY or dropped. */
+  limited: number;
+  /** Frames from connections no longer read (a refused or revoked key), dropped undecoded. */
+  ignored: number;
+}
+
+export function emptyCounters(): PublisherCounters {
+  return { badFrames: 0, refused: 0, hellos: 0, expired: 0, sendFailures: 0, limited: 0, ignored: 0 };
 }
 
 const LAST_SEEN_PERSIST_MS = 5000;
@@ -45,7 +58,8 @@ function dead(s: Session): { deadLetters?: number } {
 }
 
 export class Control {
-  readonly counters: PublisherCounters = { badFrames: 0, refused: 0, hellos: 0, expired: 0, sendFailures: 0 };
+  readonly counters: PublisherCounters = emptyCounters();
+  private readonly guard = new PeerGuard();
   private readonly bySocket = new Map<string, Session>();
   private readonly byPeer = new Map<string, Session>();
   private readonly persistedAt = new Map<string, number>();
@@ -73,15 +87,18 @@ export class Control {
   }
 
   receive(routingId: Buffer, parts: Buffer[]): void {
+    const key = routingId.toString("hex");
+    if (this.guard.isBanned(key)) {
+      this.counters.ignored++;
+      return;
+    }
     let frame: Frame;
     try {
-      frame = decode(parts);
+      frame = decode(checkSize(parts));
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.counters.badFrames++;
-      const session = this.bySocket.get(routingId.toString("hex"));
-      if (session) session.violations++;
-      this.warn(`bad:${err.code}`, { code: err.code, reason: err.message }, "rejected a malformed frame");
+      this.warn(`bad:${key}`, { code: err.code, reason: err.message }, "rejected a malformed frame");
       this.reply(routingId, err.code, err.message);
       return;
     }
@@ -90,7 +107,7 @@ export class Control {
       this.hello(routingId, frame, now);
       return;
     }
-    const session = this.bySocket.get(routingId.toString("hex"));
+    const session = this.bySocket.get(key);
     if (session === undefined) {
       if (frame.type !== "bye") this.reply(routingId, "NO_SESSION", "no session: send hello first");
       return;
@@ -125,19 +142,30 @@ export class Control {
         this.remove(session, "said goodbye");
         return;
       default:
-        session.violations++;
         this.counters.badFrames++;
         this.reply(session.routingId, "UNKNOWN_TYPE", `a peer may not send ${frame.type} frames`);
     }
   }
 
   private hello(routingId: Buffer, hello: HelloFrame, now: number): void {
+    const key = routingId.toString("hex");
+    const verdict = this.guard.hello(key, now);
+    if (verdict !== "ok") {
+      this.counters.limited++;
+      if (verdict === "refuse") this.reply(routingId, "BUSY", "too many hellos on this connection: at most 2 a second");
+      return;
+    }
     this.counters.hellos++;
     const decision = this.deps.authorizer.authorize(hello, routingId);
+    if (!decision.ok && decision.code === "CHALLENGE") {
+      if (decision.badProof) this.refused(key, hello.peer, "the hello's proof does not answer this connection's challenge");
+      this.send(routingId, { type: "challenge", nonce: decision.challenge });
+      return;
+    }
     if (!decision.ok) {
-      this.counters.refused++;
-      this.warn(`refused:${hello.peer}`, { peer: hello.peer, reason: decision.message }, "refused a peer");
+      this.refused(key, null, decision.message);
       this.reply(routingId, decision.code, decision.message);
+      this.guard.ban(key); // an admitted connection naming a key we do not know: not read again
       return;
     }
     const { outbox } = this.deps;
@@ -151,12 +179,30 @@ export class Control {
       this.reply(routingId, "POSITION_AHEAD", message, String(head));
       return;
     }
-    const grant = decision.grant;
-    this.replaceExisting(routingId.toString("hex"), grant.peerId);
-    if (this.bySocket.size >= MAX_SESSIONS) {
-      this.reply(routingId, "BUSY", `this publisher already serves ${MAX_SESSIONS} sessions`);
+    const busy = this.sessionRefusal(key, decision.grant.peerId, now);
+    if (busy !== null) {
+      this.counters.limited++;
+      this.reply(routingId, "BUSY", busy);
       return;
     }
+    this.startSession(routingId, hello, decision.grant, head, now);
+  }
+
+  /** Why this key may not start a session on this connection now, or null. */
+  private sessionRefusal(key: string, peerId: string, now: number): string | null {
+    if (this.bySocket.size >= MAX_SESSIONS && !this.bySocket.has(key)) return `this publisher already serves ${MAX_SESSIONS} sessions`;
+    const previous = this.byPeer.get(peerId);
+    const moving = previous !== undefined && previous.key !== key;
+    if (moving && this.guard.retiredOf(peerId).size >= MAX_RETIRED_PER_KEY) {
+      return `this key already has ${MAX_RETIRED_PER_KEY} older connections open: close them (they are found gone within a heartbeat)`;
+    }
+    if (!this.guard.sessionStart(peerId, now)) return "this key starts sessions too often: at most one every 2 s, retry";
+    return null;
+  }
+
+  private startSession(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, head: number, now: number): void {
+    const { outbox } = this.deps;
+    this.replaceExisting(routingId.toString("hex"), grant.peerId);
     const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
     const session = new Session({
       routingId,
@@ -166,6 +212,7 @@ export class Control {
       mode,
       batches: hello.batches === true,
       from: hello.from,
+      floor: this.recordedAck(grant.peerId),
       credit: hello.credit,
       head,
       now,
@@ -187,15 +234,28 @@ export class Control {
       pub: mode === "pub" ? this.deps.pubEndpoint : null,
       heartbeat: this.deps.heartbeatMs,
     });
-    this.deps.log.info({ peer: grant.peerId, name: grant.name, from: hello.from, head, mode }, "peer session started");
+    this.info(`session:${grant.peerId}`, { peer: grant.peerId, name: grant.name, from: hello.from, head, mode }, "peer session started");
     this.deps.wake();
+  }
+
+  /** The peer's acknowledged seq as recorded: a hello below it does not move it back. */
+  private recordedAck(peerId: string): number {
+    try {
+      return this.deps.outbox.ackedOf(peerId) ?? 0;
+    } catch (err) {
+      if (isOutboxBusy(err)) return 0;
+      throw err;
+    }
   }
 
   private replaceExisting(key: string, peerId: string): void {
     const bySocket = this.bySocket.get(key);
     if (bySocket) this.remove(bySocket, "restarted its session");
     const byPeer = this.byPeer.get(peerId);
-    if (byPeer) this.remove(byPeer, "replaced by a newer connection");
+    if (byPeer) {
+      this.remove(byPeer, "replaced by a newer connection");
+      this.guard.retire(peerId, byPeer.key);
+    }
   }
 
   private logPrunedGap(session: Session, from: number): void {
@@ -208,12 +268,18 @@ export class Control {
     }
   }
 
-  /** End a peer's session (its key was revoked or changed), telling it why. */
-  endPeer(peerId: string, code: string, message: string): void {
+  /**
+   * End a peer's session (its key was revoked or changed), telling it why.
+   * A revoked key's connections are no longer read: what they send is
+   * dropped undecoded until they close.
+   */
+  endPeer(peerId: string, code: string, message: string, revoked: boolean): void {
     const session = this.byPeer.get(peerId);
+    if (revoked) for (const key of this.guard.retiredOf(peerId)) this.guard.ban(key);
     if (session === undefined) return;
     this.reply(session.routingId, code, message);
     this.remove(session, message);
+    if (revoked) this.guard.ban(session.key);
   }
 
   heartbeat(now: number, timers: SessionTimers): void {
@@ -226,9 +292,19 @@ export class Control {
       }
       this.send(session.routingId, { type: "hb", seq: head }, session);
       if (session.maybeRewind(head, now, timers)) {
-        this.deps.log.info({ peer: session.peerId, from: session.acked }, "resending unacknowledged records");
+        this.deps.log.debug({ peer: session.peerId, from: session.acked }, "resending unacknowledged records");
         this.deps.wake();
       }
+    }
+    this.probeRetired(head);
+  }
+
+  /** A heartbeat to each older connection of a key tells whether it is still open: a closed one fails at once. */
+  private probeRetired(head: number): void {
+    for (const key of this.guard.probeList()) {
+      this.deps.router.send(Buffer.from(key, "hex"), encode({ type: "hb", seq: head }), (err) => {
+        if (err.code === "EHOSTUNREACH") this.guard.gone(key);
+      });
     }
   }
 
@@ -263,13 +339,14 @@ export class Control {
   /** The lowest position a live session needs: records above it must stay, whatever the table says. */
   lowestLivePosition(): number {
     let low = Infinity;
-    for (const s of this.bySocket.values()) low = Math.min(low, s.acked);
+    for (const s of this.bySocket.values()) low = Math.min(low, s.retains);
     for (const r of this.registrations.values()) low = Math.min(low, r.acked);
     return low;
   }
 
   sendFailed(session: Session, err: Error & { code?: string }): void {
     this.counters.sendFailures++;
+    if (err.code === "EHOSTUNREACH") this.guard.gone(session.key);
     if (this.bySocket.get(session.key) !== session) return;
     if (err.code === "EHOSTUNREACH") {
       this.remove(session, "disconnected");
@@ -289,7 +366,8 @@ export class Control {
         this.endedUpdates.set(s.peerId, { id: s.peerId, acked: s.acked, ackedAt: s.ackedAt, lastSeen: s.lastHeard, ...dead(s) });
       }
     }
-    this.deps.log.info({ peer: session.peerId, acked: session.acked }, `peer session ended: ${why}`);
+    this.deps.router.discard(session.routingId);
+    this.info(`ended:${session.peerId}`, { peer: session.peerId, acked: session.acked }, `peer session ended: ${why}`);
   }
 
   private send(routingId: Buffer, frame: Frame, session?: Session): void {
@@ -302,8 +380,34 @@ export class Control {
     this.send(routingId, { type: "err", code, message, detail });
   }
 
+  /** A refused hello: counted, and logged at most once per 10 s per connection (and as the limiter allows overall). */
+  private refused(connection: string, key: string | null, reason: string): void {
+    this.counters.refused++;
+    this.warn(`refused:${connection}`, { connection, ...(key === null ? {} : { key: fingerprint(key) }), reason }, "refused a peer");
+  }
+
   private warn(key: string, fields: Record<string, unknown>, message: string): void {
     const suppressed = this.limiter.allow(key);
     if (suppressed !== null) this.deps.log.warn({ ...fields, suppressed }, message);
   }
+
+  /** Session starts and ends, at a peer's pace: logged at most once per 10 s per key (with how many were not). */
+  private info(key: string, fields: Record<string, unknown>, message: string): void {
+    const suppressed = this.limiter.allow(key);
+    if (suppressed !== null) this.deps.log.info(suppressed > 0 ? { ...fields, suppressed } : fields, message);
+  }
+}
+
+/**
+ * Peers send one-part frames of at most MAX_HEADER_BYTES (libzmq ends a
+ * connection whose single part passes ROUTER_MAX_PART, before we see it).
+ * Anything bigger is refused here, before a byte of it is decoded.
+ */
+function checkSize(parts: readonly Buffer[]): readonly Buffer[] {
+  let bytes = 0;
+  for (const part of parts) bytes += part.length;
+  if (parts.length > 2 || bytes > MAX_HEADER_BYTES) {
+    throw new ProtocolError("TOO_LARGE", `a message of ${parts.length} parts and ${bytes} bytes (a peer's limit: ${MAX_HEADER_BYTES} bytes)`);
+  }
+  return parts;
 }

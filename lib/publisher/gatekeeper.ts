@@ -3,7 +3,7 @@
 // hello authorizer, and the record of refused keys. Reloading the allowlist
 // reports which keys lost access so their sessions can be ended.
 
-import type { Logger } from "../log.js";
+import { RateLimiter, type Logger } from "../log.js";
 import { KeyAuthorizer } from "../security/key-authorizer.js";
 import { fingerprint, type KeyPair } from "../security/keys.js";
 import type { PeerAcl } from "../security/peers-file.js";
@@ -25,10 +25,14 @@ export interface AclChange {
   pubAffected: boolean;
 }
 
+/** Distinct refused keys held between two writes to the outbox: beyond it, only the total counts them. */
+const MAX_PENDING_REFUSALS = 1000;
+
 export class Gatekeeper {
   readonly authorizer: KeyAuthorizer;
   private pending = new Map<string, Refusal>();
-  private readonly logged = new Set<string>();
+  /** Refusal lines: one per 10 s per address (an attacker makes keys for free, not addresses), 20 in all. */
+  private readonly limiter = new RateLimiter(10_000, 20);
   private readonly registrations: Array<() => void> = [];
   refusedTotal = 0;
 
@@ -38,10 +42,6 @@ export class Gatekeeper {
     private readonly log: Logger,
   ) {
     this.authorizer = new KeyAuthorizer(keys, () => this.acl);
-  }
-
-  get peers(): PeerAcl {
-    return this.acl;
   }
 
   /** Register the ZAP handlers; returns the CURVE settings for each socket. */
@@ -58,10 +58,7 @@ export class Gatekeeper {
     const decision = decideZap(this.acl, role, request);
     if (decision.ok) return null;
     if (decision.reason === "unknown-key" && decision.key !== null) this.refused(decision.key, request.address);
-    else if (!this.logged.has(`${role}:${decision.key}`)) {
-      this.logged.add(`${role}:${decision.key}`);
-      this.log.warn({ role, key: decision.key && fingerprint(decision.key), address: request.address, reason: decision.text }, "refused a handshake");
-    }
+    else this.warn(request.address, { role, key: decision.key && fingerprint(decision.key), address: request.address, reason: decision.text }, "refused a handshake");
     return decision.text;
   }
 
@@ -72,11 +69,13 @@ export class Gatekeeper {
     entry.count++;
     entry.at = Date.now();
     entry.address = address;
-    this.pending.set(fp, entry);
-    if (!this.logged.has(fp)) {
-      this.logged.add(fp);
-      this.log.warn({ key: fp, publicKey: key, address }, "refused an unknown key (logged once per key; counted in status)");
-    }
+    if (this.pending.has(fp) || this.pending.size < MAX_PENDING_REFUSALS) this.pending.set(fp, entry);
+    this.warn(address, { key: fp, publicKey: key, address }, "refused an unknown key (counted in status)");
+  }
+
+  private warn(address: string, fields: Record<string, unknown>, message: string): void {
+    const suppressed = this.limiter.allow(address);
+    if (suppressed !== null) this.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, message);
   }
 
   /** Refusals since the last call, for the outbox. */
@@ -99,7 +98,6 @@ export class Gatekeeper {
     const { removed, narrowed } = this.acl.changesTo(next);
     const pubAffected = [...removed, ...narrowed].some((key) => this.acl.get(key)?.all === true);
     this.acl = next;
-    for (const key of [...removed, ...narrowed]) this.logged.delete(fingerprint(key));
     return { removed, narrowed, pubAffected };
   }
 

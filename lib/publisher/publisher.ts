@@ -11,12 +11,13 @@ import { Checkpointer } from "../store/checkpointer.js";
 import { Outbox } from "../store/outbox.js";
 import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
 import { Gatekeeper } from "./gatekeeper.js";
-import { Control, type PublisherCounters } from "./control.js";
+import { Control, emptyCounters, type PublisherCounters } from "./control.js";
 import { derivePubEndpoint } from "./endpoints.js";
 import { Fanout, type PubListeners } from "./fanout.js";
 import type { Session, SessionTimers } from "./session.js";
 import { Streamer } from "./streamer.js";
 import { OutboxWatcher } from "./watcher.js";
+import { MAX_HEADER_BYTES } from "../wire/frames.js";
 
 export interface PublisherOptions {
   /** An outbox path (opened and closed by the publisher) or an open Outbox. */
@@ -42,7 +43,20 @@ export interface BoundEndpoints {
 
 export type CloseReason = { type: "closed" } | { type: "failed"; error: Error };
 
-const PEER_MAX_MESSAGE = 1024 * 1024;
+/**
+ * libzmq ends a connection that sends a single part over this, before the
+ * daemon sees it. Peers send one-part frames of at most MAX_HEADER_BYTES;
+ * parts up to twice that reach the daemon and are answered TOO_LARGE.
+ */
+const ROUTER_MAX_PART = 2 * MAX_HEADER_BYTES;
+/**
+ * Messages libzmq queues for one peer before a send to it fails (and its
+ * stream pauses). A message carries at most CHUNK_BYTES of bodies unless a
+ * single record is larger, so a connection that never reads pins at most
+ * 64 × 256 KiB = 16 MiB of serve; an honest peer's credit (8 MiB) stays
+ * well inside it.
+ */
+const ROUTER_HWM = 64;
 /**
  * Messages PUB queues for one subscriber before dropping for it. A message
  * carries at most PUB_MAX_BODY of bodies (one record, or a batch), so a
@@ -116,8 +130,8 @@ export class Publisher {
     }
     this.router = await RouterSocket.bind(o.bind, {
       heartbeatMs: this.heartbeatMs,
-      maxMessageSize: PEER_MAX_MESSAGE,
-      sendHighWaterMark: 50_000,
+      maxMessageSize: ROUTER_MAX_PART,
+      sendHighWaterMark: ROUTER_HWM,
       ...routerCurve,
     });
     this.pub = await this.bindPub(o.pubBind ?? derivePubEndpoint(o.bind));
@@ -206,8 +220,8 @@ export class Publisher {
   async setPeers(peers: PeerAcl): Promise<void> {
     if (this.gate === null) throw new StateMachineError("setPeers needs a publisher started with keys");
     const change = this.gate.setPeers(peers);
-    for (const key of change.removed) this.control?.endPeer(key, "NOT_AUTHORIZED", "this key was removed from the publisher's peers file");
-    for (const key of change.narrowed) this.control?.endPeer(key, "NO_SESSION", "this key's lists changed: start a new session");
+    for (const key of change.removed) this.control?.endPeer(key, "NOT_AUTHORIZED", "this key was removed from the publisher's peers file", true);
+    for (const key of change.narrowed) this.control?.endPeer(key, "NO_SESSION", "this key's lists changed: start a new session", false);
     await this.syncPeers(peers);
     if (change.pubAffected) await this.rebindPub();
     this.log.info({ peers: peers.entries().length, removed: change.removed.length, changed: change.narrowed.length }, "peers reloaded");
@@ -342,8 +356,4 @@ export class Publisher {
   closed(): Promise<CloseReason> {
     return this.closedPromise;
   }
-}
-
-function emptyCounters(): PublisherCounters {
-  return { badFrames: 0, refused: 0, hellos: 0, expired: 0, sendFailures: 0 };
 }

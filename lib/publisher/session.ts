@@ -20,6 +20,8 @@ export interface SessionInit {
   /** The peer accepts batch frames. */
   batches: boolean;
   from: number;
+  /** What the peer's acknowledgement was recorded at: a hello below it streams from `from` but holds back nothing below it. */
+  floor: number;
   credit: number;
   /** The head now: where a pub-mode session's catch-up ends (PUB carries what follows). */
   head: number;
@@ -61,7 +63,7 @@ export class Session {
   lastHeard: number;
   /** acked changed since the last persist. */
   dirty = true;
-  violations = 0;
+  private readonly floor: number;
   /** What the peer last said of its dead-letter store. */
   deadLetters: number | undefined;
 
@@ -79,6 +81,7 @@ export class Session {
     this.cursor = init.from;
     this.lastSent = init.from;
     this.acked = init.from;
+    this.floor = init.floor;
     this.credit = clampCredit(init.credit);
     this.streamEnd = this.endFor(init.head);
     this.lastHeard = init.now;
@@ -89,9 +92,18 @@ export class Session {
     this.lastHeard = now;
   }
 
-  /** Restart the stream after `from` (the peer's request). */
+  /** The lowest seq this session needs kept: its acknowledgement, or the recorded one if higher. */
+  get retains(): number {
+    return Math.max(this.acked, this.floor);
+  }
+
+  /**
+   * Restart the stream after `from` (the peer's request), never below what
+   * it acknowledged in this session: it said it holds that, and a rewind
+   * would only queue again what it does not read.
+   */
   fetch(from: number, credit: number, head: number, now: number): void {
-    const start = Math.min(from, head);
+    const start = Math.min(Math.max(from, this.acked), head);
     this.cursor = start;
     this.lastSent = start;
     this.streaming = true;
@@ -115,10 +127,7 @@ export class Session {
 
   /** Returns false for an ack the session cannot accept (beyond the head). */
   ack(seq: number, head: number, now: number): boolean {
-    if (seq > head) {
-      this.violations++;
-      return false;
-    }
+    if (seq > head) return false;
     if (seq > this.acked) {
       this.acked = seq;
       this.ackedAt = now;

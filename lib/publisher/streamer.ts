@@ -14,10 +14,15 @@ import type { Session } from "./session.js";
 import { SharedReads } from "./shared-reads.js";
 
 const CHUNK_RECORDS = 64;
-const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Bodies in one chunk, and so in one ROUTER message (unless a single record
+ * is larger): with ROUTER_HWM messages per peer, what libzmq can hold for
+ * one connection that does not read is ROUTER_HWM × CHUNK_BYTES.
+ */
+export const CHUNK_BYTES = 256 * 1024;
 const SCAN_ROWS = 2048;
-/** Pause while this many messages wait for the ROUTER socket. */
-const MAX_QUEUED = 1024;
+/** Pause while this many bytes wait for the ROUTER socket. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 export interface StreamerDeps {
   outbox: Outbox;
@@ -57,7 +62,7 @@ export class Streamer {
         this.again = false;
         while (this.turn()) {
           await new Promise((resolve) => setImmediate(resolve));
-          while (this.deps.router.queued > MAX_QUEUED) await new Promise((resolve) => setTimeout(resolve, 1));
+          while (this.deps.router.queuedBytes > MAX_QUEUED_BYTES) await new Promise((resolve) => setTimeout(resolve, 1));
         }
       } while (this.again);
     } catch (err) {

@@ -14,7 +14,11 @@ export interface PeerGrant {
   mayUsePub: boolean;
 }
 
-export type AuthDecision = { ok: true; grant: PeerGrant } | { ok: false; code: "NOT_AUTHORIZED"; message: string };
+export type AuthDecision =
+  | { ok: true; grant: PeerGrant }
+  | { ok: false; code: "NOT_AUTHORIZED"; message: string }
+  /** The hello must prove its key on this connection: answer `challenge` (`badProof`: it carried a proof that did not). */
+  | { ok: false; code: "CHALLENGE"; challenge: Buffer; badProof: boolean };
 
 export interface Authorizer {
   authorize(hello: HelloFrame, routingId: Buffer): AuthDecision;

@@ -247,7 +247,7 @@ export class Outbox {
           const lists = r.lists === null ? null : JSON.stringify(r.lists);
           this.stmts.upsertPeer.run({ id: r.id, name: r.name, lists, acked: r.acked, now: r.at });
         }
-        for (const u of updates) this.stmts.updatePeer.run(u.acked, u.ackedAt, u.lastSeen, u.deadLetters ?? null, u.id);
+        for (const u of updates) this.stmts.updatePeer.run(peerUpdate(u));
       }).immediate();
     });
   }
@@ -259,7 +259,7 @@ export class Outbox {
     if (updates.length === 0) return;
     guard(this.path, () => {
       this.db.transaction(() => {
-        for (const u of updates) this.stmts.updatePeer.run(u.acked, u.ackedAt, u.lastSeen, u.deadLetters ?? null, u.id);
+        for (const u of updates) this.stmts.updatePeer.run(peerUpdate(u));
       })();
     });
   }
@@ -447,6 +447,10 @@ function toRecord(row: Row): OutboxRecord {
   };
 }
 
+function peerUpdate(u: { id: string; acked: number; ackedAt: number | null; lastSeen: number; deadLetters?: number }) {
+  return { id: u.id, acked: u.acked, ackedAt: u.ackedAt, lastSeen: u.lastSeen, deadLetters: u.deadLetters ?? null };
+}
+
 function prepare(db: Db) {
   const columns = "seq, kind, list, message_id, received_at, size";
   return lazy({
@@ -463,7 +467,8 @@ function prepare(db: Db) {
        ON CONFLICT (id) DO UPDATE SET name = @name, lists = @lists, acked = max(acked, @acked), last_seen = @now`,
     ),
     updatePeer: () => db.prepare(
-      "UPDATE peers SET acked = max(acked, ?), acked_at = ?, last_seen = ?, dead_letters = coalesce(?, dead_letters) WHERE id = ?",
+      `UPDATE peers SET acked_at = CASE WHEN @acked > acked THEN @ackedAt ELSE acked_at END, acked = max(acked, @acked),
+         last_seen = @lastSeen, dead_letters = coalesce(@deadLetters, dead_letters) WHERE id = @id`,
     ),
     registerListed: () => db.prepare(
       `INSERT INTO peers (id, name, allowed, acked, registered_at) VALUES (@id, @name, @allowed, 0, @now)

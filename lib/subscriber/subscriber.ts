@@ -4,12 +4,13 @@
 // brings a fetch from its position, a silent publisher a new hello.
 
 import { hostname } from "node:os";
-import { NotAuthorizedError, ProtocolError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
+import { ConfigError, NotAuthorizedError, ProtocolError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { HandlerSink, type RecordHandler } from "../sinks/handler.js";
 import type { Sink, SinkRecord } from "../sinks/sink.js";
 import { SubscriberState } from "../store/state.js";
 import { fingerprint, type KeyPair } from "../security/keys.js";
+import { patternsProblem } from "../security/list-match.js";
 import { makeProof } from "../security/proof.js";
 import type { BatchFrame, DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.js";
 import { Deliverer, type Released } from "./deliverer.js";
@@ -86,7 +87,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private deliverer: Deliverer | null = null;
   private reorder!: ReorderBuffer<Entry>;
   private timer: NodeJS.Timeout | null = null;
-  private readonly proof: Uint8Array;
+  /** Makes the proof that answers a publisher's challenge (null: insecure, never challenged). */
+  private readonly prove: ((nonce: Uint8Array) => Uint8Array) | null;
 
   private session: Session | null = null;
   private committed = 0;
@@ -115,7 +117,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.credit = new CreditWindow(options.creditBytes ?? 8 * 1024 * 1024);
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     const s = options.security;
-    this.proof = s ? makeProof(s.keys, s.serverKey) : new Uint8Array(0);
+    this.prove = s ? (nonce) => makeProof(s.keys, s.serverKey, nonce) : null;
   }
 
   /** Open the state, start the sinks (repairing what a crash left) and connect. */
@@ -136,6 +138,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const problem = this.state.check();
     if (problem !== null) throw new StateError("STATE_CORRUPT", `subscriber state ${this.state.path} is corrupt: ${problem}`);
     this.committed = this.state.position;
+    const tooMany = o.lists ? patternsProblem(o.lists) : null;
+    if (tooMany !== null) throw new ConfigError(`--lists: ${tooMany}`);
     this.noteListChange(o.lists ?? null);
     this.sinks = this.chooseSinks();
     for (const sink of this.sinks) await this.startSink(sink);
@@ -297,6 +301,9 @@ export class Subscriber implements AsyncIterable<Delivery> {
       case "hb":
         this.knownHead = Math.max(this.knownHead, frame.seq);
         return;
+      case "challenge":
+        this.onChallenge(frame.nonce);
+        return;
       case "err":
         this.onError(frame);
         return;
@@ -399,6 +406,15 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.log.debug({ position: this.reorder.position }, "caught up with PUB; taking it again");
   }
 
+  /** The publisher asks us to prove our key on this connection: the hello again, with the proof. */
+  private onChallenge(nonce: Uint8Array): void {
+    if (this.prove === null) {
+      this.log.warn("the publisher asks for a key proof, but we run without keys (--insecure)");
+      return;
+    }
+    if (this.session === null) this.sendHello(this.prove(nonce));
+  }
+
   private onError(e: ErrorFrame): void {
     switch (e.code) {
       case "NO_SESSION":
@@ -455,7 +471,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (this.session) this.link?.send({ type: "ack", seq: position });
   }
 
-  private sendHello(): void {
+  /** A hello: without a proof first, which the publisher answers with a challenge when it has keys. */
+  private sendHello(proof: Uint8Array = new Uint8Array(0)): void {
     if (this.closing || this.link === null) return;
     this.lastHelloAt = Date.now();
     this.counters.hellos++;
@@ -468,7 +485,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       outbox: this.state.outboxId,
       lists: this.options.lists ?? null,
       credit,
-      proof: this.proof,
+      proof,
       batches: true,
     });
   }

@@ -140,29 +140,48 @@ export type SendFailure = (err: Error & { code?: string }) => void;
 
 /**
  * Serializes sends on one socket. Never blocks the caller: a send the socket
- * cannot take right now (sendTimeout 0) fails through `onFailure`.
+ * cannot take right now (sendTimeout 0) fails through `onFailure`. Bounded
+ * in bytes, so a flood never grows memory without bound.
  */
 class SendQueue {
-  private readonly queue: Array<{ parts: Buffer[]; onFailure: SendFailure | undefined }> = [];
+  private readonly queue: Array<{ parts: Buffer[]; bytes: number; onFailure: SendFailure | undefined }> = [];
   private draining = false;
+  private bytesQueued = 0;
 
-  /** Beyond `max` waiting messages a send fails at once: a flood never grows memory without bound. */
+  /** Beyond `maxBytes` waiting, a send fails at once. */
   constructor(
     private readonly socket: zmq.Socket & zmq.Writable,
-    private readonly max = 100_000,
+    private readonly maxBytes = 256 * 1024 * 1024,
   ) {}
 
   get length(): number {
     return this.queue.length;
   }
 
+  get bytes(): number {
+    return this.bytesQueued;
+  }
+
   push(parts: Buffer[], onFailure?: SendFailure): void {
-    if (this.queue.length >= this.max) {
+    const bytes = parts.reduce((sum, part) => sum + part.length, 0);
+    if (this.bytesQueued + bytes > this.maxBytes && this.queue.length > 0) {
       onFailure?.(Object.assign(new Error("send queue full"), { code: "EAGAIN" }));
       return;
     }
-    this.queue.push({ parts, onFailure });
+    this.queue.push({ parts, bytes, onFailure });
+    this.bytesQueued += bytes;
     if (!this.draining) void this.drain();
+  }
+
+  /** Forget what waits for `first` (a routing id): it is no longer anyone's to receive. */
+  discard(first: Buffer): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const item = this.queue[i]!;
+      if (item.parts[0]?.equals(first)) {
+        this.queue.splice(i, 1);
+        this.bytesQueued -= item.bytes;
+      }
+    }
   }
 
   private async drain(): Promise<void> {
@@ -170,6 +189,7 @@ class SendQueue {
     try {
       let item;
       while ((item = this.queue.shift()) !== undefined) {
+        this.bytesQueued -= item.bytes;
         if (this.socket.closed) return;
         try {
           await this.socket.send(item.parts);
@@ -219,7 +239,8 @@ export class RouterSocket {
       mandatory: true,
       sendTimeout: 0,
       sendHighWaterMark: options.sendHighWaterMark,
-      receiveHighWaterMark: 10_000,
+      // Peers send small control frames; a connection's queue waiting for our reader stays small too.
+      receiveHighWaterMark: 256,
       maxMessageSize: options.maxMessageSize,
       ...heartbeatOptions(options),
       ...curveServerOptions(options.curve),
@@ -253,8 +274,14 @@ export class RouterSocket {
     this.sends.push([routingId, ...parts], onFailure);
   }
 
-  get queued(): number {
-    return this.sends.length;
+  /** Drop what is queued here for a peer (its session ended); libzmq's own queue for it is bounded by the high-water mark. */
+  discard(routingId: Buffer): void {
+    this.sends.discard(routingId);
+  }
+
+  /** Bytes waiting for the socket. */
+  get queuedBytes(): number {
+    return this.sends.bytes;
   }
 
   close(): void {

@@ -125,6 +125,8 @@ function toWire(frame: Exclude<Frame, DataFrame | BatchFrame>): Record<string, u
       return { v, t: "ack", seq: frame.seq };
     case "hb":
       return frame.dead === undefined ? { v, t: "hb", seq: frame.seq } : { v, t: "hb", seq: frame.seq, dead: frame.dead };
+    case "challenge":
+      return { v, t: "challenge", nonce: frame.nonce };
     case "err":
       return { v, t: "err", code: frame.code, msg: frame.message, detail: frame.detail };
     case "pass":
@@ -189,6 +191,11 @@ export function decode(parts: readonly Buffer[]): Frame {
       return { type: "ack", seq: seq(h, "seq") };
     case "hb":
       return h.dead === undefined || h.dead === null ? { type: "hb", seq: seq(h, "seq") } : { type: "hb", seq: seq(h, "seq"), dead: seq(h, "dead") };
+    case "challenge": {
+      const nonce = bytes(h, "nonce");
+      if (nonce.length === 0) badField("nonce");
+      return { type: "challenge", nonce };
+    }
     case "err":
       return { type: "err", code: str(h, "code", 1), message: optStr(h, "msg") ?? "", detail: optStr(h, "detail") ?? null };
     case "pass": {

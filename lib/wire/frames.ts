@@ -52,7 +52,7 @@ export interface HelloFrame {
   lists: string[] | null;
   /** Bytes of data the publisher may send before more credit arrives. */
   credit: number;
-  /** Proof of possession of the peer's key; empty when insecure. */
+  /** Proof of possession of the peer's key, for this connection's challenge; empty when insecure or not yet challenged. */
   proof: Uint8Array;
   /** The peer accepts `batch` frames (absent: send `data` frames only). */
   batches?: true;
@@ -126,6 +126,17 @@ export interface HeartbeatFrame {
   dead?: number;
 }
 
+/**
+ * Publisher → subscriber, in answer to a hello without a valid proof: prove
+ * your key for this connection (the next hello's `proof` is made over
+ * `nonce`, see security/proof.ts). Each connection gets its own nonce, so a
+ * proof never serves on another.
+ */
+export interface ChallengeFrame {
+  type: "challenge";
+  nonce: Uint8Array;
+}
+
 /** Publisher → subscriber: a request was refused. */
 export interface ErrorFrame {
   type: "err";
@@ -160,6 +171,7 @@ export type Frame =
   | DataFrame
   | BatchFrame
   | HeartbeatFrame
+  | ChallengeFrame
   | ErrorFrame
   | PassFrame
   | ByeFrame;

@@ -106,10 +106,10 @@ describe("e2e: hostile input to the publisher", function () {
       curveServerKey: publisher.publicKey,
     });
     socket.connect(mesh.endpoint);
-    const hello = encode({
-      type: "hello", peer: flooder.publicKey, name: "f", from: 0, outbox: null, lists: null,
-      credit: Number.MAX_SAFE_INTEGER, proof: makeProof(flooder, publisher.publicKey),
-    });
+    const frame = { type: "hello" as const, peer: flooder.publicKey, name: "f", from: 0, outbox: null, lists: null, credit: Number.MAX_SAFE_INTEGER };
+    await socket.send(encode({ ...frame, proof: new Uint8Array(0) }));
+    const nonce = (packr.unpack((await socket.receive())[0]!) as { nonce: Uint8Array }).nonce;
+    const hello = encode({ ...frame, proof: makeProof(flooder, publisher.publicKey, nonce) });
     let peak = baseline;
     try {
       const messages = Array.from({ length: 1000 }, (_, i) => makeMessage("dev", i, 4096));

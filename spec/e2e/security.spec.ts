@@ -3,68 +3,18 @@
 // a hostile peer would.
 
 import { expect } from "chai";
-import * as zmq from "zeromq";
 import { Packr } from "msgpackr";
+import * as zmq from "zeromq";
 import { makeProof } from "../../lib/security/proof.js";
-import type { KeyPair } from "../../lib/security/keys.js";
-import { decode, encode } from "../../lib/wire/codec.js";
-import type { DataFrame, HelloFrame } from "../../lib/wire/frames.js";
+import { encode } from "../../lib/wire/codec.js";
 import { runCli } from "../helpers/cli.js";
 import { Mesh } from "../helpers/mesh.js";
 import { compareArchive, makeMessage, readMaildirArchive, type TestMessage } from "../helpers/messages.js";
+import { helloFrame as hello, RawPeer } from "../helpers/raw-peer.js";
 import { waitFor } from "../helpers/wait.js";
 
 const packr = new Packr({ useRecords: false });
 const clean = { missing: [], duplicated: [], unexpected: 0, outOfOrder: false };
-
-/** A raw DEALER speaking CURVE with a peer's key, collecting every message it receives. */
-class RawPeer {
-  readonly received: Buffer[][] = [];
-  private readonly socket: zmq.Dealer;
-
-  constructor(endpoint: string, key: KeyPair, serverKey: string) {
-    this.socket = new zmq.Dealer({
-      linger: 0,
-      curvePublicKey: key.publicKey,
-      curveSecretKey: key.secretKey,
-      curveServerKey: serverKey,
-    });
-    const socket = this.socket;
-    socket.connect(endpoint);
-    void (async () => {
-      try {
-        for await (const parts of socket) this.received.push(parts as Buffer[]);
-      } catch {
-        /* closed */
-      }
-    })();
-  }
-
-  send(parts: Buffer[]): Promise<void> {
-    return this.socket.send(parts);
-  }
-
-  headers(): Array<Record<string, unknown>> {
-    return this.received.map((parts) => packr.unpack(parts[0]!) as Record<string, unknown>);
-  }
-
-  /** The records received, whether in data or batch frames. */
-  records(): DataFrame[] {
-    return this.received.flatMap((parts) => {
-      const frame = decode(parts);
-      return frame.type === "data" ? [frame] : frame.type === "batch" ? frame.records : [];
-    });
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
-
-function hello(peer: string, proof: Uint8Array, from = 0, batches = false): Buffer[] {
-  const frame: HelloFrame = { type: "hello", peer, name: "raw", from, outbox: null, lists: null, credit: 64 * 1024 * 1024, proof };
-  return encode(batches ? { ...frame, batches } : frame);
-}
 
 function lists(n: number): TestMessage[] {
   const names = ["public-dev", "private-board", "public-users"];
@@ -104,7 +54,7 @@ describe("e2e: security", function () {
       const raw = new RawPeer(mesh.endpoint, restricted, publisher.publicKey);
       try {
         const publicCount = all.filter((m) => m.list.startsWith("public-")).length;
-        await raw.send(hello(restricted.publicKey, makeProof(restricted, publisher.publicKey), 0, batches));
+        await raw.send(hello(restricted.publicKey, await raw.ownProof(), 0, batches));
         await waitFor(() => raw.records().length >= publicCount, { what: "the first replay" });
         await raw.send(encode({ type: "fetch", from: 0, credit: 64 * 1024 * 1024 }));
         await waitFor(() => raw.records().length >= publicCount * 2, { what: "the second replay" });
@@ -194,17 +144,18 @@ describe("e2e: security", function () {
 
     const raw = new RawPeer(mesh.endpoint, attacker, publisher.publicKey);
     try {
+      const nonce = await raw.challenge();
       // Before any session, acks and fetches do nothing.
       await raw.send(encode({ type: "ack", seq: 30 }));
       await raw.send(encode({ type: "fetch", from: 0, credit: 1 << 20 }));
-      // A hello naming the victim: with the attacker's own proof, with none, with a made-up one.
-      await raw.send(hello(victim.publicKey, makeProof(attacker, publisher.publicKey)));
+      // A hello naming the victim: with the attacker's own proof for this connection, with none, with a made-up one.
+      await raw.send(hello(victim.publicKey, makeProof(attacker, publisher.publicKey, nonce)));
       await raw.send(hello(victim.publicKey, new Uint8Array()));
       await raw.send(hello(victim.publicKey, new Uint8Array(32).fill(7)));
       await raw.send(encode({ type: "ack", seq: 30 }));
-      await waitFor(() => raw.headers().length >= 6, { what: "six replies" });
-      expect(raw.headers().map((h) => h.code)).to.deep.equal([
-        "NO_SESSION", "NO_SESSION", "NOT_AUTHORIZED", "NOT_AUTHORIZED", "NOT_AUTHORIZED", "NO_SESSION",
+      await waitFor(() => raw.headers().length >= 7, { what: "seven replies" });
+      expect(raw.headers().map((h) => h.code ?? h.t)).to.deep.equal([
+        "challenge", "NO_SESSION", "NO_SESSION", "challenge", "challenge", "challenge", "NO_SESSION",
       ]);
       expect(raw.headers().some((h) => h.t === "data" || h.t === "welcome")).to.equal(false);
     } finally {

@@ -1,6 +1,7 @@
 // Property test of a real publisher under hostile, authenticated peers:
 // generated sequences of frames (valid, forged, garbage, truncated, wrong
-// version, wrong type, huge credit, acks for seqs never sent, hello floods)
+// version, wrong type, huge credit, acks for seqs never sent, hello floods,
+// hostile list globs)
 // from a restricted peer and an attacker, over real CURVE sockets. Whatever
 // they send: the restricted peer never sees another list, nobody gets more
 // data than the credit they granted, nobody moves another peer's position,
@@ -40,8 +41,14 @@ type Action =
 
 const position = fc.oneof(fc.nat({ max: RECORDS + 5 }), fc.nat({ max: Number.MAX_SAFE_INTEGER }));
 const credit = fc.oneof(fc.nat({ max: 50_000 }), fc.constant(Number.MAX_SAFE_INTEGER), fc.nat({ max: 1 << 30 }));
+/** Names, and hostile globs: runs of stars and ?s that a backtracking matcher takes minutes over, some past the length bound. */
+const listPattern = fc.oneof(
+  fc.constantFrom("pub-a", "priv-b", "*", "priv-*"),
+  fc.string({ unit: fc.constantFrom("*", "?", "a", "-", "p"), minLength: 1, maxLength: 300 }),
+  fc.nat({ max: 260 }).map((n) => `${"*".repeat(n)}Z`),
+);
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("hello" as const), claim: fc.constantFrom<Who | "full">("restricted", "attacker", "full"), proof: fc.constantFrom("own" as const, "garbage" as const), from: position, credit, lists: fc.option(fc.array(fc.constantFrom("pub-a", "priv-b", "*", "priv-*"), { maxLength: 2 }), { nil: null }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("hello" as const), claim: fc.constantFrom<Who | "full">("restricted", "attacker", "full"), proof: fc.constantFrom("own" as const, "garbage" as const), from: position, credit, lists: fc.option(fc.array(listPattern, { maxLength: 3 }), { nil: null }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("fetch" as const), from: position, credit }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("credit" as const), bytes: credit }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("ack" as const), seq: position }) },
@@ -62,6 +69,8 @@ interface Client {
   /** How many received messages the invariants have looked at, and the data bytes among them. */
   checked: number;
   dataBytes: number;
+  /** This connection's challenge, which its own proofs answer. */
+  nonce: Uint8Array;
 }
 
 describe("fuzz: a publisher under hostile authenticated peers", function () {
@@ -82,7 +91,7 @@ describe("fuzz: a publisher under hostile authenticated peers", function () {
     const clients = (["restricted", "attacker"] as const).map((who): Client => {
       const socket = new zmq.Dealer({ linger: 0, curvePublicKey: keys[who].publicKey, curveSecretKey: keys[who].secretKey, curveServerKey: keys.publisher.publicKey });
       socket.connect(router);
-      const client: Client = { who, keys: keys[who], socket, received: [], granted: 0, resets: 0, checked: 0, dataBytes: 0 };
+      const client: Client = { who, keys: keys[who], socket, received: [], granted: 0, resets: 0, checked: 0, dataBytes: 0, nonce: new Uint8Array(0) };
       void (async () => {
         try {
           for await (const parts of socket) client.received.push(parts as Buffer[]);
@@ -94,6 +103,11 @@ describe("fuzz: a publisher under hostile authenticated peers", function () {
     });
     let barrier = 0;
     try {
+      for (const client of clients) {
+        await client.socket.send(encode({ type: "hello", peer: client.keys.publicKey, name: "x", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0) }));
+        await waitFor(() => client.received.some((p) => unpack(p[0]!).t === "challenge"), { timeoutMs: 10_000, intervalMs: 1, what: "a challenge" });
+        client.nonce = unpack(client.received.find((p) => unpack(p[0]!).t === "challenge")![0]!).nonce as Uint8Array;
+      }
       await fc.assert(
         fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(0, 1), action), { minLength: 1, maxLength: 12 }), async (steps) => {
           for (const [index, a] of steps) await send(clients[index]!, a, keys);
@@ -143,7 +157,7 @@ async function send(client: Client, a: Action, keys: Record<"publisher" | "full"
   switch (a.kind) {
     case "hello": {
       const claimed = keys[a.claim].publicKey;
-      const proof = a.proof === "own" ? makeProof(client.keys, keys.publisher.publicKey) : new Uint8Array(32).fill(a.from % 256);
+      const proof = a.proof === "own" ? makeProof(client.keys, keys.publisher.publicKey, client.nonce) : new Uint8Array(32).fill(a.from % 256);
       client.granted += cap(a.credit);
       client.resets++;
       return client.socket.send(encode({ type: "hello", peer: claimed, name: "x", from: a.from, outbox: null, lists: a.lists, credit: a.credit, proof }));

@@ -37,7 +37,7 @@ describe("fuzz: publisher session state machine", function () {
       fc.property(fc.nat({ max: 1000 }), big, big, fc.array(op, { maxLength: 60 }), (start, from, credit, ops) => {
         let head = start;
         let now = 1_000_000;
-        const s = new Session({ routingId: Buffer.from("x"), peerId: "p", name: "p", lists: ALL_LISTS, mode: "pub", batches: false, from: Math.min(from, head), credit, head, now });
+        const s = new Session({ routingId: Buffer.from("x"), peerId: "p", name: "p", lists: ALL_LISTS, mode: "pub", batches: false, from: Math.min(from, head), floor: 0, credit, head, now });
         let lastAcked = s.acked;
         let maxRecord = 0;
         for (const o of ops) {

@@ -1,6 +1,6 @@
 // Secure sessions: a hello is granted only for a listed key with a valid
-// proof of possession; the grant's identity, name and lists come from the
-// allowlist, never from the peer.
+// proof of possession for this connection's challenge; the grant's
+// identity, name and lists come from the allowlist, never from the peer.
 
 import { expect } from "chai";
 import type { AuthDecision, Authorizer, PeerGrant } from "../../lib/security/authorizer.js";
@@ -23,17 +23,19 @@ const acl = new PeerAcl([
 ]);
 
 const ROUTING_ID = Buffer.from([0, 1, 2, 3, 4]);
+const OTHER_CONNECTION = Buffer.from([0, 1, 2, 3, 5]);
 
 function hello(peer: string, proof: Uint8Array, name = "claimed-name"): HelloFrame {
   return { type: "hello", peer, name, from: 0, outbox: null, lists: null, credit: 1 << 20, proof };
 }
 
-function helloFrom(pair: KeyPair): HelloFrame {
-  return hello(pair.publicKey, makeProof(pair, publisher.publicKey));
+function challengeOf(decision: AuthDecision): Buffer {
+  if (decision.ok || decision.code !== "CHALLENGE") throw new Error(`expected a challenge, got ${JSON.stringify(decision)}`);
+  return decision.challenge;
 }
 
 function granted(decision: AuthDecision): PeerGrant {
-  if (!decision.ok) throw new Error(`expected a grant, got ${decision.code}: ${decision.message}`);
+  if (!decision.ok) throw new Error(`expected a grant, got ${JSON.stringify(decision)}`);
   return decision.grant;
 }
 
@@ -42,9 +44,19 @@ function expectRefused(decision: AuthDecision): void {
   expect(decision).to.have.property("code", "NOT_AUTHORIZED");
 }
 
+function expectChallenged(decision: AuthDecision, badProof: boolean): void {
+  expect(decision).to.include({ ok: false, code: "CHALLENGE", badProof });
+}
+
 describe("KeyAuthorizer", () => {
   // Typed as the interface the publisher calls it through.
   const authorizer: Authorizer = new KeyAuthorizer(publisher, () => acl);
+
+  /** The hello that answers this connection's challenge, as a subscriber sends it. */
+  function helloFrom(pair: KeyPair, auth = authorizer, routingId = ROUTING_ID): HelloFrame {
+    const challenge = challengeOf(auth.authorize(hello(pair.publicKey, new Uint8Array(0)), routingId));
+    return hello(pair.publicKey, makeProof(pair, publisher.publicKey, challenge));
+  }
 
   it("grants a listed peer with a valid proof under its key and listed name", () => {
     const grant = granted(authorizer.authorize(helloFrom(full), ROUTING_ID));
@@ -77,24 +89,44 @@ describe("KeyAuthorizer", () => {
   });
 
   it("refuses an unlisted key, even with a valid proof", () => {
-    expectRefused(authorizer.authorize(helloFrom(stranger), ROUTING_ID));
+    const challenge = challengeOf(authorizer.authorize(hello(full.publicKey, new Uint8Array(0)), ROUTING_ID));
+    expectRefused(authorizer.authorize(hello(stranger.publicKey, makeProof(stranger, publisher.publicKey, challenge)), ROUTING_ID));
   });
 
-  it("refuses a listed key with a wrong or missing proof", () => {
-    expectRefused(authorizer.authorize(hello(full.publicKey, new Uint8Array(0)), ROUTING_ID));
-    expectRefused(authorizer.authorize(hello(full.publicKey, new Uint8Array(32)), ROUTING_ID));
-    expectRefused(authorizer.authorize(hello(full.publicKey, makeProof(full, generateKeyPair().publicKey)), ROUTING_ID));
-    const tampered = Buffer.from(makeProof(full, publisher.publicKey));
+  it("challenges a listed key with a missing or wrong proof, and grants nothing", () => {
+    expectChallenged(authorizer.authorize(hello(full.publicKey, new Uint8Array(0)), ROUTING_ID), false);
+    const challenge = challengeOf(authorizer.authorize(hello(full.publicKey, new Uint8Array(0)), ROUTING_ID));
+    expectChallenged(authorizer.authorize(hello(full.publicKey, new Uint8Array(32)), ROUTING_ID), true);
+    const otherPublisher = makeProof(full, generateKeyPair().publicKey, challenge);
+    expectChallenged(authorizer.authorize(hello(full.publicKey, otherPublisher), ROUTING_ID), true);
+    const tampered = Buffer.from(makeProof(full, publisher.publicKey, challenge));
     tampered[0] = tampered[0]! ^ 0x80;
-    expectRefused(authorizer.authorize(hello(full.publicKey, tampered), ROUTING_ID));
+    expectChallenged(authorizer.authorize(hello(full.publicKey, tampered), ROUTING_ID), true);
+  });
+
+  it("challenges each connection differently, and the same connection alike", () => {
+    const ask = (routingId: Buffer) => challengeOf(authorizer.authorize(hello(full.publicKey, new Uint8Array(0)), routingId));
+    expect(ask(ROUTING_ID).equals(ask(ROUTING_ID))).to.equal(true);
+    expect(ask(ROUTING_ID).equals(ask(OTHER_CONNECTION))).to.equal(false);
+    // Another publisher process (a restart) challenges the same routing id differently.
+    const restarted = new KeyAuthorizer(publisher, () => acl);
+    expect(ask(ROUTING_ID).equals(challengeOf(restarted.authorize(hello(full.publicKey, new Uint8Array(0)), ROUTING_ID)))).to.equal(false);
+  });
+
+  it("does not take a proof made for one connection on another (a captured proof cannot be replayed)", () => {
+    const answered = helloFrom(full, authorizer, ROUTING_ID);
+    expect(granted(authorizer.authorize(answered, ROUTING_ID)).peerId).to.equal(full.publicKey);
+    expectChallenged(authorizer.authorize(answered, OTHER_CONNECTION), true);
   });
 
   it("refuses a hello naming another listed peer's key with the sender's own proof", () => {
-    // The restricted peer tries to act as the unrestricted one.
-    const ownProof = makeProof(limited, publisher.publicKey);
-    expectRefused(authorizer.authorize(hello(full.publicKey, ownProof, "archive-full"), ROUTING_ID));
+    // The restricted peer tries to act as the unrestricted one, answering its challenge with its own key.
+    const challenge = challengeOf(authorizer.authorize(hello(full.publicKey, new Uint8Array(0)), ROUTING_ID));
+    const ownProof = makeProof(limited, publisher.publicKey, challenge);
+    expectChallenged(authorizer.authorize(hello(full.publicKey, ownProof, "archive-full"), ROUTING_ID), true);
     // And the other way round.
-    expectRefused(authorizer.authorize(hello(limited.publicKey, makeProof(full, publisher.publicKey)), ROUTING_ID));
+    const fullProof = makeProof(full, publisher.publicKey, challenge);
+    expectChallenged(authorizer.authorize(hello(limited.publicKey, fullProof), ROUTING_ID), true);
   });
 
   it("refuses a hello naming something that is not a key", () => {
@@ -104,8 +136,8 @@ describe("KeyAuthorizer", () => {
   it("follows a replaced PeerAcl", () => {
     let current = new PeerAcl([{ key: limited.publicKey, name: "before", lists: ["dev-*"] }]);
     const live: Authorizer = new KeyAuthorizer(publisher, () => current);
-    expectRefused(live.authorize(helloFrom(full), ROUTING_ID));
-    const before = granted(live.authorize(helloFrom(limited), ROUTING_ID));
+    expectRefused(live.authorize(hello(full.publicKey, new Uint8Array(0)), ROUTING_ID));
+    const before = granted(live.authorize(helloFrom(limited, live), ROUTING_ID));
     expect(before.name).to.equal("before");
     expect(before.allowed("users")).to.equal(false);
 
@@ -113,13 +145,13 @@ describe("KeyAuthorizer", () => {
       { key: full.publicKey, name: "added", lists: null },
       { key: limited.publicKey, name: "after", lists: ["users"] },
     ]);
-    expect(granted(live.authorize(helloFrom(full), ROUTING_ID)).name).to.equal("added");
-    const after = granted(live.authorize(helloFrom(limited), ROUTING_ID));
+    expect(granted(live.authorize(helloFrom(full, live), ROUTING_ID)).name).to.equal("added");
+    const after = granted(live.authorize(helloFrom(limited, live), ROUTING_ID));
     expect(after.name).to.equal("after");
     expect(after.allowed("users")).to.equal(true);
     expect(after.allowed("dev-x")).to.equal(false);
 
     current = new PeerAcl([{ key: full.publicKey, name: "added", lists: null }]);
-    expectRefused(live.authorize(helloFrom(limited), ROUTING_ID));
+    expectRefused(live.authorize(hello(limited.publicKey, new Uint8Array(0)), ROUTING_ID));
   });
 });
