@@ -16,7 +16,7 @@ import type { BatchFrame, DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../
 import { Deliverer, type Released } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
 import { CreditWindow } from "./credit.js";
-import { aheadError, replacedError, type Followed } from "./outbox-identity.js";
+import { aheadError, malformedOutboxError, replacedError, type Followed } from "./outbox-identity.js";
 import { settleHeldBodies, type HeldBody } from "./held-bodies.js";
 import { Link, type Source } from "./link.js";
 import { ReorderBuffer, type ChainEntry, type OfferResult } from "./reorder.js";
@@ -316,6 +316,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
   }
 
   private onWelcome(w: WelcomeFrame, now: number): void {
+    const malformed = malformedOutboxError(w.outbox); // it names files: a hostile publisher's "../x" must not
+    if (malformed !== null) return this.fail(malformed);
     const known = this.state.outboxId;
     if (known === null) this.state.adoptOutbox(w.outbox);
     else if (known !== w.outbox) return this.fail(replacedError(this.followed(), w.outbox));

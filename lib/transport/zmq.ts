@@ -112,6 +112,15 @@ export async function registerZap(prefix: string, handler: ZapHandler): Promise<
 
 const LINGER_MS = 0;
 
+/**
+ * libzmq takes an IPv6 address ("tcp://[::1]:5580") only on a socket with
+ * its ipv6 option. Set just for those: with it, a socket bound to
+ * 127.0.0.1 reports "[::ffff:127.0.0.1]" and a host name may resolve to ::1.
+ */
+function ipv6For(endpoint: string): { ipv6?: true } {
+  return endpoint.startsWith("tcp://[") ? { ipv6: true } : {};
+}
+
 function heartbeatOptions(o: LinkOptions) {
   return {
     heartbeatInterval: o.heartbeatMs,
@@ -235,6 +244,7 @@ export class RouterSocket {
     options: LinkOptions & { curve?: CurveServer; maxMessageSize: number; sendHighWaterMark: number },
   ): Promise<RouterSocket> {
     const socket = new zmq.Router({
+      ...ipv6For(endpoint),
       linger: LINGER_MS,
       mandatory: true,
       sendTimeout: 0,
@@ -299,6 +309,7 @@ export class PubSocket {
 
   static async bind(endpoint: string, options: { curve?: CurveServer; sendHighWaterMark: number }): Promise<PubSocket> {
     const socket = new zmq.Publisher({
+      ...ipv6For(endpoint),
       linger: LINGER_MS,
       sendHighWaterMark: options.sendHighWaterMark,
       ...curveServerOptions(options.curve),
@@ -361,6 +372,7 @@ export class DealerSocket {
     options: LinkOptions & { curve?: CurveClient; events: ClientEvents; receiveHighWaterMark: number },
   ): DealerSocket {
     const socket = new zmq.Dealer({
+      ...ipv6For(endpoint),
       linger: LINGER_MS,
       sendTimeout: 0,
       immediate: true,
@@ -399,6 +411,7 @@ export class SubSocket {
     options: LinkOptions & { curve?: CurveClient; events: ClientEvents; receiveHighWaterMark: number },
   ): SubSocket {
     const socket = new zmq.Subscriber({
+      ...ipv6For(endpoint),
       linger: LINGER_MS,
       receiveHighWaterMark: options.receiveHighWaterMark,
       reconnectInterval: 100,
