@@ -1,5 +1,6 @@
 // mq-archive's public API: the engines behind the CLI, for custom archivers.
 
+export type { BodyRecord, RecordKind, RecordMeta } from "./message/record.js";
 export { Outbox, type NewRecord, type OutboxRecord, type AppendResult, type PeerRow } from "./store/outbox.js";
 export { SubscriberState, type DeadLetter } from "./store/state.js";
 export { publishMessage, type PublishResult } from "./ingest/publish.js";

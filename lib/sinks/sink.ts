@@ -8,17 +8,11 @@ import { InvalidMessageError, SinkError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { validateListName } from "../message/rfc5322.js";
 import type { SinkJournal } from "../store/state.js";
-import type { RecordKind } from "../wire/frames.js";
+import type { BodyRecord } from "../message/record.js";
 
-export interface SinkRecord {
+export interface SinkRecord extends BodyRecord {
   /** The outbox the record comes from. */
   outbox: string;
-  seq: number;
-  kind: RecordKind;
-  list: string;
-  messageId: string;
-  receivedAt: number;
-  body: Buffer;
 }
 
 export interface SinkContext {

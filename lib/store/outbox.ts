@@ -5,7 +5,7 @@
 
 import { utimesSync, writeFileSync } from "node:fs";
 import { OutboxError } from "../errors.js";
-import type { RecordKind } from "../wire/frames.js";
+import type { BodyRecord, RecordKind } from "../message/record.js";
 import { migrate, OUTBOX_KIND as KIND, OUTBOX_SCHEMA_VERSION as SCHEMA_VERSION } from "./outbox-schema.js";
 import { classifySqliteError, ensureSchema, ForeignDatabaseError, lazy, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
 
@@ -22,14 +22,9 @@ export interface NewRecord {
   kind?: RecordKind;
 }
 
-export interface OutboxRecord {
-  seq: number;
-  kind: RecordKind;
-  list: string;
-  messageId: string;
-  receivedAt: number;
+/** A record as the outbox holds it: its size is the body's, kept in the row so scans need not read bodies. */
+export interface OutboxRecord extends BodyRecord {
   size: number;
-  body: Buffer;
 }
 
 export interface AppendResult {

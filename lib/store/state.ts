@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
-import type { RecordKind } from "../wire/frames.js";
+import type { BodyRecord, RecordKind } from "../message/record.js";
 import { ArchivedSet, archiveKey, type ArchivedEntry } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
 import { classifySqliteError, ensureSchema, lazy, openDatabase, quickCheck, type Db } from "./sqlite.js";
@@ -15,14 +15,8 @@ import { classifySqliteError, ensureSchema, lazy, openDatabase, quickCheck, type
 const SCHEMA_VERSION = 1;
 const KIND = { applicationId: 0x4d51_5354, name: "subscriber state file" }; // "MQST"
 
-export interface DeadLetterInput {
+export interface DeadLetterInput extends BodyRecord {
   sink: string;
-  seq: number;
-  kind: RecordKind;
-  list: string;
-  messageId: string;
-  receivedAt: number;
-  body: Buffer;
   error: string;
   attempts: number;
 }

@@ -3,6 +3,7 @@
 
 import { Packr } from "msgpackr";
 import { ProtocolError } from "../errors.js";
+import { RECORD_KINDS, type RecordKind } from "../message/record.js";
 import { patternsProblem } from "../security/list-match.js";
 import {
   MAX_BATCH_RECORDS,
@@ -12,7 +13,6 @@ import {
   type BatchFrame,
   type DataFrame,
   type Frame,
-  type RecordKind,
 } from "./frames.js";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
@@ -212,7 +212,7 @@ export function decode(parts: readonly Buffer[]): Frame {
 
 function decodeData(h: Record<string, unknown>, body: Buffer): DataFrame {
   const kind = h.kind;
-  if (kind !== "message" && kind !== "event") badField("kind");
+  if (!RECORD_KINDS.includes(kind as RecordKind)) badField("kind");
   const frame: DataFrame = {
     type: "data",
     seq: seq(h, "seq"),

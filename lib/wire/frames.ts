@@ -26,6 +26,8 @@
 //   |   [seq, prev, kind, list, mid, at, size], …]} | … (sizes from recs)       |
 //   +----------------------------------------------+---------------------------+
 
+import type { BodyRecord } from "../message/record.js";
+
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
@@ -35,7 +37,6 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 /** The most records one batch frame may carry. */
 export const MAX_BATCH_RECORDS = 1024;
 
-export type RecordKind = "message" | "event";
 
 /** Subscriber → publisher: start (or restart) a session. */
 export interface HelloFrame {
@@ -98,17 +99,10 @@ export interface AckFrame {
   seq: number;
 }
 
-/** Publisher → subscriber: one record. */
-export interface DataFrame {
+/** Publisher → subscriber: one record, chained after `prev` in the receiver's stream. */
+export interface DataFrame extends BodyRecord {
   type: "data";
-  seq: number;
   prev: number;
-  kind: RecordKind;
-  list: string;
-  messageId: string;
-  /** When the outbox committed it, ms since the epoch. */
-  receivedAt: number;
-  body: Buffer;
 }
 
 /** Publisher → subscriber, to a peer that accepts them: several records in one message. */
