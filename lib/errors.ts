@@ -2,6 +2,8 @@
 // statuses (sysexits.h), so a code never changes once shipped. Callers test
 // with `instanceof` or `.code`, never by matching message text.
 
+import type { WireErrorCode } from "./wire/errors.js";
+
 /** sysexits.h values used by the CLI. */
 export const EXIT = {
   OK: 0,
@@ -95,13 +97,8 @@ export class StateError extends MqArchiveError {
   }
 }
 
-export type ProtocolErrorCode =
-  | "BAD_FRAME"
-  | "BAD_VERSION"
-  | "UNKNOWN_TYPE"
-  | "NO_SESSION"
-  | "TOO_LARGE"
-  | "NOT_AUTHORIZED";
+/** The wire codes a malformed or refused frame is reported with (wire/errors.ts says what each means to a peer). */
+export type ProtocolErrorCode = Extract<WireErrorCode, "BAD_FRAME" | "BAD_VERSION" | "UNKNOWN_TYPE" | "NO_SESSION" | "TOO_LARGE">;
 
 /** A frame that does not follow the wire protocol. Recoverable: the session goes on. */
 export class ProtocolError extends MqArchiveError {

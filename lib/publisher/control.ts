@@ -14,6 +14,7 @@ import { bothMatch, listMatcher } from "../security/list-match.js";
 import type { Outbox } from "../store/outbox.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import { decode, encode } from "../wire/codec.js";
+import type { WireErrorCode } from "../wire/errors.js";
 import { MAX_HEADER_BYTES, type Frame, type HelloFrame } from "../wire/frames.js";
 import { MAX_RETIRED_PER_KEY, PeerGuard } from "./peer-guard.js";
 import { Session, type SessionTimers } from "./session.js";
@@ -273,7 +274,7 @@ export class Control {
    * A revoked key's connections are no longer read: what they send is
    * dropped undecoded until they close.
    */
-  endPeer(peerId: string, code: string, message: string, revoked: boolean): void {
+  endPeer(peerId: string, code: WireErrorCode, message: string, revoked: boolean): void {
     const session = this.byPeer.get(peerId);
     if (revoked) for (const key of this.guard.retiredOf(peerId)) this.guard.ban(key);
     if (session === undefined) return;
@@ -376,7 +377,7 @@ export class Control {
     });
   }
 
-  private reply(routingId: Buffer, code: string, message: string, detail: string | null = null): void {
+  private reply(routingId: Buffer, code: WireErrorCode, message: string, detail: string | null = null): void {
     this.send(routingId, { type: "err", code, message, detail });
   }
 

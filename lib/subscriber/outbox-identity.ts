@@ -3,7 +3,8 @@
 // named by an id that is no outbox id at all. It stops instead of skipping
 // or archiving again, and says what to do.
 
-import { OutboxReplacedError, ProtocolError } from "../errors.js";
+import { NotAuthorizedError, OutboxReplacedError, ProtocolError, type MqArchiveError } from "../errors.js";
+import type { ErrorFrame } from "../wire/frames.js";
 
 /** An outbox id is the random UUID its database was created with (store/outbox-schema.ts). */
 const OUTBOX_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -39,6 +40,20 @@ export function replacedError(followed: Followed, actual: string): OutboxReplace
       `up to seq ${followed.position}. Nothing from the new outbox was archived. If the replacement is intended, ` +
       `restart with --accept-outbox ${actual}: messages already archived (by Message-ID) are skipped, the rest archived.`,
   );
+}
+
+/** The typed error a subscriber stops with when the publisher answers with a code whose action is `stop`. */
+export function stopError(e: ErrorFrame, followed: Followed): MqArchiveError {
+  switch (e.code) {
+    case "OUTBOX_MISMATCH":
+      return replacedError(followed, e.detail ?? "unknown");
+    case "POSITION_AHEAD":
+      return aheadError(followed, Number(e.detail ?? "0"));
+    case "NOT_AUTHORIZED":
+      return new NotAuthorizedError(`the publisher refused us: ${e.message}`);
+    default:
+      return new ProtocolError("BAD_VERSION", `the publisher refused us (${e.code}): ${e.message}`);
+  }
 }
 
 export function aheadError(followed: Followed, head: number): OutboxReplacedError {

@@ -4,7 +4,7 @@
 // brings a fetch from its position, a silent publisher a new hello.
 
 import { hostname } from "node:os";
-import { ConfigError, NotAuthorizedError, ProtocolError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
+import { ConfigError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { HandlerSink, type RecordHandler } from "../sinks/handler.js";
 import type { Sink, SinkRecord } from "../sinks/sink.js";
@@ -16,7 +16,8 @@ import type { BatchFrame, DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../
 import { Deliverer, type Released } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
 import { CreditWindow } from "./credit.js";
-import { aheadError, malformedOutboxError, replacedError, type Followed } from "./outbox-identity.js";
+import { aheadError, malformedOutboxError, replacedError, stopError, type Followed } from "./outbox-identity.js";
+import { wireErrorAction } from "../wire/errors.js";
 import { settleHeldBodies, type HeldBody } from "./held-bodies.js";
 import { Link, type Source } from "./link.js";
 import { ReorderBuffer, type ChainEntry, type OfferResult } from "./reorder.js";
@@ -417,31 +418,33 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (this.session === null) this.sendHello(this.prove(nonce));
   }
 
+  /** What an `err` frame means is the wire's table (wire/errors.ts); here, what each action does. */
   private onError(e: ErrorFrame): void {
-    switch (e.code) {
-      case "NO_SESSION":
+    if (e.code === "OUTBOX_MISMATCH" && this.acceptNewOutbox(e.detail)) return;
+    switch (wireErrorAction(e.code)) {
+      case "stop":
+        return this.fail(stopError(e, this.followed()));
+      case "hello":
         if (this.session) this.sessionLost("the publisher does not know this session");
         this.helloSoon();
         return;
-      case "OUTBOX_MISMATCH":
-        if (e.detail !== null && e.detail === this.options.acceptOutbox && (this.deliverer?.inFlight ?? 0) === 0) {
-          this.log.warn({ from: this.state.outboxId, to: e.detail }, "following the new outbox (--accept-outbox)");
-          this.state.adoptOutbox(e.detail);
-          this.committed = 0;
-          this.reorder.reset(0, (x) => this.release(x));
-          this.sendHello();
-          return;
-        }
-        return this.fail(replacedError(this.followed(), e.detail ?? "unknown"));
-      case "POSITION_AHEAD":
-        return this.fail(aheadError(this.followed(), Number(e.detail ?? "0")));
-      case "NOT_AUTHORIZED":
-        return this.fail(new NotAuthorizedError(`the publisher refused us: ${e.message}`));
-      case "BAD_VERSION":
-        return this.fail(new ProtocolError(e.code, `the publisher refused us: ${e.message}`));
-      default:
+      case "retry":
+        this.log.warn({ code: e.code, reason: e.message, retryInMs: this.helloDelay }, "the publisher asks us to wait");
+        return;
+      case "log":
         this.log.warn({ code: e.code, reason: e.message }, "the publisher reported an error");
     }
+  }
+
+  /** --accept-outbox names the publisher's new outbox: follow it from the start. */
+  private acceptNewOutbox(outbox: string | null): boolean {
+    if (outbox === null || outbox !== this.options.acceptOutbox || (this.deliverer?.inFlight ?? 0) > 0) return false;
+    this.log.warn({ from: this.state.outboxId, to: outbox }, "following the new outbox (--accept-outbox)");
+    this.state.adoptOutbox(outbox);
+    this.committed = 0;
+    this.reorder.reset(0, (x) => this.release(x));
+    this.sendHello();
+    return true;
   }
 
   private followed(): Followed {
