@@ -15,6 +15,6 @@ export { ExecSink, type ExecOptions } from "./sinks/exec.js";
 export { HandlerSink, type RecordHandler } from "./sinks/handler.js";
 export { parseSink } from "./sinks/parse.js";
 export { fingerprint, generateKeyPair, readKeyFile, readPublicKey, writeKeyFiles, type KeyPair } from "./security/keys.js";
-export { readStatus, type OutboxStatus, type PeerStatus } from "./status.js";
+export { readStatus, type OutboxStatus, type PeerStatus } from "./status/outbox.js";
 export { createLogger, silentLogger, type Logger } from "./log.js";
 export * from "./errors.js";

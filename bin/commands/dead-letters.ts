@@ -2,7 +2,7 @@
 
 import { DEAD_LETTERS_OPTIONS } from "../../lib/config/commands.js";
 import type { Resolved } from "../../lib/config/spec.js";
-import { deadLetterViews, formatDeadLetters } from "../../lib/dead-letters.js";
+import { deadLetterViews, formatDeadLetters } from "../../lib/status/subscriber.js";
 import { EXIT, NoInputError, UsageError } from "../../lib/errors.js";
 import { SubscriberState } from "../../lib/store/state.js";
 

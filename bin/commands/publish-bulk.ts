@@ -7,7 +7,7 @@ import { bulkImport, type ImportProgress, type ImportSource } from "../../lib/in
 import { readMaildir } from "../../lib/ingest/maildir-reader.js";
 import { readMbox } from "../../lib/ingest/mbox-reader.js";
 import { Outbox } from "../../lib/store/outbox.js";
-import type { PublishOptions } from "./publish.js";
+import type { PublishOptions } from "../../lib/config/commands.js";
 
 export async function runBulkImport(opts: PublishOptions): Promise<number> {
   const outbox = Outbox.open(opts.db);

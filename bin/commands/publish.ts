@@ -1,16 +1,14 @@
 // `mq-archive publish`: one message from FILE or stdin, or a bulk import.
 
 import { parseArgv } from "../../lib/config/argv.js";
-import { PUBLISH_OPTIONS } from "../../lib/config/commands.js";
+import { PUBLISH_OPTIONS, type PublishOptions } from "../../lib/config/commands.js";
 import { resolveOptions } from "../../lib/config/resolve.js";
-import type { Resolved } from "../../lib/config/spec.js";
 import { EXIT, UsageError } from "../../lib/errors.js";
 import { publishMessage } from "../../lib/ingest/publish.js";
 import { readMessageFile, readMessageStream } from "../../lib/ingest/read-input.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { runCommand } from "../exit.js";
 
-export type PublishOptions = Resolved<typeof PUBLISH_OPTIONS>;
 
 /** The fast path: argv straight from the entry point. */
 export async function publishCommand(argv: string[]): Promise<void> {

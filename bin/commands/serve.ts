@@ -4,10 +4,10 @@ import { SERVE_OPTIONS } from "../../lib/config/commands.js";
 import type { Resolved } from "../../lib/config/spec.js";
 import { MqArchiveError, OutboxError, UsageError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
-import { derivePubEndpoint, validateEndpoint } from "../../lib/publisher/endpoints.js";
+import { derivePubEndpoint, validateEndpoint } from "../../lib/transport/endpoints.js";
 import { PeersReloader } from "../../lib/publisher/peers-reloader.js";
 import { DAEMON_OUTBOX, Publisher } from "../../lib/publisher/publisher.js";
-import { serveSecurity } from "../../lib/security/modes.js";
+import { serveSecurity } from "../../lib/config/security.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { runUntilStopped } from "../daemon.js";
 

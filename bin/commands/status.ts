@@ -3,9 +3,9 @@
 
 import { STATUS_OPTIONS } from "../../lib/config/commands.js";
 import type { Resolved } from "../../lib/config/spec.js";
-import { formatSubscriberStatus, readSubscriberStatus } from "../../lib/dead-letters.js";
+import { formatSubscriberStatus, readSubscriberStatus } from "../../lib/status/subscriber.js";
 import { EXIT, UsageError } from "../../lib/errors.js";
-import { formatStatus, readStatus } from "../../lib/status.js";
+import { formatStatus, readStatus } from "../../lib/status/outbox.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { SubscriberState } from "../../lib/store/state.js";
 

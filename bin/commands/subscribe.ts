@@ -3,8 +3,8 @@
 import { SUBSCRIBE_OPTIONS } from "../../lib/config/commands.js";
 import type { Resolved } from "../../lib/config/spec.js";
 import { createLogger } from "../../lib/log.js";
-import { validateEndpoint } from "../../lib/publisher/endpoints.js";
-import { subscribeSecurity } from "../../lib/security/modes.js";
+import { validateEndpoint } from "../../lib/transport/endpoints.js";
+import { subscribeSecurity } from "../../lib/config/security.js";
 import { parseSink } from "../../lib/sinks/parse.js";
 import { Subscriber } from "../../lib/subscriber/subscriber.js";
 import { runUntilStopped } from "../daemon.js";

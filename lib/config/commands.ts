@@ -1,7 +1,7 @@
 // Every command's options, in one place. bin/ turns these into yargs
 // commands; the publish fast path reads them with node:util parseArgs.
 
-import type { OptionSpecs } from "./spec.js";
+import type { OptionSpecs, Resolved } from "./spec.js";
 
 const common = {
   config: { type: "string", describe: "JSON config file (top-level keys, or a section named after the command)" },
@@ -25,6 +25,8 @@ export const PUBLISH_OPTIONS = {
   "max-size": { type: "size", describe: "largest message accepted", default: "64MiB" },
   quiet: { type: "boolean", describe: "bulk import: no progress bar", default: false },
 } satisfies OptionSpecs;
+
+export type PublishOptions = Resolved<typeof PUBLISH_OPTIONS>;
 
 export const SERVE_OPTIONS = {
   ...common,

@@ -5,6 +5,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { NoInputError } from "../errors.js";
+import { FROM_LINE, unquoteMboxrdLine as unquote } from "../message/mboxrd.js";
 
 export interface MboxMessage {
   /** 1-based position in the file, for error reports. */
@@ -12,7 +13,6 @@ export interface MboxMessage {
   body: Buffer;
 }
 
-const FROM_LINE = Buffer.from("From ");
 
 export async function* readMbox(path: string): AsyncGenerator<MboxMessage> {
   try {
@@ -61,28 +61,3 @@ function isBlankLine(line: Buffer): boolean {
   return (line.length === 1 && line[0] === 10) || (line.length === 2 && line[0] === 13 && line[1] === 10);
 }
 
-function unquote(line: Buffer): Buffer {
-  let i = 0;
-  while (i < line.length && line[i] === 0x3e) i++; // '>'
-  if (i > 0 && line.subarray(i, i + FROM_LINE.length).equals(FROM_LINE)) return line.subarray(1);
-  return line;
-}
-
-/** Quote a body for an mboxrd file: every line matching /^>*From / gets one more ">". */
-export function quoteMboxrd(body: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let start = 0;
-  while (start < body.length) {
-    const nl = body.indexOf(10, start);
-    const end = nl < 0 ? body.length : nl + 1;
-    const line = body.subarray(start, end);
-    let i = 0;
-    while (i < line.length && line[i] === 0x3e) i++;
-    if (line.subarray(i, i + FROM_LINE.length).equals(FROM_LINE)) parts.push(GT);
-    parts.push(line);
-    start = end;
-  }
-  return Buffer.concat(parts);
-}
-
-const GT = Buffer.from(">");

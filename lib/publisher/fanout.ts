@@ -46,10 +46,6 @@ export class Fanout {
     this.pub = pub;
   }
 
-  get lastPublished(): number {
-    return this.last;
-  }
-
   /**
    * Publish everything up to `head`. With no pub-mode peer connected the
    * bodies are not read at all; the chain still moves, so a peer that joins

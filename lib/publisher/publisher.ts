@@ -12,7 +12,7 @@ import { Outbox } from "../store/outbox.js";
 import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
 import { Gatekeeper } from "./gatekeeper.js";
 import { Control, emptyCounters, type PublisherCounters } from "./control.js";
-import { derivePubEndpoint } from "./endpoints.js";
+import { derivePubEndpoint } from "../transport/endpoints.js";
 import { Fanout, type PubListeners } from "./fanout.js";
 import type { Session, SessionTimers } from "./session.js";
 import { Streamer } from "./streamer.js";

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { open, stat, truncate, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { quoteMboxrd } from "../ingest/mbox-reader.js";
+import { quoteMboxrd } from "../message/mboxrd.js";
 import { headerLines } from "../message/rfc5322.js";
 import { SinkError } from "../errors.js";
 import { OWNER_ONLY, prepareSinkDirectory, type Modes } from "./fs-util.js";

@@ -7,12 +7,18 @@
 import { InvalidMessageError, SinkError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { validateListName } from "../message/rfc5322.js";
-import type { SinkJournal } from "../store/state.js";
 import type { BodyRecord } from "../message/record.js";
 
 export interface SinkRecord extends BodyRecord {
   /** The outbox the record comes from. */
   outbox: string;
+}
+
+/** A sink's durable scratch space for crash recovery (the subscriber state implements it). */
+export interface SinkJournal {
+  get(): unknown;
+  /** Durable (fsync'd) when the promise resolves. */
+  set(value: unknown): Promise<void>;
 }
 
 export interface SinkContext {

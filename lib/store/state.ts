@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
 import type { BodyRecord, RecordKind } from "../message/record.js";
+import type { SinkJournal } from "../sinks/sink.js";
 import { ArchivedSet, archiveKey, type ArchivedEntry } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
 import { classifySqliteError, ensureSchema, lazy, openDatabase, quickCheck, type Db } from "./sqlite.js";
@@ -34,12 +35,6 @@ export interface BatchCommit {
   position: number;
   archived: readonly ArchivedEntry[];
   deadLetters: readonly DeadLetterInput[];
-}
-
-export interface SinkJournal {
-  get(): unknown;
-  /** Durable (fsync'd) when the promise resolves. */
-  set(value: unknown): Promise<void>;
 }
 
 export class SubscriberState {

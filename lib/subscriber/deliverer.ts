@@ -69,11 +69,6 @@ export class Deliverer {
     return this.unexpected;
   }
 
-  /** Records waiting or being stored. */
-  get backlog(): number {
-    return this.queue.length;
-  }
-
   push(entries: readonly Released[]): void {
     if (entries.length === 0) return;
     for (const e of entries) this.queue.push(e);

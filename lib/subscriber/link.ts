@@ -8,7 +8,7 @@
 
 import { ProtocolError } from "../errors.js";
 import { RateLimiter, type Logger } from "../log.js";
-import { pubEndpointFor } from "../publisher/endpoints.js";
+import { pubEndpointFor } from "../transport/endpoints.js";
 import { DealerSocket, SubSocket, type ClientEvents, type CurveClient } from "../transport/zmq.js";
 import { decode, encode } from "../wire/codec.js";
 import type { BatchFrame, DataFrame, Frame } from "../wire/frames.js";
@@ -32,6 +32,8 @@ export interface LinkOptions {
   /** Our key's fingerprint, for the log when the publisher refuses it. */
   keyName?: string;
   log: Logger;
+  /** Where malformed frames are counted. */
+  counters: { badFrames: number };
   handlers: LinkHandlers;
 }
 
@@ -48,7 +50,6 @@ export class Link {
   private relinkDelay = RELINK_MIN_MS;
   private closed = false;
   private warnedProtocol = false;
-  badFrames = 0;
 
   constructor(private readonly o: LinkOptions) {
     this.dealer = this.connectDealer();
@@ -151,7 +152,7 @@ export class Link {
       frame = decode(parts);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      this.badFrames++;
+      this.o.counters.badFrames++;
       const suppressed = this.limiter.allow(`${source}:${err.code}`);
       if (suppressed !== null) this.o.log.warn({ source, code: err.code, reason: err.message, suppressed }, "ignored a malformed frame");
       return;

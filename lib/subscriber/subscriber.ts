@@ -59,6 +59,8 @@ export interface SubscriberCounters {
   pubPauses: number;
   fetches: number;
   hellos: number;
+  /** Malformed frames received, ignored. */
+  badFrames: number;
 }
 
 export type SubscriberCloseReason = { type: "closed" } | { type: "failed"; error: Error };
@@ -107,7 +109,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   /** PUB is paused until our position reaches this seq (0: not paused). */
   private pubPausedUntil = 0;
 
-  readonly counters: SubscriberCounters = { fromPub: 0, fromRouter: 0, duplicates: 0, dropped: 0, pubPauses: 0, fetches: 0, hellos: 0 };
+  readonly counters: SubscriberCounters = { fromPub: 0, fromRouter: 0, duplicates: 0, dropped: 0, pubPauses: 0, fetches: 0, hellos: 0, badFrames: 0 };
   private started = false;
   private closing: Promise<void> | null = null;
   private resolveClosed!: (reason: SubscriberCloseReason) => void;
@@ -200,6 +202,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       ...(s ? { curve: { publicKey: s.keys.publicKey, secretKey: s.keys.secretKey, serverKey: s.serverKey } } : {}),
       ...(s ? { keyName: fingerprint(s.keys.publicKey) } : {}),
       log: this.log.child({ component: "link" }),
+      counters: this.counters,
       handlers: {
         onFrame: (frame, source) => this.onFrame(frame, source),
         onBatch: (records, source) => this.onBatch(records, source),

@@ -169,5 +169,3 @@ export type Frame =
   | ErrorFrame
   | PassFrame
   | ByeFrame;
-
-export type FrameType = Frame["type"];

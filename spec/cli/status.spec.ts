@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { OutboxStatus } from "../../lib/status.js";
+import type { OutboxStatus } from "../../lib/status/outbox.js";
 import { runCli } from "../helpers/cli.js";
 import { makeMessage } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";

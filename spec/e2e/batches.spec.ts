@@ -32,7 +32,11 @@ class RawPeer {
     if (welcome?.type !== "welcome" || welcome.mode !== "pub") throw new Error("expected a pub-mode session");
     this.sub.subscribe();
     this.sub.connect(`tcp://127.0.0.1:${this.mesh.port + 1}`);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the SUB's subscription reaches PUB
+  }
+
+  /** Whether PUB has brought this seq (or a later one). */
+  has(seq: number): boolean {
+    return this.records().some((r) => r.seq >= seq);
   }
 
   records(): DataFrame[] {
@@ -69,6 +73,15 @@ describe("e2e: batch frames", function () {
     try {
       await old.hello("old", false);
       await batching.hello("new", true);
+      // Publish one record at a time until both SUB subscriptions have reached PUB (it drops what comes before).
+      let warmup = 0;
+      let sent = 0;
+      await waitFor(() => {
+        if (sent > 0 && old.has(sent) && batching.has(sent)) return true;
+        sent = mesh.publish([makeMessage("warmup", warmup++)])[0]!;
+        return false;
+      }, { what: "both peers on PUB", intervalMs: 50 });
+      for (const peer of [old, batching]) peer.live.length = 0; // PUB is ordered: nothing older comes after
       const first = mesh.publish(messages(0), { together: true });
       await waitFor(() => old.records().length >= first.length && batching.records().length >= first.length, { what: "the first 200 on PUB" });
       for (const peer of [old, batching]) {

@@ -4,7 +4,8 @@ import { expect } from "chai";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NoInputError } from "../../lib/errors.js";
-import { quoteMboxrd, readMbox } from "../../lib/ingest/mbox-reader.js";
+import { readMbox } from "../../lib/ingest/mbox-reader.js";
+import { quoteMboxrd } from "../../lib/message/mboxrd.js";
 import { makeMessage } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
 

@@ -3,9 +3,9 @@
 // or omission is an error saying what to do.
 
 import { UsageError } from "../errors.js";
-import { isLoopback } from "../publisher/endpoints.js";
-import { readKeyFile, readPublicKey, type KeyPair } from "./keys.js";
-import { PeerAcl, readPeersFile } from "./peers-file.js";
+import { isLoopback } from "../transport/endpoints.js";
+import { readKeyFile, readPublicKey, type KeyPair } from "../security/keys.js";
+import { PeerAcl, readPeersFile } from "../security/peers-file.js";
 
 export type ServeSecurity = { secure: true; keys: KeyPair; peers: PeerAcl; peersFile: string } | { secure: false };
 

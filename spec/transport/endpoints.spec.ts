@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { UsageError } from "../../lib/errors.js";
-import { derivePubEndpoint, isLoopback, pubEndpointFor, validateEndpoint } from "../../lib/publisher/endpoints.js";
+import { derivePubEndpoint, isLoopback, pubEndpointFor, validateEndpoint } from "../../lib/transport/endpoints.js";
 
 describe("endpoints", () => {
   it("puts PUB on the next port, keeping ephemeral ports ephemeral", () => {

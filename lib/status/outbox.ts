@@ -1,9 +1,9 @@
 // The outbox's state and each peer's position and lag, read straight from
 // the database so it works whether or not `serve` is running.
 
-import { formatBytes, formatDuration } from "./config/units.js";
-import { bothMatch, listMatcher } from "./security/list-match.js";
-import type { Outbox } from "./store/outbox.js";
+import { formatBytes, formatDuration } from "../config/units.js";
+import { bothMatch, listMatcher } from "../security/list-match.js";
+import type { Outbox } from "../store/outbox.js";
 
 export interface PeerStatus {
   id: string;

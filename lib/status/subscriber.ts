@@ -1,8 +1,8 @@
 // The operator's view of an archive peer's dead letters: records a sink
 // refused permanently, kept with their bytes until retried.
 
-import { formatDuration } from "./config/units.js";
-import type { DeadLetter, SubscriberState } from "./store/state.js";
+import { formatDuration } from "../config/units.js";
+import type { DeadLetter, SubscriberState } from "../store/state.js";
 
 export interface DeadLetterView {
   id: number;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { ConfigError, UsageError } from "../../lib/errors.js";
 import { generateKeyPair, writeKeyFiles } from "../../lib/security/keys.js";
-import { serveSecurity, subscribeSecurity } from "../../lib/security/modes.js";
+import { serveSecurity, subscribeSecurity } from "../../lib/config/security.js";
 import { tempDir } from "../helpers/tmp.js";
 
 function usageError(fn: () => unknown): UsageError {
