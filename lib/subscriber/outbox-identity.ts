@@ -42,6 +42,19 @@ export function replacedError(followed: Followed, actual: string): OutboxReplace
   );
 }
 
+/**
+ * Null when a welcome may open a session for a subscriber that followed
+ * `followed`, else the error to stop with: the outbox id is malformed (it
+ * names files: a hostile publisher's "../x" must not), another outbox than
+ * the one followed, or one whose head is behind what we stored.
+ */
+export function welcomeRefusal(w: { outbox: string; head: number }, followed: Followed): MqArchiveError | null {
+  const malformed = malformedOutboxError(w.outbox);
+  if (malformed !== null) return malformed;
+  if (followed.outbox !== null && followed.outbox !== w.outbox) return replacedError(followed, w.outbox);
+  return w.head < followed.position ? aheadError(followed, w.head) : null;
+}
+
 /** The typed error a subscriber stops with when the publisher answers with a code whose action is `stop`. */
 export function stopError(e: ErrorFrame, followed: Followed): MqArchiveError {
   switch (e.code) {

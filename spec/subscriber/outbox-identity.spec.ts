@@ -4,9 +4,9 @@
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { ProtocolError } from "../../lib/errors.js";
+import { OutboxReplacedError, ProtocolError } from "../../lib/errors.js";
 import { Outbox } from "../../lib/store/outbox.js";
-import { isOutboxId, malformedOutboxError } from "../../lib/subscriber/outbox-identity.js";
+import { isOutboxId, malformedOutboxError, welcomeRefusal } from "../../lib/subscriber/outbox-identity.js";
 import { tempDir } from "../helpers/tmp.js";
 
 describe("outbox ids", () => {
@@ -41,5 +41,20 @@ describe("outbox ids", () => {
       expect(err!.message).to.include("not an outbox id").and.not.to.match(/[\x00-\x1f]/);
       expect(err!.message.length).to.be.below(400);
     }
+  });
+
+  it("lets a welcome open a session only for a well-formed id of the outbox followed, at or past our position", () => {
+    const followed = { outbox: randomUUID(), position: 40 };
+    expect(welcomeRefusal({ outbox: followed.outbox, head: 40 }, followed)).to.equal(null);
+    expect(welcomeRefusal({ outbox: randomUUID(), head: 0 }, { outbox: null, position: 0 }), "a new peer follows any outbox").to.equal(null);
+    expect(welcomeRefusal({ outbox: "../x", head: 40 }, followed)).to.be.instanceOf(ProtocolError);
+    expect(welcomeRefusal({ outbox: "../x", head: 0 }, { outbox: null, position: 0 })).to.be.instanceOf(ProtocolError);
+    const other = randomUUID();
+    const replaced = welcomeRefusal({ outbox: other, head: 100 }, followed);
+    expect(replaced).to.be.instanceOf(OutboxReplacedError);
+    expect(replaced!.message).to.include(`--accept-outbox ${other}`);
+    const behind = welcomeRefusal({ outbox: followed.outbox, head: 39 }, followed);
+    expect(behind).to.be.instanceOf(OutboxReplacedError);
+    expect(behind!.message).to.include("the publisher's head is 39");
   });
 });
