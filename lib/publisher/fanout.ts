@@ -30,7 +30,7 @@ export class Fanout {
   private running = false;
 
   constructor(
-    private readonly outbox: Outbox,
+    private readonly outbox: Pick<Outbox, "readAfter">,
     private pub: PubSocket,
     private readonly log: Logger,
     start: number,
@@ -41,9 +41,30 @@ export class Fanout {
     this.target = start;
   }
 
-  /** After PUB was rebound. */
-  useSocket(pub: PubSocket): void {
-    this.pub = pub;
+  get endpoint(): string {
+    return this.pub.endpoint;
+  }
+
+  /**
+   * Close PUB and bind it again at the same endpoint, so every subscriber
+   * reconnects through the authenticator (a key lost the right to follow it).
+   */
+  async rebind(bind: (endpoint: string) => Promise<PubSocket>): Promise<void> {
+    const endpoint = this.pub.endpoint;
+    this.pub.close();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.pub = await bind(endpoint);
+        return;
+      } catch (err) {
+        if (attempt >= 100) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the old socket releases the port asynchronously
+      }
+    }
+  }
+
+  close(): void {
+    this.pub.close();
   }
 
   /**

@@ -1,23 +1,28 @@
 // The serve engine: binds ROUTER and PUB, answers peers, streams the outbox,
 // fans out what is committed, keeps heartbeats, persists acks and prunes.
-// Frame handling lives in control.ts; streaming in streamer.ts.
+// Its parts share one session table (control.ts owns it; the streamer and
+// the fan-out read it); frame handling lives in control.ts and greeter.ts,
+// streaming in streamer.ts, live fan-out in fanout.ts.
 
 import { isOutboxBusy, StateMachineError } from "../errors.js";
+import { Lifecycle, runCloseSteps, type CloseReason } from "../lifecycle.js";
 import { silentLogger, type Logger } from "../log.js";
 import { InsecureAuthorizer } from "../security/authorizer.js";
 import type { KeyPair } from "../security/keys.js";
 import type { PeerAcl } from "../security/peers-file.js";
 import { Checkpointer } from "../store/checkpointer.js";
 import { Outbox } from "../store/outbox.js";
-import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
-import { Gatekeeper } from "./gatekeeper.js";
-import { Control, emptyCounters, type PublisherCounters } from "./control.js";
 import { derivePubEndpoint } from "../transport/endpoints.js";
-import { Fanout, type PubListeners } from "./fanout.js";
+import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
+import { MAX_HEADER_BYTES } from "../wire/frames.js";
+import { Control, emptyCounters, type PublisherCounters } from "./control.js";
+import { Fanout } from "./fanout.js";
+import { Gatekeeper } from "./gatekeeper.js";
 import type { Session, SessionTimers } from "./session.js";
 import { Streamer } from "./streamer.js";
 import { OutboxWatcher } from "./watcher.js";
-import { MAX_HEADER_BYTES } from "../wire/frames.js";
+
+export type { CloseReason };
 
 export interface PublisherOptions {
   /** An outbox path (opened and closed by the publisher) or an open Outbox. */
@@ -40,8 +45,6 @@ export interface BoundEndpoints {
   router: string;
   pub: string;
 }
-
-export type CloseReason = { type: "closed" } | { type: "failed"; error: Error };
 
 /**
  * libzmq ends a connection that sends a single part over this, before the
@@ -66,6 +69,10 @@ const ROUTER_HWM = 64;
  */
 const PUB_HWM = 512;
 
+function bindPub(endpoint: string, curve: CurveServer | undefined): Promise<PubSocket> {
+  return PubSocket.bind(endpoint, { sendHighWaterMark: PUB_HWM, ...(curve ? { curve } : {}) });
+}
+
 /**
  * How the daemon opens the outbox: its own writes (acks, pruning) need no
  * fsync of their own, and it never waits for another process's lock (a
@@ -75,26 +82,28 @@ const PUB_HWM = 512;
  */
 export const DAEMON_OUTBOX = { durability: "normal", busyTimeoutMs: 0 } as const;
 
+/** What a started publisher runs. */
+interface Running {
+  outbox: Outbox;
+  router: RouterSocket;
+  control: Control;
+  fanout: Fanout;
+  streamer: Streamer;
+  /** Present with keys (CURVE), with PUB's CURVE settings (kept for a rebind). */
+  gate: Gatekeeper | null;
+  pubCurve: CurveServer | undefined;
+}
+
 export class Publisher {
   readonly log: Logger;
   private readonly heartbeatMs: number;
   private readonly retainMs: number;
-  private outbox: Outbox | null = null;
-  private router: RouterSocket | null = null;
-  private pub: PubSocket | null = null;
-  private watcher: OutboxWatcher | null = null;
-  private control: Control | null = null;
-  private fanout: Fanout | null = null;
-  private streamer: Streamer | null = null;
-  private gate: Gatekeeper | null = null;
-  private checkpointer: Checkpointer | null = null;
-  private pubCurve: { curve?: CurveServer } = {};
+  private readonly lifecycle = new Lifecycle("publisher");
+  private running: Running | null = null;
+  /** What close() undoes, in reverse order of opening (a failed start undoes what it got to). */
+  private readonly opened: Array<() => unknown> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private head = 0;
-  private started = false;
-  private closing: Promise<void> | null = null;
-  private resolveClosed!: (reason: CloseReason) => void;
-  private readonly closedPromise = new Promise<CloseReason>((resolve) => (this.resolveClosed = resolve));
 
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log ?? silentLogger();
@@ -103,8 +112,7 @@ export class Publisher {
   }
 
   async start(): Promise<BoundEndpoints> {
-    if (this.started) throw new StateMachineError("publisher already started");
-    this.started = true;
+    this.lifecycle.begin();
     try {
       return await this.open();
     } catch (err) {
@@ -115,70 +123,79 @@ export class Publisher {
 
   private async open(): Promise<BoundEndpoints> {
     const o = this.options;
-    const outbox = typeof o.outbox === "string" ? Outbox.open(o.outbox, DAEMON_OUTBOX) : o.outbox;
-    this.outbox = outbox;
-    outbox.leaveCheckpointsToOthers();
-    this.checkpointer = new Checkpointer(outbox.path);
+    const outbox = this.openOutbox();
     this.head = outbox.head();
-    let routerCurve: { curve?: CurveServer } = {};
-    if (o.security) {
-      this.gate = new Gatekeeper(o.security.keys, o.security.peers, this.log.child({ component: "gatekeeper" }));
-      const curve = await this.gate.start();
-      routerCurve = { curve: curve.router };
-      this.pubCurve = { curve: curve.pub };
-      await this.syncPeers(o.security.peers);
-    }
-    this.router = await RouterSocket.bind(o.bind, {
+    const gate = o.security ? new Gatekeeper(o.security.keys, o.security.peers, this.log.child({ component: "gatekeeper" })) : null;
+    const curve = gate ? await gate.start() : null;
+    if (gate) this.opened.push(() => gate.close());
+    if (o.security) await this.syncPeers(outbox, o.security.peers);
+    const router = await RouterSocket.bind(o.bind, {
       heartbeatMs: this.heartbeatMs,
       maxMessageSize: ROUTER_MAX_PART,
       sendHighWaterMark: ROUTER_HWM,
-      ...routerCurve,
+      ...(curve ? { curve: curve.router } : {}),
     });
-    this.pub = await this.bindPub(o.pubBind ?? derivePubEndpoint(o.bind));
-    const listeners = (): PubListeners => this.control?.pubListeners() ?? "none";
-    this.fanout = new Fanout(outbox, this.pub, this.log.child({ component: "fanout" }), this.head, listeners);
-    this.control = new Control({
+    this.opened.push(() => router.close());
+    const pub = await bindPub(o.pubBind ?? derivePubEndpoint(o.bind), curve?.pub);
+    const control = new Control({
       outbox,
-      router: this.router,
-      pubEndpoint: o.announcePub ?? this.pub.endpoint,
+      router,
+      pubEndpoint: o.announcePub ?? pub.endpoint,
       heartbeatMs: this.heartbeatMs,
-      authorizer: this.gate?.authorizer ?? new InsecureAuthorizer(),
+      authorizer: gate?.authorizer ?? new InsecureAuthorizer(),
       log: this.log.child({ component: "control" }),
       head: () => this.head,
-      wake: () => void this.streamer?.pump(),
+      wake: () => void this.running?.streamer.pump(),
     });
-    this.streamer = new Streamer({
+    const table = control.table;
+    const fanout = new Fanout(outbox, pub, this.log.child({ component: "fanout" }), this.head, () => table.pubListeners());
+    this.opened.push(() => fanout.close());
+    const streamer = new Streamer({
       outbox,
-      router: this.router,
+      router,
       log: this.log.child({ component: "streamer" }),
-      sessions: () => this.control?.sessions() ?? [],
+      sessions: table,
       head: () => this.head,
-      onSendFailure: (session, err) => this.control?.sendFailed(session, err),
+      onSendFailure: (session, err) => control.sendFailed(session, err),
     });
-    this.router.listen({
-      onMessage: (id, parts) => this.receive(id, parts),
-      onError: (err) => this.fail(err),
-    });
-    this.watcher = new OutboxWatcher({
-      dbPath: outbox.path,
+    this.running = { outbox, router, control, fanout, streamer, gate, pubCurve: curve?.pub };
+    router.listen({ onMessage: (id, parts) => this.receive(id, parts), onError: (err) => this.fail(err) });
+    this.startTimers(outbox.path);
+    const bound = { router: router.endpoint, pub: pub.endpoint };
+    this.log.info({ ...bound, outbox: outbox.path, outboxId: outbox.id, head: this.head }, "publisher listening");
+    return bound;
+  }
+
+  /** The outbox, opened for the daemon when given as a path; its checkpoints run on their own thread. */
+  private openOutbox(): Outbox {
+    const given = this.options.outbox;
+    const outbox = typeof given === "string" ? Outbox.open(given, DAEMON_OUTBOX) : given;
+    if (typeof given === "string") this.opened.push(() => outbox.close());
+    outbox.leaveCheckpointsToOthers();
+    const checkpointer = new Checkpointer(outbox.path);
+    this.opened.push(() => checkpointer.close()); // awaited: its thread must be done with the files when close() resolves
+    return outbox;
+  }
+
+  private startTimers(dbPath: string): void {
+    const watcher = new OutboxWatcher({
+      dbPath,
       pollMs: 50,
       onChange: () => this.checkHead(),
       onError: (err) => this.log.warn({ err }, "cannot watch the outbox directory; polling every 50 ms"),
     });
-    this.watcher.start();
+    watcher.start();
+    this.opened.push(() => watcher.close());
     this.every(this.heartbeatMs, () => this.tick());
     this.every(250, () => this.persist());
     this.every(this.options.pruneEveryMs ?? Math.min(60_000, Math.max(1000, this.retainMs / 10)), () => this.prune());
     this.prune();
-    const bound = { router: this.router.endpoint, pub: this.pub.endpoint };
-    this.log.info({ ...bound, outbox: outbox.path, outboxId: outbox.id, head: this.head }, "publisher listening");
-    return bound;
   }
 
   /** One peer's frame; whatever goes wrong handling it, the daemon goes on. */
   private receive(routingId: Buffer, parts: Buffer[]): void {
     try {
-      this.control?.receive(routingId, parts);
+      this.running?.control.receive(routingId, parts);
     } catch (err) {
       this.log.error({ err }, "failed to handle a peer's frame");
     }
@@ -195,18 +212,16 @@ export class Publisher {
     this.timers.push(timer);
   }
 
-  private bindPub(endpoint: string): Promise<PubSocket> {
-    return PubSocket.bind(endpoint, { sendHighWaterMark: PUB_HWM, ...this.pubCurve });
-  }
-
   private persist(): void {
-    this.control?.persist();
-    if (this.gate === null || this.outbox === null) return;
-    const refusals = this.gate.drainRefusals();
+    const r = this.running;
+    if (r === null) return;
+    r.control.persist();
+    if (r.gate === null) return;
+    const refusals = r.gate.drainRefusals();
     try {
-      this.outbox.recordRefusals(refusals);
+      r.outbox.recordRefusals(refusals);
     } catch (err) {
-      this.gate.requeueRefusals(refusals);
+      r.gate.requeueRefusals(refusals);
       if (!isOutboxBusy(err)) throw err;
     }
   }
@@ -218,20 +233,21 @@ export class Publisher {
    * subscriber reconnects through the authenticator again.
    */
   async setPeers(peers: PeerAcl): Promise<void> {
-    if (this.gate === null) throw new StateMachineError("setPeers needs a publisher started with keys");
-    const change = this.gate.setPeers(peers);
-    for (const key of change.removed) this.control?.endPeer(key, "NOT_AUTHORIZED", "this key was removed from the publisher's peers file", true);
-    for (const key of change.narrowed) this.control?.endPeer(key, "NO_SESSION", "this key's lists changed: start a new session", false);
-    await this.syncPeers(peers);
-    if (change.pubAffected) await this.rebindPub();
+    const r = this.running;
+    if (r?.gate == null) throw new StateMachineError("setPeers needs a publisher started with keys");
+    const change = r.gate.setPeers(peers);
+    for (const key of change.removed) r.control.endPeer(key, "NOT_AUTHORIZED", "this key was removed from the publisher's peers file", true);
+    for (const key of change.narrowed) r.control.endPeer(key, "NO_SESSION", "this key's lists changed: start a new session", false);
+    await this.syncPeers(r.outbox, peers);
+    if (change.pubAffected) await this.rebindPub(r);
     this.log.info({ peers: peers.entries().length, removed: change.removed.length, changed: change.narrowed.length }, "peers reloaded");
   }
 
-  private async syncPeers(peers: PeerAcl): Promise<void> {
+  private async syncPeers(outbox: Outbox, peers: PeerAcl): Promise<void> {
     const entries = peers.entries().map((e) => ({ id: e.key, name: e.name, lists: e.lists }));
     for (let attempt = 0; ; attempt++) {
       try {
-        const forgotten = this.outbox?.syncPeers(entries) ?? [];
+        const forgotten = outbox.syncPeers(entries);
         if (forgotten.length > 0) this.log.info({ forgotten: forgotten.length }, "peers not in the peers file no longer hold back pruning");
         return;
       } catch (err) {
@@ -241,22 +257,10 @@ export class Publisher {
     }
   }
 
-  private async rebindPub(): Promise<void> {
-    const old = this.pub;
-    if (old === null || this.closing) return;
-    const endpoint = old.endpoint;
-    old.close();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.pub = await this.bindPub(endpoint);
-        break;
-      } catch (err) {
-        if (attempt >= 100) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 20)); // the old socket releases the port asynchronously
-      }
-    }
-    this.fanout?.useSocket(this.pub);
-    this.log.info({ endpoint }, "PUB rebound: every subscriber re-authenticates");
+  private async rebindPub(r: Running): Promise<void> {
+    if (this.lifecycle.isClosing) return;
+    await r.fanout.rebind((endpoint) => bindPub(endpoint, r.pubCurve));
+    this.log.info({ endpoint: r.fanout.endpoint }, "PUB rebound: every subscriber re-authenticates");
   }
 
   /** Look for newly committed records now (library users may call it after appending). */
@@ -265,24 +269,25 @@ export class Publisher {
   }
 
   private checkHead(): void {
-    if (this.outbox === null || this.closing) return;
+    const r = this.running;
+    if (r === null || this.lifecycle.isClosing) return;
     let head: number;
     try {
-      head = this.outbox.head();
+      head = r.outbox.head();
     } catch (err) {
       this.log.error({ err }, "cannot read the outbox head");
       return;
     }
     if (head <= this.head) return;
     this.head = head;
-    void this.fanout?.advance(head);
-    void this.streamer?.pump();
+    void r.fanout.advance(head);
+    void r.streamer.pump();
   }
 
   private tick(): void {
     this.checkHead();
-    this.control?.heartbeat(Date.now(), this.sessionTimers());
-    void this.streamer?.pump();
+    this.running?.control.heartbeat(Date.now(), this.sessionTimers());
+    void this.running?.streamer.pump();
   }
 
   private sessionTimers(): SessionTimers {
@@ -290,33 +295,33 @@ export class Publisher {
   }
 
   private prune(): void {
-    if (this.outbox === null) return;
+    const r = this.running;
+    if (r === null) return;
     let pruned: number;
     try {
-      pruned = this.outbox.prune(Date.now() - this.retainMs, this.control?.lowestLivePosition() ?? Infinity);
+      pruned = r.outbox.prune(Date.now() - this.retainMs, r.control.lowestLivePosition());
     } catch (err) {
       if (isOutboxBusy(err)) return; // next time
       throw err;
     }
-    if (pruned > 0) this.log.info({ pruned, first: this.outbox.first() }, "pruned records every peer acknowledged");
-    else this.log.debug({ first: this.outbox.first() }, "prune check: nothing to prune");
+    if (pruned > 0) this.log.info({ pruned, first: r.outbox.first() }, "pruned records every peer acknowledged");
+    else this.log.debug({ first: r.outbox.first() }, "prune check: nothing to prune");
   }
 
   /** Counters for status and tests. */
   counters(): PublisherCounters & { head: number; sessions: number; refusedKeys: number; sharedReads: number } {
-    const c = this.control;
-    const sessions = c ? [...c.sessions()].length : 0;
+    const r = this.running;
     return {
-      ...(c?.counters ?? emptyCounters()),
+      ...(r?.control.counters ?? emptyCounters()),
       head: this.head,
-      sessions,
-      refusedKeys: this.gate?.refusedTotal ?? 0,
-      sharedReads: this.streamer?.sharedReads ?? 0,
+      sessions: r?.control.table.size ?? 0,
+      refusedKeys: r?.gate?.refusedTotal ?? 0,
+      sharedReads: r?.streamer.sharedReads ?? 0,
     };
   }
 
   sessions(): Session[] {
-    return this.control ? [...this.control.sessions()] : [];
+    return this.running ? [...this.running.control.table.all()] : [];
   }
 
   private fail(error: Error): void {
@@ -325,35 +330,16 @@ export class Publisher {
   }
 
   close(error?: Error): Promise<void> {
-    this.closing ??= this.shutdown(error);
-    return this.closing;
+    return this.lifecycle.close(() => this.shutdown(), error);
   }
 
-  private async shutdown(error?: Error): Promise<void> {
+  private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
-    this.watcher?.close();
-    const steps: Array<() => unknown> = [
-      () => this.persist(),
-      () => this.gate?.close(),
-      () => this.checkpointer?.close(), // awaited: its thread must be done with the files when close() resolves
-      () => this.router?.close(),
-      () => this.pub?.close(),
-      () => {
-        if (typeof this.options.outbox === "string") this.outbox?.close();
-      },
-    ];
-    for (const step of steps) {
-      try {
-        await step();
-      } catch (err) {
-        this.log.warn({ err }, "error while closing");
-      }
-    }
+    await runCloseSteps([() => this.persist(), ...this.opened.splice(0).reverse()], this.log);
     this.log.info("publisher stopped");
-    this.resolveClosed(error ? { type: "failed", error } : { type: "closed" });
   }
 
   closed(): Promise<CloseReason> {
-    return this.closedPromise;
+    return this.lifecycle.closed();
   }
 }

@@ -46,26 +46,26 @@ export class Session {
   readonly batches: boolean;
 
   /** Last seq scanned for this peer's stream. */
-  cursor: number;
+  private cursorAt: number;
   /** Last seq sent (record or pass): the `prev` of the next frame. */
-  lastSent: number;
+  private lastSentAt: number;
   /** True while the stream goes over ROUTER; pub-mode sessions stop when caught up. */
-  streaming = true;
+  private streaming = true;
   /**
    * Where the ROUTER stream ends: for a pub-mode session, the head when it
    * started (what comes after goes by PUB, or by a later fetch if PUB lost
    * it); for a router-mode session, nowhere.
    */
-  streamEnd: number;
-  credit: number;
-  acked: number;
-  ackedAt: number | null = null;
-  lastHeard: number;
-  /** acked changed since the last persist. */
-  dirty = true;
+  private endAt: number;
+  private creditLeft: number;
+  private ackedSeq: number;
+  private ackedTime: number | null = null;
+  private heardAt: number;
+  /** What must be written changed since the last persist (a new session is written as a registration). */
+  private changed = false;
   private readonly floor: number;
   /** What the peer last said of its dead-letter store. */
-  deadLetters: number | undefined;
+  private dead: number | undefined;
 
   private progressAt: number;
   private resendDelay: number | null = null;
@@ -78,18 +78,72 @@ export class Session {
     this.lists = init.lists;
     this.mode = init.mode;
     this.batches = init.batches;
-    this.cursor = init.from;
-    this.lastSent = init.from;
-    this.acked = init.from;
+    this.cursorAt = init.from;
+    this.lastSentAt = init.from;
+    this.ackedSeq = init.from;
     this.floor = init.floor;
-    this.credit = clampCredit(init.credit);
-    this.streamEnd = this.endFor(init.head);
-    this.lastHeard = init.now;
+    this.creditLeft = clampCredit(init.credit);
+    this.endAt = this.endFor(init.head);
+    this.heardAt = init.now;
     this.progressAt = init.now;
   }
 
+  /** Where the ROUTER stream ends (Infinity for a router-mode session). */
+  get streamEnd(): number {
+    return this.endAt;
+  }
+
+  get cursor(): number {
+    return this.cursorAt;
+  }
+
+  get lastSent(): number {
+    return this.lastSentAt;
+  }
+
+  get credit(): number {
+    return this.creditLeft;
+  }
+
+  get acked(): number {
+    return this.ackedSeq;
+  }
+
+  get ackedAt(): number | null {
+    return this.ackedTime;
+  }
+
+  get lastHeard(): number {
+    return this.heardAt;
+  }
+
+  get deadLetters(): number | undefined {
+    return this.dead;
+  }
+
+  /** Something to write to the peer table changed since the last persist. */
+  get dirty(): boolean {
+    return this.changed;
+  }
+
+  persisted(): void {
+    this.changed = false;
+  }
+
   heard(now: number): void {
-    this.lastHeard = now;
+    this.heardAt = now;
+  }
+
+  /** The peer's heartbeat says how many records wait in its dead-letter store. */
+  reportDeadLetters(count: number): void {
+    if (count === this.dead) return;
+    this.dead = count;
+    this.changed = true;
+  }
+
+  /** Its pipe is full: send nothing more until it asks again (its gap check will). */
+  pause(): void {
+    this.creditLeft = 0;
   }
 
   /** The lowest seq this session needs kept: its acknowledgement, or the recorded one if higher. */
@@ -103,12 +157,12 @@ export class Session {
    * would only queue again what it does not read.
    */
   fetch(from: number, credit: number, head: number, now: number): void {
-    const start = Math.min(Math.max(from, this.acked), head);
-    this.cursor = start;
-    this.lastSent = start;
+    const start = Math.min(Math.max(from, this.ackedSeq), head);
+    this.cursorAt = start;
+    this.lastSentAt = start;
     this.streaming = true;
-    this.streamEnd = this.endFor(head);
-    this.credit = clampCredit(credit);
+    this.endAt = this.endFor(head);
+    this.creditLeft = clampCredit(credit);
     this.progressAt = now;
   }
 
@@ -118,20 +172,20 @@ export class Session {
 
   /** Whether the stream has reached its end (or the head). */
   reachedEnd(head: number): boolean {
-    return this.cursor >= Math.min(head, this.streamEnd);
+    return this.cursorAt >= Math.min(head, this.endAt);
   }
 
   addCredit(bytes: number): void {
-    this.credit = clampCredit(this.credit + bytes);
+    this.creditLeft = clampCredit(this.creditLeft + bytes);
   }
 
   /** Returns false for an ack the session cannot accept (beyond the head). */
   ack(seq: number, head: number, now: number): boolean {
     if (seq > head) return false;
-    if (seq > this.acked) {
-      this.acked = seq;
-      this.ackedAt = now;
-      this.dirty = true;
+    if (seq > this.ackedSeq) {
+      this.ackedSeq = seq;
+      this.ackedTime = now;
+      this.changed = true;
       this.progressAt = now;
       this.resendDelay = null;
     }
@@ -145,19 +199,19 @@ export class Session {
 
   /** Whether the streamer should read more for this session now. */
   wantsData(head: number): boolean {
-    return this.credit > 0 && this.catchingUp(head);
+    return this.creditLeft > 0 && this.catchingUp(head);
   }
 
   /** Account for a record or pass sent: it chains after `lastSent`. */
   sent(seq: number, bytes: number): void {
-    this.lastSent = seq;
-    this.cursor = Math.max(this.cursor, seq);
-    this.credit -= bytes;
+    this.lastSentAt = seq;
+    this.cursorAt = Math.max(this.cursorAt, seq);
+    this.creditLeft -= bytes;
   }
 
   /** Skip scanned rows this peer does not receive. */
   scanned(seq: number): void {
-    this.cursor = Math.max(this.cursor, seq);
+    this.cursorAt = Math.max(this.cursorAt, seq);
   }
 
   /** The stream reached the head: pub-mode sessions now follow PUB. */
@@ -166,7 +220,7 @@ export class Session {
   }
 
   expired(now: number, timers: SessionTimers): boolean {
-    return now - this.lastHeard > timers.expireMs;
+    return now - this.heardAt > timers.expireMs;
   }
 
   /**
@@ -175,17 +229,17 @@ export class Session {
    * (credit bounds it anyway).
    */
   maybeRewind(head: number, now: number, timers: SessionTimers): boolean {
-    const outstanding = this.mode === "pub" ? head : this.lastSent;
-    if (this.acked >= outstanding) {
+    const outstanding = this.mode === "pub" ? head : this.lastSentAt;
+    if (this.ackedSeq >= outstanding) {
       this.progressAt = now;
       return false;
     }
     const delay = this.resendDelay ?? timers.resendMs;
     if (now - this.progressAt < delay) return false;
-    this.cursor = this.acked;
-    this.lastSent = this.acked;
+    this.cursorAt = this.ackedSeq;
+    this.lastSentAt = this.ackedSeq;
     this.streaming = true;
-    this.streamEnd = this.endFor(head);
+    this.endAt = this.endFor(head);
     this.progressAt = now;
     this.resendDelay = Math.min(delay * 2, timers.resendMaxMs);
     return true;

@@ -11,6 +11,7 @@ import type { Outbox, OutboxRecord } from "../store/outbox.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import { encode, encodeRun, messagesFor } from "../wire/codec.js";
 import type { Session } from "./session.js";
+import type { SessionTable } from "./session-table.js";
 import { SharedReads } from "./shared-reads.js";
 
 const CHUNK_RECORDS = 64;
@@ -25,10 +26,11 @@ const SCAN_ROWS = 2048;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 export interface StreamerDeps {
-  outbox: Outbox;
+  outbox: Pick<Outbox, "readAfter" | "readAfterFiltered">;
   router: RouterSocket;
   log: Logger;
-  sessions: () => Iterable<Session>;
+  /** The sessions (the control side's table): streams read them and change them only through their methods. */
+  sessions: Pick<SessionTable, "all">;
   head: () => number;
   /** A send to this session failed: it is gone or its pipe is full. */
   onSendFailure: (session: Session, err: Error & { code?: string }) => void;
@@ -75,7 +77,7 @@ export class Streamer {
   /** One chunk for every session that wants data. Returns whether any did. */
   private turn(): boolean {
     const head = this.deps.head();
-    const sessions = [...this.deps.sessions()];
+    const sessions = [...this.deps.sessions.all()];
     // Shared while several every-list peers are behind, whether or not each has credit this turn.
     this.shared = sessions.filter((session) => session.lists === ALL_LISTS && session.catchingUp(head)).length > 1;
     if (!this.shared) this.reads.clear();

@@ -1,0 +1,147 @@
+// A hello, from the first frame to a session: within the connection's and
+// the key's rates, authorized (a key proves itself by answering this
+// connection's challenge), checked against the outbox, and only then a
+// session in the table with its welcome. Whatever fails is answered with
+// its wire code; a connection naming a key we do not know is not read again.
+
+import type { Authorizer, PeerGrant } from "../security/authorizer.js";
+import { fingerprint } from "../security/keys.js";
+import { bothMatch, listMatcher } from "../security/list-match.js";
+import type { Outbox } from "../store/outbox.js";
+import type { HelloFrame } from "../wire/frames.js";
+import type { PublisherCounters } from "./control.js";
+import type { PeerBook } from "./peer-book.js";
+import { MAX_RETIRED_PER_KEY, type PeerGuard } from "./peer-guard.js";
+import type { Replies } from "./replies.js";
+import { Session } from "./session.js";
+import { MAX_SESSIONS, type SessionTable } from "./session-table.js";
+
+export interface GreeterDeps {
+  outbox: Pick<Outbox, "id" | "head" | "first">;
+  authorizer: Authorizer;
+  table: SessionTable;
+  book: PeerBook;
+  guard: PeerGuard;
+  replies: Replies;
+  counters: PublisherCounters;
+  pubEndpoint: string;
+  heartbeatMs: number;
+  /** A session started: there may be something to stream. */
+  wake: () => void;
+}
+
+export class Greeter {
+  constructor(private readonly deps: GreeterDeps) {}
+
+  hello(routingId: Buffer, hello: HelloFrame, now: number): void {
+    const { counters, replies, guard } = this.deps;
+    const key = routingId.toString("hex");
+    const verdict = guard.hello(key, now);
+    if (verdict !== "ok") {
+      counters.limited++;
+      if (verdict === "refuse") replies.error(routingId, "BUSY", "too many hellos on this connection: at most 2 a second");
+      return;
+    }
+    counters.hellos++;
+    const decision = this.deps.authorizer.authorize(hello, routingId);
+    if (!decision.ok && decision.code === "CHALLENGE") {
+      if (decision.badProof) this.refused(key, hello.peer, "the hello's proof does not answer this connection's challenge");
+      replies.send(routingId, { type: "challenge", nonce: decision.challenge });
+      return;
+    }
+    if (!decision.ok) {
+      this.refused(key, null, decision.message);
+      replies.error(routingId, decision.code, decision.message);
+      guard.ban(key); // an admitted connection naming a key we do not know: not read again
+      return;
+    }
+    const head = this.checkPosition(routingId, hello);
+    if (head === null) return;
+    const busy = this.sessionRefusal(key, decision.grant.peerId, now);
+    if (busy !== null) {
+      counters.limited++;
+      replies.error(routingId, "BUSY", busy);
+      return;
+    }
+    this.start(routingId, hello, decision.grant, head, now);
+  }
+
+  /** The outbox's head, or null when the hello names another outbox or a position past the head (answered). */
+  private checkPosition(routingId: Buffer, hello: HelloFrame): number | null {
+    const { outbox, replies } = this.deps;
+    if (hello.outbox !== null && hello.outbox !== outbox.id) {
+      replies.error(routingId, "OUTBOX_MISMATCH", `this publisher's outbox is ${outbox.id}, not ${hello.outbox}`, outbox.id);
+      return null;
+    }
+    const head = outbox.head();
+    if (hello.from > head) {
+      replies.error(routingId, "POSITION_AHEAD", `peer says it stored up to seq ${hello.from}, but the outbox head is ${head}`, String(head));
+      return null;
+    }
+    return head;
+  }
+
+  /** Why this key may not start a session on this connection now, or null. */
+  private sessionRefusal(key: string, peerId: string, now: number): string | null {
+    const { table, guard } = this.deps;
+    if (!table.hasRoomFor(key)) return `this publisher already serves ${MAX_SESSIONS} sessions`;
+    const previous = table.ofPeer(peerId);
+    if (previous !== undefined && previous.key !== key && guard.retiredOf(peerId).size >= MAX_RETIRED_PER_KEY) {
+      return `this key already has ${MAX_RETIRED_PER_KEY} older connections open: close them (they are found gone within a heartbeat)`;
+    }
+    if (!guard.sessionStart(peerId, now)) return "this key starts sessions too often: at most one every 2 s, retry";
+    return null;
+  }
+
+  private start(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, head: number, now: number): void {
+    const { outbox, table, book, replies } = this.deps;
+    const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
+    const session = new Session({
+      routingId,
+      peerId: grant.peerId,
+      name: grant.name,
+      lists: bothMatch(listMatcher(hello.lists), grant.allowed),
+      mode,
+      batches: hello.batches === true,
+      from: hello.from,
+      floor: book.recordedAck(grant.peerId),
+      credit: hello.credit,
+      head,
+      now,
+    });
+    const moved = table.add(session);
+    if (moved !== null) this.deps.guard.retire(grant.peerId, moved);
+    // Written with the next persist(): a write here could wait on another process's commit.
+    book.started(session, hello.lists, now);
+    this.logPrunedGap(session, hello.from);
+    replies.send(routingId, {
+      type: "welcome",
+      outbox: outbox.id,
+      head,
+      first: outbox.first(),
+      from: hello.from,
+      mode,
+      pub: mode === "pub" ? this.deps.pubEndpoint : null,
+      heartbeat: this.deps.heartbeatMs,
+    });
+    replies.info(`session:${grant.peerId}`, { peer: grant.peerId, name: grant.name, from: hello.from, head, mode }, "peer session started");
+    this.deps.wake();
+  }
+
+  private logPrunedGap(session: Session, from: number): void {
+    const first = this.deps.outbox.first();
+    if (from > 0 && first > from + 1) {
+      this.deps.replies.log.error(
+        { peer: session.peerId, missing: { from: from + 1, to: first - 1 } },
+        "records this peer never acknowledged were pruned (it was not registered); they cannot be delivered",
+      );
+    }
+  }
+
+  /** A refused hello: counted, and logged at most once per 10 s per connection (and as the limiter allows overall). */
+  private refused(connection: string, key: string | null, reason: string): void {
+    this.deps.counters.refused++;
+    const fields = { connection, ...(key === null ? {} : { key: fingerprint(key) }), reason };
+    this.deps.replies.warn(`refused:${connection}`, fields, "refused a peer");
+  }
+}
