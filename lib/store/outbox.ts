@@ -7,7 +7,7 @@ import { utimesSync, writeFileSync } from "node:fs";
 import { OutboxError } from "../errors.js";
 import type { BodyRecord, RecordKind } from "../message/record.js";
 import { migrate, OUTBOX_KIND as KIND, OUTBOX_SCHEMA_VERSION as SCHEMA_VERSION } from "./outbox-schema.js";
-import { classifySqliteError, ensureSchema, ForeignDatabaseError, lazy, openDatabase, quickCheck, type Db, type Durability } from "./sqlite.js";
+import { ensureSchema, ForeignDatabaseError, lazy, openDatabase, quickCheck, sqliteGuard, type Db, type Durability, type Guard } from "./sqlite.js";
 
 
 /** The file `append` touches after each commit, beside the outbox. */
@@ -88,6 +88,7 @@ type Row = {
 export class Outbox {
   readonly id: string;
   private readonly stmts;
+  private readonly guard: Guard;
 
   private constructor(
     readonly path: string,
@@ -96,10 +97,11 @@ export class Outbox {
     this.id = (db.prepare("SELECT value FROM meta WHERE key = 'outbox_id'").pluck().get() as string | undefined) ?? "";
     if (this.id === "") throw new OutboxError("OUTBOX_CORRUPT", `${path} has no outbox id: not an mq-archive outbox`);
     this.stmts = prepare(db);
+    this.guard = outboxGuard(path);
   }
 
   static open(path: string, options: OutboxOpenOptions = {}): Outbox {
-    return guard(path, () => {
+    return outboxGuard(path)(() => {
       const db = openDatabase(path, {
         create: options.create ?? true,
         readonly: options.readonly ?? false,
@@ -121,14 +123,14 @@ export class Outbox {
 
   /** Commit one record (or find the existing one with the same list and Message-ID). */
   append(record: NewRecord): AppendResult {
-    const result = guard(this.path, () => this.db.transaction(() => this.appendOne(record, Date.now())).immediate());
+    const result = this.guard(() => this.db.transaction(() => this.appendOne(record, Date.now())).immediate());
     if (!result.duplicate) this.wake();
     return result;
   }
 
   /** Commit many records in one transaction (one fsync): the bulk-import path. */
   appendMany(records: readonly NewRecord[]): AppendResult[] {
-    return guard(this.path, () => {
+    return this.guard(() => {
       const now = Date.now();
       const results = this.db.transaction(() => records.map((r) => this.appendOne(r, now))).immediate();
       if (results.some((r) => !r.duplicate)) this.wake();
@@ -166,17 +168,17 @@ export class Outbox {
 
   /** The last seq ever assigned (0 when none), whether or not it is still retained. */
   head(): number {
-    return guard(this.path, () => (this.stmts.head.get() as number | undefined) ?? 0);
+    return this.guard(() => (this.stmts.head.get() as number | undefined) ?? 0);
   }
 
   /** The oldest retained seq, or 0 when the outbox holds no record. */
   first(): number {
-    return guard(this.path, () => (this.stmts.first.get() as number | null | undefined) ?? 0);
+    return this.guard(() => (this.stmts.first.get() as number | null | undefined) ?? 0);
   }
 
   /** Records after `after`, in seq order, within the limits. */
   readAfter(after: number, limits: ReadLimits): OutboxRecord[] {
-    return guard(this.path, () => {
+    return this.guard(() => {
       const out: OutboxRecord[] = [];
       let bytes = 0;
       for (const row of this.stmts.readAfter.iterate(after, limits.limit) as Iterable<Row>) {
@@ -198,7 +200,7 @@ export class Outbox {
     accept: (list: string) => boolean,
     limits: ReadLimits & { scan: number },
   ): { records: OutboxRecord[]; scanned: number } {
-    return guard(this.path, () => {
+    return this.guard(() => {
       const out: OutboxRecord[] = [];
       let bytes = 0;
       let scanned = after;
@@ -216,7 +218,7 @@ export class Outbox {
   }
 
   get(seq: number): OutboxRecord | undefined {
-    return guard(this.path, () => {
+    return this.guard(() => {
       const row = this.stmts.get.get(seq) as Row | undefined;
       return row === undefined ? undefined : toRecord(row);
     });
@@ -224,7 +226,7 @@ export class Outbox {
 
   /** Record (or refresh) a peer at session start. Its acked seq never moves back (a peer cannot hold back pruning by claiming less). */
   registerPeer(peer: { id: string; name: string; lists: string[] | null; acked: number }, now = Date.now()): void {
-    guard(this.path, () => {
+    this.guard(() => {
       const lists = peer.lists === null ? null : JSON.stringify(peer.lists);
       this.stmts.upsertPeer.run({ id: peer.id, name: peer.name, lists, acked: peer.acked, now });
     });
@@ -236,7 +238,7 @@ export class Outbox {
     updates: ReadonlyArray<{ id: string; acked: number; ackedAt: number | null; lastSeen: number; deadLetters?: number }>,
   ): void {
     if (registrations.length === 0 && updates.length === 0) return;
-    guard(this.path, () => {
+    this.guard(() => {
       this.db.transaction(() => {
         for (const r of registrations) {
           const lists = r.lists === null ? null : JSON.stringify(r.lists);
@@ -252,7 +254,7 @@ export class Outbox {
     updates: ReadonlyArray<{ id: string; acked: number; ackedAt: number | null; lastSeen: number; deadLetters?: number }>,
   ): void {
     if (updates.length === 0) return;
-    guard(this.path, () => {
+    this.guard(() => {
       this.db.transaction(() => {
         for (const u of updates) this.stmts.updatePeer.run(peerUpdate(u));
       })();
@@ -261,11 +263,11 @@ export class Outbox {
 
   /** What a peer has acknowledged, as recorded (null: not registered). */
   ackedOf(id: string): number | null {
-    return guard(this.path, () => (this.stmts.ackedOf.get(id) as number | undefined) ?? null);
+    return this.guard(() => (this.stmts.ackedOf.get(id) as number | undefined) ?? null);
   }
 
   peers(): PeerRow[] {
-    return guard(this.path, () => (this.stmts.peers.all() as PeerDbRow[]).map(toPeer));
+    return this.guard(() => (this.stmts.peers.all() as PeerDbRow[]).map(toPeer));
   }
 
   /**
@@ -274,7 +276,7 @@ export class Outbox {
    * longer listed are forgotten, so they no longer hold back pruning.
    */
   syncPeers(peers: ReadonlyArray<{ id: string; name: string; lists: string[] | null }>, now = Date.now()): string[] {
-    return guard(this.path, () =>
+    return this.guard(() =>
       this.db.transaction(() => {
         const wanted = new Set(peers.map((p) => p.id));
         const forgotten = (this.stmts.peers.all() as PeerDbRow[]).filter((r) => !wanted.has(r.id)).map((r) => r.id);
@@ -290,7 +292,7 @@ export class Outbox {
   /** Count refused handshakes per key, for status; only the MAX_REFUSAL_ROWS most recent keys are kept (an attacker makes keys for free). */
   recordRefusals(refusals: ReadonlyArray<{ fingerprint: string; key: string; address: string; count: number; at: number }>): void {
     if (refusals.length === 0) return;
-    guard(this.path, () => {
+    this.guard(() => {
       this.db.transaction(() => {
         for (const r of refusals) this.stmts.refusal.run(r);
         this.stmts.trimRefusals.run(MAX_REFUSAL_ROWS);
@@ -300,7 +302,7 @@ export class Outbox {
 
   refusals(): RefusalRow[] {
     type Row = { fingerprint: string; key: string; address: string; count: number; first_seen: number; last_seen: number };
-    return guard(this.path, () =>
+    return this.guard(() =>
       (this.stmts.refusals.all() as Row[]).map((r) => ({
         fingerprint: r.fingerprint,
         key: r.key,
@@ -314,7 +316,7 @@ export class Outbox {
 
   /** Forget a peer (by id, or by name when one peer has it): it no longer holds back pruning. */
   forgetPeer(id: string): boolean {
-    return guard(this.path, () =>
+    return this.guard(() =>
       this.db.transaction(() => {
         if (this.stmts.forgetPeer.run(id).changes > 0) return true;
         const named = this.stmts.peersNamed.all(id) as Array<{ id: string }>;
@@ -331,7 +333,7 @@ export class Outbox {
    * never wait long.
    */
   prune(cutoff: number, limit = Infinity): number {
-    return guard(this.path, () => {
+    return this.guard(() => {
       const registered = this.stmts.pruneBound.get() as number | null;
       if (registered === null) return 0;
       const bound = Math.min(registered, limit);
@@ -346,7 +348,7 @@ export class Outbox {
   }
 
   stats(): { head: number; first: number; count: number; bytes: number } {
-    return guard(this.path, () => {
+    return this.guard(() => {
       const s = this.stmts.stats.get() as { count: number; bytes: number | null; first: number | null };
       return { head: this.head(), first: s.first ?? 0, count: s.count, bytes: s.bytes ?? 0 };
     });
@@ -354,7 +356,7 @@ export class Outbox {
 
   /** What a peer is missing: records after `acked` it would receive, their bytes and the oldest one's age. */
   lag(acked: number, accept: (list: string) => boolean): { records: number; bytes: number; oldest: number | null } {
-    return guard(this.path, () => {
+    return this.guard(() => {
       let records = 0;
       let bytes = 0;
       let oldest: number | null = null;
@@ -370,14 +372,14 @@ export class Outbox {
 
   /** In one read: the oldest retained seq (0 if none), the head, and the lowest ack of any registered peer. */
   retention(): { first: number; head: number; minAcked: number | null } {
-    return guard(this.path, () =>
+    return this.guard(() =>
       this.db.transaction(() => ({ first: this.first(), head: this.head(), minAcked: this.stmts.pruneBound.get() as number | null }))(),
     );
   }
 
   /** null when the database passes `PRAGMA quick_check`. */
   check(): string | null {
-    return guard(this.path, () => quickCheck(this.db));
+    return this.guard(() => quickCheck(this.db));
   }
 
   /**
@@ -491,23 +493,18 @@ function prepare(db: Db) {
   });
 }
 
-/** Run a database step, turning SQLite failures into OutboxErrors a person can act on. */
-function guard<T>(path: string, step: () => T): T {
-  try {
-    return step();
-  } catch (err) {
-    if (err instanceof OutboxError) throw err;
-    const condition = classifySqliteError(err);
-    const detail = err instanceof Error ? err.message : String(err);
+/** The outbox's guard: SQLite failures become OutboxErrors a person can act on. */
+export function outboxGuard(path: string): Guard {
+  return sqliteGuard(OutboxError, (condition, detail, cause) => {
     switch (condition) {
       case "busy":
-        throw new OutboxError("OUTBOX_BUSY", `outbox ${path} is locked by another process: ${detail}`, { cause: err });
+        return new OutboxError("OUTBOX_BUSY", `outbox ${path} is locked by another process: ${detail}`, { cause });
       case "full":
-        throw new OutboxError("OUTBOX_FULL", `outbox ${path}: disk full: ${detail}`, { cause: err });
+        return new OutboxError("OUTBOX_FULL", `outbox ${path}: disk full: ${detail}`, { cause });
       case "corrupt":
-        throw new OutboxError("OUTBOX_CORRUPT", `outbox ${path} is corrupt or not a database: ${detail}`, { cause: err });
+        return new OutboxError("OUTBOX_CORRUPT", `outbox ${path} is corrupt or not a database: ${detail}`, { cause });
       default:
-        throw new OutboxError("OUTBOX_UNUSABLE", `outbox ${path} is unusable: ${detail}`, { cause: err });
+        return new OutboxError("OUTBOX_UNUSABLE", `outbox ${path} is unusable: ${detail}`, { cause });
     }
-  }
+  });
 }

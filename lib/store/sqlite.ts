@@ -1,6 +1,7 @@
 // Opening SQLite databases the one way this project needs them: owner-only
 // files, WAL, a busy timeout, explicit fsync policy, and a schema version.
-// Also maps SQLite's error codes onto the conditions callers act on.
+// Also maps SQLite's error codes onto the conditions callers act on, and
+// guards database steps with the error class of the store that runs them.
 
 import Database from "better-sqlite3";
 import { closeSync, existsSync, openSync } from "node:fs";
@@ -146,4 +147,26 @@ export function classifySqliteError(err: unknown): SqliteCondition {
     return "unusable";
   }
   return "other";
+}
+
+/** Makes the error a store throws for a SQLite failure of the given condition. */
+export type SqliteErrorFactory = (condition: SqliteCondition, detail: string, cause: unknown) => Error;
+
+/** Runs a database step, turning SQLite failures into the store's own errors. */
+export type Guard = <T>(step: () => T) => T;
+
+/**
+ * A guard for one store: what a step throws becomes `toError`'s error
+ * (classified, its cause chained), except errors of class `own`, which are
+ * already the store's and pass unchanged.
+ */
+export function sqliteGuard(own: abstract new (...args: never[]) => Error, toError: SqliteErrorFactory): Guard {
+  return <T>(step: () => T): T => {
+    try {
+      return step();
+    } catch (err) {
+      if (err instanceof own) throw err;
+      throw toError(classifySqliteError(err), err instanceof Error ? err.message : String(err), err);
+    }
+  };
 }

@@ -11,7 +11,7 @@ import type { BodyRecord, RecordKind } from "../message/record.js";
 import type { SinkJournal } from "../sinks/sink.js";
 import { ArchivedSet, archiveKey, type ArchivedEntry } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
-import { classifySqliteError, ensureSchema, lazy, openDatabase, quickCheck, type Db } from "./sqlite.js";
+import { ensureSchema, lazy, openDatabase, quickCheck, sqliteGuard, type Db, type Guard } from "./sqlite.js";
 
 const SCHEMA_VERSION = 1;
 const KIND = { applicationId: 0x4d51_5354, name: "subscriber state file" }; // "MQST"
@@ -40,6 +40,7 @@ export interface BatchCommit {
 export class SubscriberState {
   readonly peerId: string;
   private stmts;
+  private readonly guard: Guard;
   private readonly archived: ArchivedSet;
   private checkpointer: Checkpointer | null = null;
   /** meta values, read once: this process is the only writer of its state file while it runs. */
@@ -50,6 +51,7 @@ export class SubscriberState {
     private readonly db: Db,
   ) {
     this.stmts = prepare(db);
+    this.guard = stateGuard(path);
     this.archived = new ArchivedSet(db);
     this.peerId = this.meta("peer_id") ?? "";
     if (this.peerId === "") throw new StateError("STATE_CORRUPT", `${path} has no peer id: not an mq-archive state file`);
@@ -57,7 +59,7 @@ export class SubscriberState {
 
   /** `daemon`: a long-running subscriber; its WAL is checkpointed by a worker thread, never in a commit. */
   static open(path: string, options: { create?: boolean; daemon?: boolean } = {}): SubscriberState {
-    return guard(path, () => {
+    return stateGuard(path)(() => {
       // synchronous=NORMAL: a commit survives a crash of this process at once, and a
       // power loss once sync() has fsync'd the WAL. Acks wait for sync(); the event loop never does.
       const db = openDatabase(path, { create: options.create ?? true, durability: "normal" });
@@ -106,7 +108,7 @@ export class SubscriberState {
 
   /** Follow a (new) outbox from its beginning. Archived Message-IDs are kept, so nothing is archived twice. */
   adoptOutbox(id: string): void {
-    guard(this.path, () =>
+    this.guard(() =>
       this.write(() => {
         this.setMeta("outbox_id", id);
         this.setMeta("position", "0");
@@ -116,7 +118,7 @@ export class SubscriberState {
 
   /** The seq under which this list's Message-ID was archived, if it was. */
   findArchived(list: string, messageId: string, key = archiveKey(messageId)): number | undefined {
-    return guard(this.path, () => this.archived.find(list, key));
+    return this.guard(() => this.archived.find(list, key));
   }
 
   /**
@@ -126,7 +128,7 @@ export class SubscriberState {
   commit(batch: BatchCommit): void {
     const outbox = this.outboxId ?? "";
     const now = Date.now();
-    guard(this.path, () =>
+    this.guard(() =>
       this.write(() => {
         for (const d of batch.deadLetters) {
           this.stmts.deadLetter.run(
@@ -141,7 +143,7 @@ export class SubscriberState {
     // The batch is committed: a flush that cannot be written now stays pending for a later one (never commit twice).
     if (this.archived.flushDue(now)) {
       try {
-        guard(this.path, () => this.archived.flush());
+        this.guard(() => this.archived.flush());
       } catch (err) {
         if (!(err instanceof StateError) || !err.retryable) throw err;
       }
@@ -154,19 +156,19 @@ export class SubscriberState {
 
   /** Mark dead letters for another attempt (`all`, or one id). Returns how many were marked. */
   requestRetry(which: number | "all"): number {
-    return guard(this.path, () =>
+    return this.guard(() =>
       which === "all" ? this.stmts.retryAll.run().changes : this.stmts.retryOne.run(which).changes,
     );
   }
 
   /** Dead letters an operator asked to retry. */
   pendingRetries(): DeadLetter[] {
-    return guard(this.path, () => (this.stmts.pendingRetries.all() as DeadLetterRow[]).map(toDeadLetter));
+    return this.guard(() => (this.stmts.pendingRetries.all() as DeadLetterRow[]).map(toDeadLetter));
   }
 
   /** A retried dead letter was stored: it is gone, and that counts as a commit. */
   resolveDeadLetter(id: number): void {
-    guard(this.path, () =>
+    this.guard(() =>
       this.write(() => {
         this.stmts.deleteDeadLetter.run(id);
         this.bumpCommits();
@@ -176,33 +178,33 @@ export class SubscriberState {
 
   /** A retry failed again: back to the dead, one attempt more. */
   failedRetry(id: number, error: string): void {
-    guard(this.path, () => this.stmts.failedRetry.run(error, Date.now(), id));
+    this.guard(() => this.stmts.failedRetry.run(error, Date.now(), id));
   }
 
   deadLetterCount(): number {
-    return guard(this.path, () => this.stmts.deadLetterCount.get() as number);
+    return this.guard(() => this.stmts.deadLetterCount.get() as number);
   }
 
   journal(sink: string): SinkJournal {
     return {
       get: () => {
-        const raw = guard(this.path, () => this.stmts.journalGet.get(sink) as string | undefined);
+        const raw = this.guard(() => this.stmts.journalGet.get(sink) as string | undefined);
         return raw === undefined ? undefined : JSON.parse(raw);
       },
       set: async (value) => {
-        guard(this.path, () => this.stmts.journalSet.run(sink, JSON.stringify(value ?? null)));
+        this.guard(() => this.stmts.journalSet.run(sink, JSON.stringify(value ?? null)));
         await this.sync();
       },
     };
   }
 
   deadLetters(): DeadLetter[] {
-    return guard(this.path, () => (this.stmts.deadLetters.all() as DeadLetterRow[]).map(toDeadLetter));
+    return this.guard(() => (this.stmts.deadLetters.all() as DeadLetterRow[]).map(toDeadLetter));
   }
 
   /** null when the file passes `PRAGMA quick_check`. */
   check(): string | null {
-    return guard(this.path, () => quickCheck(this.db));
+    return this.guard(() => quickCheck(this.db));
   }
 
   /**
@@ -274,14 +276,14 @@ export class SubscriberState {
 
   private meta(key: string): string | null {
     if (!this.cache.has(key)) {
-      this.cache.set(key, guard(this.path, () => (this.stmts.metaGet.get(key) as string | undefined) ?? null));
+      this.cache.set(key, this.guard(() => (this.stmts.metaGet.get(key) as string | undefined) ?? null));
     }
     return this.cache.get(key) ?? null;
   }
 
   /** Inside a transaction the cache may run ahead of a rollback: write() drops it on failure. */
   private setMeta(key: string, value: string | null): void {
-    guard(this.path, () => {
+    this.guard(() => {
       if (value === null) this.stmts.metaDelete.run(key);
       else this.stmts.metaSet.run(key, value);
     });
@@ -377,13 +379,9 @@ function prepare(db: Db) {
   });
 }
 
-function guard<T>(path: string, step: () => T): T {
-  try {
-    return step();
-  } catch (err) {
-    if (err instanceof StateError) throw err;
-    const condition = classifySqliteError(err);
-    const detail = err instanceof Error ? err.message : String(err);
+/** The state file's guard: SQLite failures become StateErrors (full and busy ones retryable). */
+function stateGuard(path: string): Guard {
+  return sqliteGuard(StateError, (condition, detail, cause) => {
     const [code, what] =
       condition === "corrupt"
         ? (["STATE_CORRUPT", "corrupt"] as const)
@@ -392,6 +390,6 @@ function guard<T>(path: string, step: () => T): T {
           : condition === "busy"
             ? (["STATE_BUSY", "locked by another process"] as const)
             : (["STATE_UNUSABLE", "unusable"] as const);
-    throw new StateError(code, `subscriber state ${path} is ${what}: ${detail}`, { cause: err });
-  }
+    return new StateError(code, `subscriber state ${path} is ${what}: ${detail}`, { cause });
+  });
 }
