@@ -1,35 +1,19 @@
 // A subscriber's durable state: who it is, which outbox it follows, how far
 // it has stored, which Message-IDs it has archived (so a republished or
 // replayed message never becomes a second entry), each sink's crash
-// journal, and the dead letters. One file; its commits are fsync'd (sync())
-// before anything they cover is acknowledged.
+// journal, and the dead letters (dead-letters.ts). One file; its commits
+// are fsync'd (sync()) before anything they cover is acknowledged.
 
-import { randomUUID } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
-import type { BodyRecord, RecordKind } from "../message/record.js";
 import type { SinkJournal } from "../sinks/sink.js";
 import { ArchivedSet, archiveKey, type ArchivedEntry } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
+import { DeadLetters, type DeadLetter, type DeadLetterInput } from "./dead-letters.js";
 import { ensureSchema, lazy, openDatabase, quickCheck, sqliteGuard, type Db, type Guard } from "./sqlite.js";
+import { migrate, STATE_KIND, STATE_SCHEMA_VERSION } from "./state-schema.js";
 
-const SCHEMA_VERSION = 1;
-const KIND = { applicationId: 0x4d51_5354, name: "subscriber state file" }; // "MQST"
-
-export interface DeadLetterInput extends BodyRecord {
-  sink: string;
-  error: string;
-  attempts: number;
-}
-
-export type DeadLetterStatus = "dead" | "retry";
-
-export interface DeadLetter extends DeadLetterInput {
-  id: number;
-  outbox: string;
-  failedAt: number;
-  status: DeadLetterStatus;
-}
+export type { DeadLetter, DeadLetterInput, DeadLetterStatus } from "./dead-letters.js";
 
 export interface BatchCommit {
   position: number;
@@ -42,6 +26,7 @@ export class SubscriberState {
   private stmts;
   private readonly guard: Guard;
   private readonly archived: ArchivedSet;
+  private readonly dead: DeadLetters;
   private checkpointer: Checkpointer | null = null;
   /** meta values, read once: this process is the only writer of its state file while it runs. */
   private readonly cache = new Map<string, string | null>();
@@ -53,6 +38,7 @@ export class SubscriberState {
     this.stmts = prepare(db);
     this.guard = stateGuard(path);
     this.archived = new ArchivedSet(db);
+    this.dead = new DeadLetters(db);
     this.peerId = this.meta("peer_id") ?? "";
     if (this.peerId === "") throw new StateError("STATE_CORRUPT", `${path} has no peer id: not an mq-archive state file`);
   }
@@ -64,7 +50,7 @@ export class SubscriberState {
       // power loss once sync() has fsync'd the WAL. Acks wait for sync(); the event loop never does.
       const db = openDatabase(path, { create: options.create ?? true, durability: "normal" });
       try {
-        ensureSchema(db, KIND, SCHEMA_VERSION, () => migrate(db));
+        ensureSchema(db, STATE_KIND, STATE_SCHEMA_VERSION, () => migrate(db));
         const state = new SubscriberState(path, db);
         if (options.daemon) {
           db.pragma("wal_autocheckpoint = 0");
@@ -130,11 +116,7 @@ export class SubscriberState {
     const now = Date.now();
     this.guard(() =>
       this.write(() => {
-        for (const d of batch.deadLetters) {
-          this.stmts.deadLetter.run(
-            d.sink, outbox, d.seq, d.kind, d.list, d.messageId, d.receivedAt, d.body, d.error, d.attempts, now,
-          );
-        }
+        for (const d of batch.deadLetters) this.dead.add(d, outbox, now);
         this.setMeta("position", String(batch.position));
         this.bumpCommits();
       })(),
@@ -156,21 +138,19 @@ export class SubscriberState {
 
   /** Mark dead letters for another attempt (`all`, or one id). Returns how many were marked. */
   requestRetry(which: number | "all"): number {
-    return this.guard(() =>
-      which === "all" ? this.stmts.retryAll.run().changes : this.stmts.retryOne.run(which).changes,
-    );
+    return this.guard(() => this.dead.requestRetry(which));
   }
 
   /** Dead letters an operator asked to retry. */
   pendingRetries(): DeadLetter[] {
-    return this.guard(() => (this.stmts.pendingRetries.all() as DeadLetterRow[]).map(toDeadLetter));
+    return this.guard(() => this.dead.pending());
   }
 
   /** A retried dead letter was stored: it is gone, and that counts as a commit. */
   resolveDeadLetter(id: number): void {
     this.guard(() =>
       this.write(() => {
-        this.stmts.deleteDeadLetter.run(id);
+        this.dead.remove(id);
         this.bumpCommits();
       })(),
     );
@@ -178,11 +158,11 @@ export class SubscriberState {
 
   /** A retry failed again: back to the dead, one attempt more. */
   failedRetry(id: number, error: string): void {
-    this.guard(() => this.stmts.failedRetry.run(error, Date.now(), id));
+    this.guard(() => this.dead.failedRetry(id, error, Date.now()));
   }
 
   deadLetterCount(): number {
-    return this.guard(() => this.stmts.deadLetterCount.get() as number);
+    return this.guard(() => this.dead.count());
   }
 
   journal(sink: string): SinkJournal {
@@ -199,7 +179,7 @@ export class SubscriberState {
   }
 
   deadLetters(): DeadLetter[] {
-    return this.guard(() => (this.stmts.deadLetters.all() as DeadLetterRow[]).map(toDeadLetter));
+    return this.guard(() => this.dead.all());
   }
 
   /** null when the file passes `PRAGMA quick_check`. */
@@ -291,87 +271,11 @@ export class SubscriberState {
   }
 }
 
-function migrate(db: Db): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS archived (
-      list TEXT NOT NULL,
-      mid_hash BLOB NOT NULL,
-      seq INTEGER NOT NULL,
-      outbox TEXT NOT NULL,
-      archived_at INTEGER NOT NULL,
-      PRIMARY KEY (list, mid_hash)
-    ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS journal (sink TEXT PRIMARY KEY, data TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS dead_letters (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      sink TEXT NOT NULL,
-      outbox TEXT NOT NULL,
-      seq INTEGER NOT NULL,
-      kind TEXT NOT NULL,
-      list TEXT NOT NULL,
-      message_id TEXT NOT NULL,
-      received_at INTEGER NOT NULL,
-      body BLOB NOT NULL,
-      error TEXT NOT NULL,
-      attempts INTEGER NOT NULL,
-      failed_at INTEGER NOT NULL,
-      status TEXT NOT NULL DEFAULT 'dead'
-    );
-  `);
-  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('peer_id', ?), ('position', '0')").run(randomUUID());
-}
-
-type DeadLetterRow = {
-  id: number;
-  sink: string;
-  outbox: string;
-  seq: number;
-  kind: RecordKind;
-  list: string;
-  message_id: string;
-  received_at: number;
-  body: Buffer;
-  error: string;
-  attempts: number;
-  failed_at: number;
-  status: DeadLetterStatus;
-};
-
-function toDeadLetter(r: DeadLetterRow): DeadLetter {
-  return {
-    id: r.id,
-    sink: r.sink,
-    outbox: r.outbox,
-    seq: r.seq,
-    kind: r.kind,
-    list: r.list,
-    messageId: r.message_id,
-    receivedAt: r.received_at,
-    body: r.body,
-    error: r.error,
-    attempts: r.attempts,
-    failedAt: r.failed_at,
-    status: r.status,
-  };
-}
-
 function prepare(db: Db) {
   return lazy({
     metaGet: () => db.prepare("SELECT value FROM meta WHERE key = ?").pluck(),
     metaSet: () => db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     metaDelete: () => db.prepare("DELETE FROM meta WHERE key = ?"),
-    deadLetter: () => db.prepare(
-      `INSERT INTO dead_letters (sink, outbox, seq, kind, list, message_id, received_at, body, error, attempts, failed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    deadLetters: () => db.prepare("SELECT * FROM dead_letters ORDER BY id"),
-    retryAll: () => db.prepare("UPDATE dead_letters SET status = 'retry' WHERE status = 'dead'"),
-    retryOne: () => db.prepare("UPDATE dead_letters SET status = 'retry' WHERE id = ?"),
-    pendingRetries: () => db.prepare("SELECT * FROM dead_letters WHERE status = 'retry' ORDER BY id"),
-    deleteDeadLetter: () => db.prepare("DELETE FROM dead_letters WHERE id = ?"),
-    failedRetry: () => db.prepare("UPDATE dead_letters SET status = 'dead', attempts = attempts + 1, error = ?, failed_at = ? WHERE id = ?"),
-    deadLetterCount: () => db.prepare("SELECT count(*) FROM dead_letters").pluck(),
     journalGet: () => db.prepare("SELECT data FROM journal WHERE sink = ?").pluck(),
     journalSet: () => db.prepare(
       "INSERT INTO journal (sink, data) VALUES (?, ?) ON CONFLICT (sink) DO UPDATE SET data = excluded.data",
