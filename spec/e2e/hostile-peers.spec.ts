@@ -139,6 +139,22 @@ describe("e2e: hostile peers cannot freeze, bloat or impersonate (issue 12)", fu
     } finally {
       raw.close();
     }
+    // The attack as found: 300 parts just under 1 MiB, from 4 clients. libzmq ends each connection at its first
+    // part over 128 KiB, before it buffers the rest (with a 1 MiB part limit serve held them all: 1.2 GB).
+    const clients = Array.from({ length: 4 }, () => {
+      const socket = new zmq.Dealer({ linger: 0, curvePublicKey: keys.mirror.publicKey, curveSecretKey: keys.mirror.secretKey, curveServerKey: keys.publisher.publicKey });
+      const dropped = new Promise<void>((resolve) => socket.events.on("disconnect", () => resolve()));
+      socket.connect(mesh.endpoint);
+      return { socket, dropped };
+    });
+    const big = Buffer.alloc(1_000_000, 0x42);
+    const baseline = serve.rss();
+    const peak = await peakRss(serve, async () => {
+      await Promise.all(clients.map((c) => c.socket.send(Array.from({ length: 300 }, () => big))));
+      await Promise.all(clients.map((c) => c.dropped));
+    });
+    for (const c of clients) c.socket.close();
+    expect(peak - baseline, `serve grew by ${Math.round((peak - baseline) / MiB)} MiB`).to.be.below(100 * MiB);
     mesh.subscribeSecure("full.db", [`maildir:${mesh.path("full")}`], "full");
     mesh.publish([makeMessage("dev", 1)]);
     await mesh.waitAcked(["full"], 1);
