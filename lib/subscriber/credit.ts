@@ -12,6 +12,12 @@ export interface Held {
   bytes: number;
 }
 
+/** Credit taken to send, with the epoch it belongs to. */
+export interface Grant {
+  bytes: number;
+  epoch: number;
+}
+
 export class CreditWindow {
   private epochNow = 0;
   private toReturn = 0;
@@ -56,11 +62,16 @@ export class CreditWindow {
     }
     this.held -= entry.bytes;
     if (entry.creditEpoch === this.epochNow) this.toReturn += entry.bytes;
+    return this.due;
+  }
+
+  /** Enough credit came back to be worth sending. */
+  get due(): boolean {
     return this.toReturn >= this.window / 8;
   }
 
   /** Credit to send now (and forget), with the epoch it belongs to. */
-  take(): { bytes: number; epoch: number } | null {
+  take(): Grant | null {
     if (this.toReturn <= 0) return null;
     const grant = { bytes: this.toReturn, epoch: this.epochNow };
     this.toReturn = 0;
@@ -68,7 +79,7 @@ export class CreditWindow {
   }
 
   /** A credit frame could not be sent: keep the bytes if the epoch still counts them. */
-  unsent(grant: { bytes: number; epoch: number }): void {
+  unsent(grant: Grant): void {
     if (grant.epoch === this.epochNow) this.toReturn += grant.bytes;
   }
 

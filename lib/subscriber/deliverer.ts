@@ -16,10 +16,7 @@ import type { DeadLetterInput, SubscriberState } from "../store/state.js";
 import { Fifo } from "./fifo.js";
 
 /** A released entry: a record to store, or a pass that only moves the position. */
-export type Released<T = unknown> = ({ type: "record"; record: SinkRecord } | { type: "pass"; seq: number }) & {
-  /** The caller's own bookkeeping for this entry, handed back once it is stored. */
-  tag?: T;
-};
+export type Released = { type: "record"; record: SinkRecord } | { type: "pass"; seq: number };
 
 export interface DelivererOptions {
   state: SubscriberState;
@@ -34,8 +31,8 @@ export interface DelivererOptions {
   /** Backoff bounds for retries (ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
-  /** These entries are stored in every sink: their bodies may leave memory (not yet committed). */
-  onStored: (entries: readonly Released[]) => void;
+  /** The next `count` entries pushed, in push order, are stored in every sink: their bodies may leave memory (not yet committed). */
+  onStored: (count: number) => void;
   /** Everything up to `position` is committed. */
   onCommitted: (position: number) => void;
   /** The deliverer cannot go on (the state database failed). */
@@ -172,7 +169,7 @@ export class Deliverer {
     this.pending.count += batch.length;
     this.pending.archived.push(...archived);
     this.pending.deadLetters.push(...deadLetters);
-    this.o.onStored(batch);
+    this.o.onStored(batch.length);
   }
 
   /**

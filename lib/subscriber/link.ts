@@ -1,7 +1,7 @@
 // The subscriber's two sockets: DEALER to the publisher's ROUTER (control,
 // catch-up, repair) and, once the publisher says so, SUB to its PUB (live).
-// Decodes what arrives and hands typed frames up, a batch as the data
-// frames it carries (together); malformed input is counted and logged, never fatal. A
+// Decodes what arrives and hands typed frames up; malformed input is
+// counted and logged, never fatal. A
 // refused key is retried here: libzmq does not reconnect after an
 // authentication failure, so the sockets are rebuilt with backoff (the key
 // may be added to the peers file later).
@@ -11,15 +11,12 @@ import { RateLimiter, type Logger } from "../log.js";
 import { pubEndpointFor } from "../transport/endpoints.js";
 import { DealerSocket, SubSocket, type ClientEvents, type CurveClient } from "../transport/zmq.js";
 import { decode, encode } from "../wire/codec.js";
-import type { BatchFrame, DataFrame, Frame } from "../wire/frames.js";
+import type { Frame } from "../wire/frames.js";
 
 export type Source = "router" | "pub";
 
 export interface LinkHandlers {
-  /** Every frame but a batch: that comes as the data frames it carries, in order. */
-  onFrame(frame: Exclude<Frame, BatchFrame>, source: Source): void;
-  /** The data frames a batch carries, in order. */
-  onBatch(records: readonly DataFrame[], source: Source): void;
+  onFrame(frame: Frame, source: Source): void;
   /** The connection came up or went down (a rebuilt link counts as down). */
   onConnection(up: boolean): void;
   onSocketError(err: Error): void;
@@ -158,8 +155,7 @@ export class Link {
       return;
     }
     if (source === "pub" && frame.type !== "data" && frame.type !== "batch") return;
-    if (frame.type === "batch") this.o.handlers.onBatch(frame.records, source);
-    else this.o.handlers.onFrame(frame, source);
+    this.o.handlers.onFrame(frame, source);
   }
 
   close(): void {

@@ -1,115 +1,44 @@
 // The subscribe engine: one session with the publisher at a time, records
 // from ROUTER and PUB joined into one chain, stored by the sinks in order,
-// acknowledged once committed. Repairs itself: a gap or a silent stream
-// brings a fetch from its position, a silent publisher a new hello.
+// acknowledged once committed. What to do and when is the session machine's
+// (session-machine.ts, pure); this file wires it to the sockets (link.ts),
+// the state, the sinks and the deliverer, and performs its actions.
 
 import { hostname } from "node:os";
 import { ConfigError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
-import { HandlerSink, type RecordHandler } from "../sinks/handler.js";
-import type { Sink, SinkRecord } from "../sinks/sink.js";
+import { HandlerSink } from "../sinks/handler.js";
+import type { Sink } from "../sinks/sink.js";
 import { SubscriberState } from "../store/state.js";
-import { fingerprint, type KeyPair } from "../security/keys.js";
+import { fingerprint } from "../security/keys.js";
 import { patternsProblem } from "../security/list-match.js";
 import { makeProof } from "../security/proof.js";
-import type { BatchFrame, DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.js";
-import { Deliverer, type Released } from "./deliverer.js";
+import type { WelcomeFrame } from "../wire/frames.js";
+import type { SessionAction } from "./actions.js";
+import { newCounters, type SubscriberCounters } from "./counters.js";
+import { Deliverer } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
-import { CreditWindow } from "./credit.js";
-import { aheadError, malformedOutboxError, replacedError, stopError, type Followed } from "./outbox-identity.js";
-import { wireErrorAction } from "../wire/errors.js";
-import { settleHeldBodies, type HeldBody } from "./held-bodies.js";
-import { Link, type Source } from "./link.js";
-import { ReorderBuffer, type ChainEntry, type OfferResult } from "./reorder.js";
+import { Link } from "./link.js";
+import type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
+import { SessionMachine, TICK_MS } from "./session-machine.js";
 
-export interface SubscriberOptions {
-  /** The publisher's ROUTER endpoint. */
-  connect: string;
-  /** A state file path (opened and closed here) or an open SubscriberState. */
-  state: string | SubscriberState;
-  /** Where records go. With neither sinks nor handler, iterate the subscriber. */
-  sinks?: Sink[];
-  handler?: RecordHandler;
-  /** Only these lists (default: all the publisher allows). */
-  lists?: string[] | null;
-  name?: string;
-  /** Bytes the publisher may send ahead of what is stored. */
-  creditBytes?: number;
-  heartbeatMs?: number;
-  /** Attempts for a permanently failing record before it is dead-lettered. */
-  maxAttempts?: number;
-  retryMinMs?: number;
-  retryMaxMs?: number;
-  /** Follow this outbox id if the publisher's outbox was replaced. */
-  acceptOutbox?: string;
-  /** This peer's CURVE keys and the publisher's public key; absent means plaintext (--insecure). */
-  security?: { keys: KeyPair; serverKey: string };
-  log?: Logger;
-}
-
-/** What arrived and what became of it, for logs, status and tests. */
-export interface SubscriberCounters {
-  /** Data frames received over PUB (live) and ROUTER (catch-up, repair, filtered). */
-  fromPub: number;
-  fromRouter: number;
-  duplicates: number;
-  /** Frames not held because the reorder buffer was full (fetched again later). */
-  dropped: number;
-  /** Times PUB was paused: we were too far behind it to hold what it sent. */
-  pubPauses: number;
-  fetches: number;
-  hellos: number;
-  /** Malformed frames received, ignored. */
-  badFrames: number;
-}
-
-export type SubscriberCloseReason = { type: "closed" } | { type: "failed"; error: Error };
-
-interface Entry extends ChainEntry {
-  source: Source;
-  creditEpoch: number;
-  item: Released;
-}
-
-interface Session {
-  mode: WelcomeFrame["mode"];
-  heartbeatMs: number;
-}
-
-const TICK_MS = 50;
-const STALL_MS = 200;
+export type { SubscriberCounters } from "./counters.js";
+export type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
 
 export class Subscriber implements AsyncIterable<Delivery> {
   readonly log: Logger;
-  private readonly credit: CreditWindow;
+  readonly counters: SubscriberCounters = newCounters();
   private readonly heartbeatMs: number;
   private state!: SubscriberState;
   private sinks: Sink[] = [];
   private iterator: IteratorSink | null = null;
+  private machine: SessionMachine | null = null;
   private link: Link | null = null;
   private deliverer: Deliverer | null = null;
-  private reorder!: ReorderBuffer<Entry>;
   private timer: NodeJS.Timeout | null = null;
-  /** Makes the proof that answers a publisher's challenge (null: insecure, never challenged). */
-  private readonly prove: ((nonce: Uint8Array) => Uint8Array) | null;
-
-  private session: Session | null = null;
-  private committed = 0;
-  private knownHead = 0;
-  private lastHeard = 0;
-  private lastHelloAt = 0;
-  private helloDelay = 100;
-  private lastHeartbeatAt = 0;
-  private lastProgressAt = 0;
-  private lastRouterDataAt = 0;
-  private lastFetchAt = 0;
-  private lastRetryCheckAt = 0;
+  /** Records in the dead-letter store, as last read (the publisher shows it from our heartbeats). */
   private deadLetters = 0;
-  private fetchDelay = 250;
-  /** PUB is paused until our position reaches this seq (0: not paused). */
-  private pubPausedUntil = 0;
 
-  readonly counters: SubscriberCounters = { fromPub: 0, fromRouter: 0, duplicates: 0, dropped: 0, pubPauses: 0, fetches: 0, hellos: 0, badFrames: 0 };
   private started = false;
   private closing: Promise<void> | null = null;
   private resolveClosed!: (reason: SubscriberCloseReason) => void;
@@ -117,10 +46,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   constructor(private readonly options: SubscriberOptions) {
     this.log = options.log ?? silentLogger();
-    this.credit = new CreditWindow(options.creditBytes ?? 8 * 1024 * 1024);
     this.heartbeatMs = options.heartbeatMs ?? 1000;
-    const s = options.security;
-    this.prove = s ? (nonce) => makeProof(s.keys, s.serverKey, nonce) : null;
   }
 
   /** Open the state, start the sinks (repairing what a crash left) and connect. */
@@ -140,13 +66,21 @@ export class Subscriber implements AsyncIterable<Delivery> {
     this.state = typeof o.state === "string" ? SubscriberState.open(o.state, { daemon: true }) : o.state;
     const problem = this.state.check();
     if (problem !== null) throw new StateError("STATE_CORRUPT", `subscriber state ${this.state.path} is corrupt: ${problem}`);
-    this.committed = this.state.position;
+    const machine = new SessionMachine({
+      position: this.state.position,
+      outbox: this.state.outboxId,
+      heartbeatMs: this.heartbeatMs,
+      creditBytes: o.creditBytes ?? 8 * 1024 * 1024,
+      acceptOutbox: o.acceptOutbox,
+      keyed: o.security !== undefined,
+      counters: this.counters,
+    });
+    this.machine = machine;
     const tooMany = o.lists ? patternsProblem(o.lists) : null;
     if (tooMany !== null) throw new ConfigError(`--lists: ${tooMany}`);
     this.noteListChange(o.lists ?? null);
     this.sinks = this.chooseSinks();
     for (const sink of this.sinks) await this.startSink(sink);
-    this.reorder = new ReorderBuffer<Entry>(this.committed, { maxEntries: 20_000, maxBytes: 16 * 1024 * 1024 });
     this.deliverer = new Deliverer({
       state: this.state,
       sinks: this.sinks,
@@ -154,20 +88,17 @@ export class Subscriber implements AsyncIterable<Delivery> {
       maxAttempts: o.maxAttempts ?? 5,
       ...(o.retryMinMs === undefined ? {} : { retryMinMs: o.retryMinMs }),
       ...(o.retryMaxMs === undefined ? {} : { retryMaxMs: o.retryMaxMs }),
-      onStored: (entries) => {
-        for (const e of entries) if (e.tag) this.release(e.tag as Entry);
-      },
-      onCommitted: (position) => this.committedUpTo(position),
+      onStored: (count) => this.perform(machine.stored(count)),
+      onCommitted: (position) => this.perform(machine.committedUpTo(position)),
       onFatal: (err) => void this.close(err),
     });
-    this.link = this.createLink();
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.link = this.createLink(machine);
+    this.timer = setInterval(() => this.closing ?? this.perform(machine.tick(Date.now())), TICK_MS);
     this.log.info(
-      { connect: o.connect, peer: this.peerId, outbox: this.state.outboxId, position: this.committed },
+      { connect: o.connect, peer: this.peerId, outbox: this.state.outboxId, position: this.position },
       "subscriber started",
     );
-    // The hello goes out when the connection's handshake completes (or the tick's retry).
-    this.lastHelloAt = Date.now();
+    machine.started(Date.now());
   }
 
   /**
@@ -179,8 +110,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
       try {
         await sink.start({
           journal: this.state.journal(sink.name),
-          committed: this.committed,
-          position: () => this.committed,
+          committed: this.position,
+          position: () => this.position,
           commits: () => this.state.commits,
           outbox: this.state.outboxId,
           log: this.log.child({ sink: sink.name }),
@@ -194,7 +125,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
     }
   }
 
-  private createLink(): Link {
+  /** Frames go to the machine unless closing, when they are ignored. */
+  private createLink(machine: SessionMachine): Link {
     const s = this.options.security;
     return new Link({
       connect: this.options.connect,
@@ -204,9 +136,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
       log: this.log.child({ component: "link" }),
       counters: this.counters,
       handlers: {
-        onFrame: (frame, source) => this.onFrame(frame, source),
-        onBatch: (records, source) => this.onBatch(records, source),
-        onConnection: (up) => this.onConnection(up),
+        onFrame: (frame, source) => this.closing ?? this.perform(machine.frame(frame, source, Date.now(), this.deliverer?.inFlight === 0)),
+        onConnection: (up) => this.closing ?? this.perform(machine.connection(up, Date.now())),
         onSocketError: (err) => void this.close(err),
       },
     });
@@ -225,9 +156,9 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private noteListChange(lists: string[] | null): void {
     const before = this.state.lists;
-    if (JSON.stringify(before) !== JSON.stringify(lists) && this.committed > 0) {
+    if (JSON.stringify(before) !== JSON.stringify(lists) && this.position > 0) {
       this.log.warn(
-        { before: before ?? "all", now: lists ?? "all", position: this.committed },
+        { before: before ?? "all", now: lists ?? "all", position: this.position },
         "the list filter changed: lists added now are received from the current position on, not backfilled",
       );
     }
@@ -240,12 +171,12 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   /** Whether a session with the publisher is open. */
   get connected(): boolean {
-    return this.session !== null;
+    return this.machine?.connected ?? false;
   }
 
   /** Everything at or below this seq is stored and committed. */
   get position(): number {
-    return this.committed;
+    return this.machine?.position ?? 0;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery> {
@@ -260,282 +191,76 @@ export class Subscriber implements AsyncIterable<Delivery> {
     };
   }
 
-  // ---- frames ------------------------------------------------------------
+  // ---- the machine's actions ---------------------------------------------
 
-  private onBatch(records: readonly DataFrame[], source: Source): void {
-    const now = this.heard(source);
-    if (now === null) return;
-    // The records held for a gap share the batch's part: they keep it, or get copies (see held-bodies.ts).
-    const held: HeldBody[] = [];
-    let split = false;
-    for (const record of records) {
-      const offered = this.onData(record, source, now);
-      if (offered?.result === "held") held.push(offered.record);
-      if (offered?.result === "dropped") split = true;
-    }
-    settleHeldBodies(held, { split });
+  private perform(actions: readonly SessionAction[]): void {
+    for (const action of actions) this.act(action);
   }
 
-  /** A frame arrived: the time, or null when closing (it is ignored). */
-  private heard(source: Source): number | null {
-    if (this.closing) return null;
-    const now = Date.now();
-    if (source === "router") this.lastHeard = now;
-    return now;
-  }
-
-  private onFrame(frame: Exclude<Frame, BatchFrame>, source: Source): void {
-    const now = this.heard(source);
-    if (now === null) return;
-    switch (frame.type) {
-      case "welcome":
-        this.onWelcome(frame, now);
-        return;
-      case "data": {
-        const offered = this.onData(frame, source, now);
-        if (offered?.result === "held") settleHeldBodies([offered.record]);
-        return;
-      }
-      case "pass":
-        if (this.session) {
-          this.lastRouterDataAt = now;
-          this.offer({ seq: frame.seq, prev: frame.prev, bytes: 0, source, creditEpoch: this.credit.epoch, item: { type: "pass", seq: frame.seq } }, now);
-        }
-        return;
-      case "hb":
-        this.knownHead = Math.max(this.knownHead, frame.seq);
-        return;
-      case "challenge":
-        this.onChallenge(frame.nonce);
-        return;
-      case "err":
-        this.onError(frame);
-        return;
-      case "bye":
-        this.sessionLost("the publisher is shutting down");
-        return;
-      default:
-        this.log.debug({ type: frame.type }, "ignored an unexpected frame");
-    }
-  }
-
-  private onWelcome(w: WelcomeFrame, now: number): void {
-    const malformed = malformedOutboxError(w.outbox); // it names files: a hostile publisher's "../x" must not
-    if (malformed !== null) return this.fail(malformed);
-    const known = this.state.outboxId;
-    if (known === null) this.state.adoptOutbox(w.outbox);
-    else if (known !== w.outbox) return this.fail(replacedError(this.followed(), w.outbox));
-    if (w.head < this.committed) return this.fail(aheadError(this.followed(), w.head));
-    this.session = { mode: w.mode, heartbeatMs: w.heartbeat || this.heartbeatMs };
-    this.pubPausedUntil = 0; // a new session (perhaps of a new outbox) starts with PUB taken: a seq paused at may never come
-    this.link?.pausePub(false);
-    this.lastHeard = now;
-    this.lastProgressAt = now;
-    this.knownHead = Math.max(this.knownHead, w.head);
-    this.helloDelay = 100;
-    this.link?.accepted();
-    if (w.mode === "pub" && w.pub !== null) this.link?.followPub(w.pub);
-    else this.link?.unfollowPub();
-    if (this.committed > 0 && w.first > this.committed + 1) {
-      this.log.error({ position: this.committed, first: w.first }, "records after our position were pruned before we stored them");
-    }
-    this.log.info({ outbox: w.outbox, head: w.head, from: w.from, mode: w.mode }, "session with the publisher started");
-  }
-
-  /** Offer a record to the reorder buffer: what became of it, or null when there is no session to take it. */
-  private onData(frame: DataFrame, source: Source, now: number): { result: OfferResult; record: SinkRecord } | null {
-    if (this.session === null || this.state.outboxId === null) return null;
-    if (source === "pub") this.counters.fromPub++;
-    else this.counters.fromRouter++;
-    if (source === "router") this.lastRouterDataAt = now;
-    this.credit.received(frame.body.length, source);
-    this.knownHead = Math.max(this.knownHead, frame.seq);
-    const record = {
-      outbox: this.state.outboxId,
-      seq: frame.seq,
-      kind: frame.kind,
-      list: frame.list,
-      messageId: frame.messageId,
-      receivedAt: frame.receivedAt,
-      body: frame.body,
-    };
-    const result = this.offer(
-      { seq: frame.seq, prev: frame.prev, bytes: frame.body.length, source, creditEpoch: this.credit.epoch, item: { type: "record", record } },
-      now,
-    );
-    return { result, record };
-  }
-
-  private offer(entry: Entry, now: number): OfferResult {
-    const result = this.reorder.offer(entry, (e) => this.release(e));
-    if (result === "duplicate") this.counters.duplicates++;
-    if (result === "dropped") this.counters.dropped++;
-    const tooFarBehind = result === "dropped" || this.credit.pubBytesHeld > this.pubMaxHeld;
-    if (entry.source === "pub" && tooFarBehind) this.pausePub(entry.seq);
-    if (result === "duplicate" || result === "dropped") this.release(entry);
-    if (result !== "released") return result;
-    const ready = this.reorder.take();
-    for (const e of ready) e.item.tag = e;
-    this.deliverer?.push(ready.map((e) => e.item));
-    this.lastProgressAt = now;
-    this.fetchDelay = 250;
-    this.resumePubIfDue();
-    return result;
-  }
-
-  /** PUB records in memory beyond this mean the sinks are slow: four credit windows (a publisher's burst fits). */
-  private get pubMaxHeld(): number {
-    return 4 * this.credit.window;
-  }
-
-  /**
-   * PUB is further ahead than we can hold: its records no longer fit the
-   * reorder buffer, or those in memory pass pubMaxHeld (the sinks are
-   * slow). Taking more would only grow memory or be dropped, so stop taking
-   * them until we have caught up to where PUB was; the ROUTER stream, paced
-   * by credit, fills the gap meanwhile.
-   */
-  private pausePub(seq: number): void {
-    if (this.pubPausedUntil === 0) {
-      this.counters.pubPauses++;
-      this.log.debug({ position: this.reorder.position, pub: seq, bytesHeld: this.credit.pubBytesHeld }, "too far behind PUB; pausing it");
-    }
-    this.pubPausedUntil = Math.max(this.pubPausedUntil, seq);
-    this.link?.pausePub(true);
-  }
-
-  private resumePubIfDue(): void {
-    if (this.pubPausedUntil === 0 || this.reorder.position < this.pubPausedUntil) return;
-    if (this.credit.pubBytesHeld > this.pubMaxHeld / 2) return;
-    this.pubPausedUntil = 0;
-    this.link?.pausePub(false);
-    this.log.debug({ position: this.reorder.position }, "caught up with PUB; taking it again");
-  }
-
-  /** The publisher asks us to prove our key on this connection: the hello again, with the proof. */
-  private onChallenge(nonce: Uint8Array): void {
-    if (this.prove === null) {
-      this.log.warn("the publisher asks for a key proof, but we run without keys (--insecure)");
-      return;
-    }
-    if (this.session === null) this.sendHello(this.prove(nonce));
-  }
-
-  /** What an `err` frame means is the wire's table (wire/errors.ts); here, what each action does. */
-  private onError(e: ErrorFrame): void {
-    if (e.code === "OUTBOX_MISMATCH" && this.acceptNewOutbox(e.detail)) return;
-    switch (wireErrorAction(e.code)) {
-      case "stop":
-        return this.fail(stopError(e, this.followed()));
+  private act(a: SessionAction): void {
+    const link = this.link!;
+    switch (a.type) {
       case "hello":
-        if (this.session) this.sessionLost("the publisher does not know this session");
-        this.helloSoon();
+        return this.sendHello(link, a.from, a.outbox, a.credit, a.challenge);
+      case "heartbeat":
+        return link.send({ type: "hb", seq: a.seq, dead: this.deadLetters });
+      case "fetch":
+        this.log.debug({ from: a.from, head: a.head }, "stream stalled; fetching");
+        return link.send({ type: "fetch", from: a.from, credit: a.credit });
+      case "credit":
+        return link.send({ type: "credit", bytes: a.grant.bytes }, () => this.machine?.creditUnsent(a.grant));
+      case "ack":
+        return link.send({ type: "ack", seq: a.seq });
+      case "deliver":
+        return this.deliverer?.push(a.entries);
+      case "pausePub":
+        if (a.first) this.log.debug({ position: a.position, pub: a.seq, bytesHeld: a.bytesHeld }, "too far behind PUB; pausing it");
+        return link.pausePub(true);
+      case "resumePub":
+        link.pausePub(false);
+        if (a.caughtUp) this.log.debug({ position: a.position }, "caught up with PUB; taking it again");
         return;
-      case "retry":
-        this.log.warn({ code: e.code, reason: e.message, retryInMs: this.helloDelay }, "the publisher asks us to wait");
-        return;
+      case "session":
+        return this.sessionStarted(link, a.welcome);
+      case "adoptOutbox":
+        return this.state.adoptOutbox(a.outbox);
+      case "lost":
+        return this.log.info({ why: a.why, position: a.position }, "session with the publisher ended; reconnecting");
+      case "fail":
+        this.log.error({ err: a.error }, a.error.message);
+        return void this.close(a.error);
+      case "checkDeadLetters":
+        return this.checkDeadLetters();
       case "log":
-        this.log.warn({ code: e.code, reason: e.message }, "the publisher reported an error");
+        return this.log[a.level](a.fields, a.msg);
     }
   }
 
-  /** --accept-outbox names the publisher's new outbox: follow it from the start. */
-  private acceptNewOutbox(outbox: string | null): boolean {
-    if (outbox === null || outbox !== this.options.acceptOutbox || (this.deliverer?.inFlight ?? 0) > 0) return false;
-    this.log.warn({ from: this.state.outboxId, to: outbox }, "following the new outbox (--accept-outbox)");
-    this.state.adoptOutbox(outbox);
-    this.committed = 0;
-    this.reorder.reset(0, (x) => this.release(x));
-    this.sendHello();
-    return true;
-  }
-
-  private followed(): Followed {
-    return { outbox: this.state.outboxId, position: this.committed };
-  }
-
-  private onConnection(up: boolean): void {
-    if (this.closing) return;
-    if (this.session) this.sessionLost(up ? "reconnected" : "connection lost");
-    if (up) this.sendHello();
-  }
-
-  // ---- flow control ------------------------------------------------------
-
-  /** A record left memory (stored, or not kept): return its credit if the publisher counts it. */
-  private release(entry: Entry): void {
-    if (this.credit.release(entry)) this.flushCredit();
-    if (entry.source === "pub") this.resumePubIfDue();
-  }
-
-  private flushCredit(): void {
-    if (this.session === null) return;
-    const grant = this.credit.take();
-    if (grant !== null) this.link?.send({ type: "credit", bytes: grant.bytes }, () => this.credit.unsent(grant));
-  }
-
-  private committedUpTo(position: number): void {
-    this.committed = position;
-    if (this.session) this.link?.send({ type: "ack", seq: position });
-  }
-
-  /** A hello: without a proof first, which the publisher answers with a challenge when it has keys. */
-  private sendHello(proof: Uint8Array = new Uint8Array(0)): void {
-    if (this.closing || this.link === null) return;
-    this.lastHelloAt = Date.now();
-    this.counters.hellos++;
-    const credit = this.credit.restart();
-    this.link.send({
+  /** Without a challenge to answer, the proof is empty; the publisher then sends one if it has keys. */
+  private sendHello(link: Link, from: number, outbox: string | null, credit: number, challenge: Uint8Array | null): void {
+    const s = this.options.security;
+    link.send({
       type: "hello",
       peer: this.peerId,
       name: this.options.name ?? hostname(),
-      from: this.committed,
-      outbox: this.state.outboxId,
+      from,
+      outbox,
       lists: this.options.lists ?? null,
       credit,
-      proof,
+      proof: s && challenge ? makeProof(s.keys, s.serverKey, challenge) : new Uint8Array(0),
       batches: true,
     });
   }
 
-  private helloSoon(): void {
-    this.lastHelloAt = 0;
-  }
-
-  private sessionLost(why: string): void {
-    if (this.session === null) return;
-    this.session = null;
-    this.helloDelay = 100;
-    this.log.info({ why, position: this.committed }, "session with the publisher ended; reconnecting");
-  }
-
-  private tick(): void {
-    if (this.closing) return;
-    const now = Date.now();
-    if (now - this.lastRetryCheckAt >= 1000) this.checkDeadLetters(now);
-    if (this.session === null) {
-      if (now - this.lastHelloAt >= this.helloDelay) {
-        this.sendHello();
-        this.helloDelay = Math.min(this.helloDelay * 2, this.heartbeatMs * 2);
-      }
-      return;
-    }
-    const hb = this.session.heartbeatMs;
-    if (now - this.lastHeard > hb * 3 + 500) {
-      this.sessionLost("the publisher went silent");
-      return;
-    }
-    if (now - this.lastHeartbeatAt >= hb) {
-      this.lastHeartbeatAt = now;
-      this.link?.send({ type: "hb", seq: this.committed, dead: this.deadLetters });
-    }
-    this.flushCredit();
-    this.repairIfStalled(now);
+  private sessionStarted(link: Link, w: WelcomeFrame): void {
+    link.accepted();
+    if (w.mode === "pub" && w.pub !== null) link.followPub(w.pub);
+    else link.unfollowPub();
+    this.log.info({ outbox: w.outbox, head: w.head, from: w.from, mode: w.mode }, "session with the publisher started");
   }
 
   /** Pick up retries that `mq-archive dead-letters retry` asked for, and keep the count the publisher shows. */
-  private checkDeadLetters(now: number): void {
-    this.lastRetryCheckAt = now;
+  private checkDeadLetters(): void {
     try {
       this.deadLetters = this.state.deadLetterCount();
       if (this.state.pendingRetries().length > 0) this.deliverer?.requestRetries();
@@ -544,30 +269,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     }
   }
 
-  /**
-   * Ask for the stream again when records exist that we do not have, nothing
-   * has moved for a while, and the publisher is not sending: a lost live
-   * frame, a lost last record, or a publisher that lost track of us.
-   */
-  private repairIfStalled(now: number): void {
-    const position = this.reorder.position;
-    if (position >= this.knownHead) return;
-    if (now - this.lastProgressAt < STALL_MS || now - this.lastRouterDataAt < 100) return;
-    if (this.credit.congested) return; // we are the slow part, not the stream
-    if (now - this.lastFetchAt < this.fetchDelay) return;
-    this.lastFetchAt = now;
-    this.counters.fetches++;
-    this.fetchDelay = Math.min(this.fetchDelay * 2, (this.session?.heartbeatMs ?? 1000) * 2);
-    this.log.debug({ from: position, head: this.knownHead }, "stream stalled; fetching");
-    this.link?.send({ type: "fetch", from: position, credit: this.credit.restart() });
-  }
-
   // ---- lifecycle ---------------------------------------------------------
-
-  private fail(error: Error): void {
-    this.log.error({ err: error }, error.message);
-    void this.close(error);
-  }
 
   close(error?: Error): Promise<void> {
     this.closing ??= this.shutdown(error);
@@ -576,7 +278,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   private async shutdown(error?: Error): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.session) this.link?.send({ type: "bye" });
+    if (this.connected) this.link?.send({ type: "bye" });
     const steps: Array<() => unknown> = [
       () => this.iterator?.close(),
       () => this.deliverer?.close(),
@@ -591,7 +293,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
         this.log.warn({ err: errorMessage(err) }, "error while closing");
       }
     }
-    this.log.info({ position: this.committed, counters: this.counters }, error ? "subscriber stopped on error" : "subscriber stopped");
+    this.log.info({ position: this.position, counters: this.counters }, error ? "subscriber stopped on error" : "subscriber stopped");
     this.resolveClosed(error ? { type: "failed", error } : { type: "closed" });
   }
 
