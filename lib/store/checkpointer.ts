@@ -5,7 +5,7 @@
 // thread, with a connection of its own, checkpoint every second instead.
 
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 
 const require = createRequire(import.meta.url);
 
@@ -25,6 +25,8 @@ export class Checkpointer {
   private readonly ended: Promise<void>;
 
   constructor(path: string, everyMs = 1000) {
+    // Loaded here: the outbox imports this file, and a cold `publish` need not pay for worker_threads (~7 ms).
+    const { Worker } = require("node:worker_threads") as typeof import("node:worker_threads");
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { path, everyMs, sqlite: require.resolve("better-sqlite3") },
