@@ -49,8 +49,8 @@ async function waitForAck(db: string, seq: number, timeoutMs = 30_000): Promise<
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const outbox = Outbox.open(db, { create: false });
-    const acked = outbox.peers().map((p) => p.acked);
-    outbox.close();
+    const acked = outbox.peers.all().map((p) => p.acked);
+    await outbox.close();
     if (acked.length > 0 && Math.min(...acked) >= seq) return;
     if (Date.now() > deadline) throw new Error(`the archive peer did not acknowledge seq ${seq} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));

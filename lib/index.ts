@@ -1,11 +1,13 @@
 // mq-archive's public API: the engines behind the CLI, for custom archivers.
 
 export type { BodyRecord, RecordKind, RecordMeta } from "./message/record.js";
-export { Outbox, type NewRecord, type OutboxRecord, type AppendResult, type PeerRow } from "./store/outbox.js";
+export { Outbox, type OutboxOpenOptions } from "./store/outbox.js";
+export type { AppendResult, NewRecord, OutboxRecord, ReadLimits, RecordLog } from "./store/record-log.js";
+export type { PeerLedger, PeerRow } from "./store/peer-ledger.js";
 export { SubscriberState, type DeadLetter } from "./store/state.js";
 export { publishMessage, type PublishResult } from "./ingest/publish.js";
 export { acceptMessage, derivedMessageId, validateListName } from "./message/rfc5322.js";
-export { Publisher, type PublisherOptions, type BoundEndpoints } from "./publisher/publisher.js";
+export { DAEMON_OUTBOX, Publisher, type PublisherOptions, type BoundEndpoints } from "./publisher/publisher.js";
 export { Subscriber, type SubscriberOptions, type SubscriberCounters } from "./subscriber/subscriber.js";
 export type { Delivery } from "./subscriber/iterator.js";
 export type { Sink, SinkContext, SinkRecord } from "./sinks/sink.js";

@@ -79,7 +79,7 @@ async function withServer(start: () => Promise<Server>, measure: (port: number) 
   }
 }
 
-/** The same bodies into the outbox's table through Outbox.appendMany (its Message-ID check included), in the bench's batches of 1,000, WAL, synchronous=FULL, nothing delivered: the floor under this outbox. */
+/** The same bodies into the outbox's table through the outbox's records.appendMany (its Message-ID check included), in the bench's batches of 1,000, WAL, synchronous=FULL, nothing delivered: the floor under this outbox. */
 async function sqliteBatch(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "mqa-sqlite-"));
   const outbox = Outbox.open(join(dir, "raw.db"));
@@ -89,11 +89,11 @@ async function sqliteBatch(): Promise<number> {
     for (let i = 0; i < N; i += IMPORT_BATCH) {
       const batch = [];
       for (let j = i; j < Math.min(N, i + IMPORT_BATCH); j++) batch.push({ list: "bench", messageId: messages.messageId(j), body: messages.body(j) });
-      outbox.appendMany(batch);
+      outbox.records.appendMany(batch);
     }
     return N / ((preciseNow() - start) / 1000);
   } finally {
-    outbox.close();
+    await outbox.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

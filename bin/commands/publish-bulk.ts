@@ -13,7 +13,7 @@ export async function runBulkImport(opts: PublishOptions): Promise<number> {
   const outbox = Outbox.open(opts.db);
   const tty = process.stderr.isTTY === true && !opts.quiet;
   try {
-    const summary = await bulkImport(outbox, sourceOf(opts), {
+    const summary = await bulkImport(outbox.records, sourceOf(opts), {
       list: opts.list,
       maxSize: opts["max-size"],
       onReject: (where, reason) => {
@@ -28,7 +28,7 @@ export async function runBulkImport(opts: PublishOptions): Promise<number> {
     );
     return summary.rejected > 0 ? EXIT.DATAERR : EXIT.OK;
   } finally {
-    outbox.close();
+    await outbox.close();
   }
 }
 

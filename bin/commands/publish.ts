@@ -33,13 +33,13 @@ export async function runPublish(opts: PublishOptions): Promise<number> {
       : readMessageFile(opts.file, opts["max-size"]);
   const outbox = Outbox.open(opts.db);
   try {
-    const result = publishMessage(outbox, opts.list, body, opts["max-size"]);
+    const result = publishMessage(outbox.records, opts.list, body, opts["max-size"]);
     process.stdout.write(`${result.seq}\n`);
     if (result.duplicate) {
       process.stderr.write(`mq-archive: ${result.messageId} is already in the outbox as seq ${result.seq}\n`);
     }
     return EXIT.OK;
   } finally {
-    outbox.close();
+    await outbox.close();
   }
 }

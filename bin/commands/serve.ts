@@ -22,11 +22,12 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     endpoints: [bind, pubBind],
   });
   const log = createLogger(opts["log-level"]);
-  const outbox = Outbox.open(opts.db, { ...DAEMON_OUTBOX, busyTimeoutMs: 30_000 }); // waits at start-up only
+  // Waits for another process's lock at start-up only. Its checkpoint thread runs until close() settles.
+  const outbox = Outbox.open(opts.db, { ...DAEMON_OUTBOX, busyTimeoutMs: 30_000 });
   outbox.setBusyTimeout(DAEMON_OUTBOX.busyTimeoutMs);
   const problem = outbox.check();
   if (problem !== null) {
-    outbox.close();
+    await outbox.close();
     throw new OutboxError("OUTBOX_CORRUPT", `outbox ${opts.db} failed its integrity check: ${problem}; restore it from a backup`);
   }
   const publisher = new Publisher({
@@ -42,7 +43,7 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
   try {
     await publisher.start();
   } catch (err) {
-    outbox.close();
+    await outbox.close();
     if (err instanceof MqArchiveError) throw err;
     throw new UsageError(`cannot listen on ${bind} / ${pubBind}: ${(err as Error).message}`, { cause: err });
   }
@@ -57,6 +58,6 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
   }
   const status = await runUntilStopped(publisher, log);
   reloader?.close();
-  outbox.close();
+  await outbox.close(); // the checkpoint thread is done with the files before the process exits
   return status;
 }

@@ -27,7 +27,7 @@ export async function runStatus(opts: Resolved<typeof STATUS_OPTIONS>): Promise<
   try {
     print(readStatus(outbox), formatStatus);
   } finally {
-    outbox.close();
+    await outbox.close();
   }
   return EXIT.OK;
 }

@@ -65,7 +65,7 @@ export async function runPublisherRole(job: PublisherJob): Promise<void> {
       for (let j = i; j < Math.min(job.messages, i + IMPORT_BATCH); j++) {
         batch.push({ list: job.list, messageId: messages.messageId(j), body: messages.body(j) });
       }
-      outbox.appendMany(batch);
+      outbox.records.appendMany(batch);
       if ((i / IMPORT_BATCH) % 10 === 0) void tell({ type: "progress", count: i + batch.length });
     }
   } else {
@@ -76,13 +76,13 @@ export async function runPublisherRole(job: PublisherJob): Promise<void> {
       // on a small machine and show up in their latency. Commits are timed when they happen.
       const wait = due - preciseNow();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const { seq } = outbox.append({ list: job.list, messageId: messages.messageId(i), body: messages.body(i) });
+      const { seq } = outbox.records.append({ list: job.list, messageId: messages.messageId(i), body: messages.body(i) });
       commits.push([seq, preciseNow()]);
       if (i % 1000 === 0) void tell({ type: "progress", count: i });
     }
   }
   const end = preciseNow();
-  outbox.close();
+  await outbox.close();
   await tell({ type: "published", start, end, commits });
   await untilDismissed();
 }

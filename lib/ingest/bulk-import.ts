@@ -4,7 +4,7 @@
 
 import { errorMessage, InvalidMessageError } from "../errors.js";
 import { acceptMessage, validateListName } from "../message/rfc5322.js";
-import type { NewRecord, Outbox } from "../store/outbox.js";
+import type { NewRecord, RecordLog } from "../store/record-log.js";
 
 /** Messages per commit in a bulk import (the benchmark publishes in the same batches). */
 export const IMPORT_BATCH = 1000;
@@ -33,7 +33,7 @@ export interface ImportOptions {
 }
 
 export async function bulkImport(
-  outbox: Outbox,
+  records: Pick<RecordLog, "appendMany">,
   source: AsyncIterable<ImportSource>,
   options: ImportOptions,
 ): Promise<ImportProgress> {
@@ -45,7 +45,7 @@ export async function bulkImport(
   let batchBytes = 0;
   const flush = (): void => {
     if (batch.length === 0) return;
-    for (const result of outbox.appendMany(batch)) {
+    for (const result of records.appendMany(batch)) {
       if (result.duplicate) progress.duplicates++;
       else progress.imported++;
     }

@@ -3,7 +3,7 @@
 // logging so a cold `mq-archive publish` starts fast.
 
 import { acceptMessage, validateListName } from "../message/rfc5322.js";
-import type { AppendResult, Outbox } from "../store/outbox.js";
+import type { AppendResult, RecordLog } from "../store/record-log.js";
 
 export interface PublishResult extends AppendResult {
   messageId: string;
@@ -11,9 +11,9 @@ export interface PublishResult extends AppendResult {
 }
 
 /** Commit one message. Throws InvalidMessageError (exit 65) or OutboxError. */
-export function publishMessage(outbox: Outbox, list: string, body: Buffer, maxSize: number): PublishResult {
+export function publishMessage(records: Pick<RecordLog, "append">, list: string, body: Buffer, maxSize: number): PublishResult {
   validateListName(list);
   const accepted = acceptMessage(body, maxSize);
-  const result = outbox.append({ list, messageId: accepted.messageId, body });
+  const result = records.append({ list, messageId: accepted.messageId, body });
   return { ...result, ...accepted };
 }

@@ -9,7 +9,8 @@
 import { ProtocolError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Authorizer } from "../security/authorizer.js";
-import type { Outbox } from "../store/outbox.js";
+import type { PeerLedger } from "../store/peer-ledger.js";
+import type { RecordLog } from "../store/record-log.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import { decode } from "../wire/codec.js";
 import type { WireErrorCode } from "../wire/errors.js";
@@ -22,7 +23,9 @@ import type { Session, SessionTimers } from "./session.js";
 import { SessionTable } from "./session-table.js";
 
 export interface ControlDeps {
-  outbox: Pick<Outbox, "id" | "head" | "first" | "writePeers" | "ackedOf">;
+  outboxId: string;
+  records: Pick<RecordLog, "head" | "first">;
+  peers: Pick<PeerLedger, "write" | "ackedOf">;
   router: Pick<RouterSocket, "send" | "discard">;
   pubEndpoint: string;
   heartbeatMs: number;
@@ -60,7 +63,7 @@ export class Control {
 
   constructor(private readonly deps: ControlDeps) {
     this.replies = new Replies(deps.router, deps.log);
-    this.book = new PeerBook(deps.outbox);
+    this.book = new PeerBook(deps.peers);
     this.table = new SessionTable({
       router: deps.router,
       onEnded: (session) => this.book.endedSession(session),

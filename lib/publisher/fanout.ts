@@ -5,7 +5,7 @@
 // batches (a peer that cannot read one repairs the gap over ROUTER).
 
 import type { Logger } from "../log.js";
-import type { Outbox, OutboxRecord } from "../store/outbox.js";
+import type { OutboxRecord, RecordLog } from "../store/record-log.js";
 import type { PubSocket } from "../transport/zmq.js";
 import { encodeRun, messagesFor } from "../wire/codec.js";
 
@@ -30,7 +30,7 @@ export class Fanout {
   private running = false;
 
   constructor(
-    private readonly outbox: Pick<Outbox, "readAfter">,
+    private readonly records: Pick<RecordLog, "readAfter">,
     private pub: PubSocket,
     private readonly log: Logger,
     start: number,
@@ -83,7 +83,7 @@ export class Fanout {
           this.last = this.target;
           break;
         }
-        const records = this.outbox.readAfter(this.last, CHUNK);
+        const records = this.records.readAfter(this.last, CHUNK);
         if (records.length === 0) {
           this.last = this.target; // the rest was pruned
           break;

@@ -7,7 +7,7 @@
 import type { Authorizer, PeerGrant } from "../security/authorizer.js";
 import { fingerprint } from "../security/keys.js";
 import { bothMatch, listMatcher } from "../security/list-match.js";
-import type { Outbox } from "../store/outbox.js";
+import type { RecordLog } from "../store/record-log.js";
 import type { HelloFrame } from "../wire/frames.js";
 import type { PublisherCounters } from "./control.js";
 import type { PeerBook } from "./peer-book.js";
@@ -17,7 +17,8 @@ import { Session } from "./session.js";
 import { MAX_SESSIONS, type SessionTable } from "./session-table.js";
 
 export interface GreeterDeps {
-  outbox: Pick<Outbox, "id" | "head" | "first">;
+  outboxId: string;
+  records: Pick<RecordLog, "head" | "first">;
   authorizer: Authorizer;
   table: SessionTable;
   book: PeerBook;
@@ -68,12 +69,12 @@ export class Greeter {
 
   /** The outbox's head, or null when the hello names another outbox or a position past the head (answered). */
   private checkPosition(routingId: Buffer, hello: HelloFrame): number | null {
-    const { outbox, replies } = this.deps;
-    if (hello.outbox !== null && hello.outbox !== outbox.id) {
-      replies.error(routingId, "OUTBOX_MISMATCH", `this publisher's outbox is ${outbox.id}, not ${hello.outbox}`, outbox.id);
+    const { outboxId, records, replies } = this.deps;
+    if (hello.outbox !== null && hello.outbox !== outboxId) {
+      replies.error(routingId, "OUTBOX_MISMATCH", `this publisher's outbox is ${outboxId}, not ${hello.outbox}`, outboxId);
       return null;
     }
-    const head = outbox.head();
+    const head = records.head();
     if (hello.from > head) {
       replies.error(routingId, "POSITION_AHEAD", `peer says it stored up to seq ${hello.from}, but the outbox head is ${head}`, String(head));
       return null;
@@ -94,7 +95,7 @@ export class Greeter {
   }
 
   private start(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, head: number, now: number): void {
-    const { outbox, table, book, replies } = this.deps;
+    const { outboxId, records, table, book, replies } = this.deps;
     const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
     const session = new Session({
       routingId,
@@ -116,9 +117,9 @@ export class Greeter {
     this.logPrunedGap(session, hello.from);
     replies.send(routingId, {
       type: "welcome",
-      outbox: outbox.id,
+      outbox: outboxId,
       head,
-      first: outbox.first(),
+      first: records.first(),
       from: hello.from,
       mode,
       pub: mode === "pub" ? this.deps.pubEndpoint : null,
@@ -129,7 +130,7 @@ export class Greeter {
   }
 
   private logPrunedGap(session: Session, from: number): void {
-    const first = this.deps.outbox.first();
+    const first = this.deps.records.first();
     if (from > 0 && first > from + 1) {
       this.deps.replies.log.error(
         { peer: session.peerId, missing: { from: from + 1, to: first - 1 } },

@@ -4,16 +4,13 @@
 // so a frame never waits for a lock; pruning and `status` read the table.
 
 import { isOutboxBusy } from "../errors.js";
-import type { Outbox } from "../store/outbox.js";
+import type { PeerLedger, PeerProgress, PeerRegistration } from "../store/peer-ledger.js";
 import type { Session } from "./session.js";
 
 /** A live peer's liveness is written at least this often, even with nothing new. */
 const LAST_SEEN_PERSIST_MS = 5000;
 
-type Registration = { id: string; name: string; lists: string[] | null; acked: number; at: number };
-type PeerUpdate = { id: string; acked: number; ackedAt: number | null; lastSeen: number; deadLetters?: number };
-
-function update(s: Session): PeerUpdate {
+function update(s: Session): PeerProgress {
   return {
     id: s.peerId,
     acked: s.acked,
@@ -26,11 +23,11 @@ function update(s: Session): PeerUpdate {
 export class PeerBook {
   private readonly persistedAt = new Map<string, number>();
   /** Peers that started a session since the last write. */
-  private readonly registrations = new Map<string, Registration>();
+  private readonly registrations = new Map<string, PeerRegistration>();
   /** Final state of sessions that ended since the last write. */
-  private readonly ended = new Map<string, PeerUpdate>();
+  private readonly ended = new Map<string, PeerProgress>();
 
-  constructor(private readonly outbox: Pick<Outbox, "writePeers" | "ackedOf">) {}
+  constructor(private readonly peers: Pick<PeerLedger, "write" | "ackedOf">) {}
 
   /** A session started: the peer is registered (at what it says it holds) with the next write. */
   started(session: Session, lists: string[] | null, now: number): void {
@@ -46,7 +43,7 @@ export class PeerBook {
   /** The peer's acknowledged seq as recorded (a hello below it does not move it back); 0 while the outbox is busy. */
   recordedAck(peerId: string): number {
     try {
-      return this.outbox.ackedOf(peerId) ?? 0;
+      return this.peers.ackedOf(peerId) ?? 0;
     } catch (err) {
       if (isOutboxBusy(err)) return 0;
       throw err;
@@ -67,7 +64,7 @@ export class PeerBook {
       written.push(s);
     }
     try {
-      this.outbox.writePeers([...this.registrations.values()], [...updates.values()]);
+      this.peers.write([...this.registrations.values()], [...updates.values()]);
     } catch (err) {
       if (isOutboxBusy(err)) return;
       throw err;

@@ -10,7 +10,6 @@ import { silentLogger, type Logger } from "../log.js";
 import { InsecureAuthorizer } from "../security/authorizer.js";
 import type { KeyPair } from "../security/keys.js";
 import type { PeerAcl } from "../security/peers-file.js";
-import { Checkpointer } from "../store/checkpointer.js";
 import { Outbox } from "../store/outbox.js";
 import { derivePubEndpoint } from "../transport/endpoints.js";
 import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
@@ -25,7 +24,11 @@ import { OutboxWatcher } from "./watcher.js";
 export type { CloseReason };
 
 export interface PublisherOptions {
-  /** An outbox path (opened and closed by the publisher) or an open Outbox. */
+  /**
+   * An outbox path (opened and closed by the publisher, as DAEMON_OUTBOX) or
+   * an open Outbox, which stays the caller's to close (open it with
+   * DAEMON_OUTBOX too, or its commits run the WAL checkpoints).
+   */
   outbox: string | Outbox;
   bind: string;
   /** Default: the port after `bind`'s. */
@@ -78,9 +81,10 @@ function bindPub(endpoint: string, curve: CurveServer | undefined): Promise<PubS
  * fsync of their own, and it never waits for another process's lock (a
  * wait blocks every peer: with 2 ms, a `publish` holding the lock through
  * its fsync stalled serve four times a second); a write that finds the lock
- * taken is tried again on the next round.
+ * taken is tried again on the next round. Its WAL checkpoints run on the
+ * outbox's own thread, off the event loop.
  */
-export const DAEMON_OUTBOX = { durability: "normal", busyTimeoutMs: 0 } as const;
+export const DAEMON_OUTBOX = { durability: "normal", busyTimeoutMs: 0, daemon: true } as const;
 
 /** What a started publisher runs. */
 interface Running {
@@ -124,7 +128,7 @@ export class Publisher {
   private async open(): Promise<BoundEndpoints> {
     const o = this.options;
     const outbox = this.openOutbox();
-    this.head = outbox.head();
+    this.head = outbox.records.head();
     const gate = o.security ? new Gatekeeper(o.security.keys, o.security.peers, this.log.child({ component: "gatekeeper" })) : null;
     const curve = gate ? await gate.start() : null;
     if (gate) this.opened.push(() => gate.close());
@@ -138,7 +142,9 @@ export class Publisher {
     this.opened.push(() => router.close());
     const pub = await bindPub(o.pubBind ?? derivePubEndpoint(o.bind), curve?.pub);
     const control = new Control({
-      outbox,
+      outboxId: outbox.id,
+      records: outbox.records,
+      peers: outbox.peers,
       router,
       pubEndpoint: o.announcePub ?? pub.endpoint,
       heartbeatMs: this.heartbeatMs,
@@ -148,10 +154,10 @@ export class Publisher {
       wake: () => void this.running?.streamer.pump(),
     });
     const table = control.table;
-    const fanout = new Fanout(outbox, pub, this.log.child({ component: "fanout" }), this.head, () => table.pubListeners());
+    const fanout = new Fanout(outbox.records, pub, this.log.child({ component: "fanout" }), this.head, () => table.pubListeners());
     this.opened.push(() => fanout.close());
     const streamer = new Streamer({
-      outbox,
+      records: outbox.records,
       router,
       log: this.log.child({ component: "streamer" }),
       sessions: table,
@@ -166,14 +172,12 @@ export class Publisher {
     return bound;
   }
 
-  /** The outbox, opened for the daemon when given as a path; its checkpoints run on their own thread. */
+  /** The outbox, opened for the daemon when given as a path (and then closed by close()). */
   private openOutbox(): Outbox {
     const given = this.options.outbox;
-    const outbox = typeof given === "string" ? Outbox.open(given, DAEMON_OUTBOX) : given;
-    if (typeof given === "string") this.opened.push(() => outbox.close());
-    outbox.leaveCheckpointsToOthers();
-    const checkpointer = new Checkpointer(outbox.path);
-    this.opened.push(() => checkpointer.close()); // awaited: its thread must be done with the files when close() resolves
+    if (typeof given !== "string") return given;
+    const outbox = Outbox.open(given, DAEMON_OUTBOX);
+    this.opened.push(() => outbox.close()); // awaited: its checkpoint thread must be done with the files when close() resolves
     return outbox;
   }
 
@@ -219,7 +223,7 @@ export class Publisher {
     if (r.gate === null) return;
     const refusals = r.gate.drainRefusals();
     try {
-      r.outbox.recordRefusals(refusals);
+      r.outbox.peers.recordRefusals(refusals);
     } catch (err) {
       r.gate.requeueRefusals(refusals);
       if (!isOutboxBusy(err)) throw err;
@@ -247,7 +251,7 @@ export class Publisher {
     const entries = peers.entries().map((e) => ({ id: e.key, name: e.name, lists: e.lists }));
     for (let attempt = 0; ; attempt++) {
       try {
-        const forgotten = outbox.syncPeers(entries);
+        const forgotten = outbox.peers.syncAllowlist(entries);
         if (forgotten.length > 0) this.log.info({ forgotten: forgotten.length }, "peers not in the peers file no longer hold back pruning");
         return;
       } catch (err) {
@@ -273,7 +277,7 @@ export class Publisher {
     if (r === null || this.lifecycle.isClosing) return;
     let head: number;
     try {
-      head = r.outbox.head();
+      head = r.outbox.records.head();
     } catch (err) {
       this.log.error({ err }, "cannot read the outbox head");
       return;
@@ -299,13 +303,13 @@ export class Publisher {
     if (r === null) return;
     let pruned: number;
     try {
-      pruned = r.outbox.prune(Date.now() - this.retainMs, r.control.lowestLivePosition());
+      pruned = r.outbox.pruneAcknowledged(Date.now() - this.retainMs, r.control.lowestLivePosition());
     } catch (err) {
       if (isOutboxBusy(err)) return; // next time
       throw err;
     }
-    if (pruned > 0) this.log.info({ pruned, first: r.outbox.first() }, "pruned records every peer acknowledged");
-    else this.log.debug({ first: r.outbox.first() }, "prune check: nothing to prune");
+    if (pruned > 0) this.log.info({ pruned, first: r.outbox.records.first() }, "pruned records every peer acknowledged");
+    else this.log.debug({ first: r.outbox.records.first() }, "prune check: nothing to prune");
   }
 
   /** Counters for status and tests. */

@@ -11,7 +11,7 @@
 // inserted between two the cache has linked. A kept record may have been
 // pruned since; every peer had acknowledged it, so sending it is harmless.
 
-import type { Outbox, OutboxRecord, ReadLimits } from "../store/outbox.js";
+import type { OutboxRecord, ReadLimits, RecordLog } from "../store/record-log.js";
 
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 /** What a record costs the budget at least (its object and fields), so empty bodies cannot pile up. */
@@ -33,11 +33,11 @@ export class SharedReads {
   hits = 0;
 
   constructor(
-    private readonly outbox: Pick<Outbox, "readAfter">,
+    private readonly records: Pick<RecordLog, "readAfter">,
     private readonly maxBytes = DEFAULT_MAX_BYTES,
   ) {}
 
-  /** Outbox.readAfter, from memory where it can; what it reads from the outbox is kept. */
+  /** RecordLog.readAfter, from memory where it can; what it reads from the outbox is kept. */
   readAfter(after: number, limits: ReadLimits): OutboxRecord[] {
     const out: OutboxRecord[] = [];
     let bytes = 0;
@@ -55,7 +55,7 @@ export class SharedReads {
       cursor = hit.record.seq;
     }
     if (!more() && out.length > 0) return out;
-    const read = this.outbox.readAfter(cursor, { limit: limits.limit - out.length, maxBytes: limits.maxBytes - bytes });
+    const read = this.records.readAfter(cursor, { limit: limits.limit - out.length, maxBytes: limits.maxBytes - bytes });
     for (const record of read) {
       this.keep(record, cursor);
       cursor = record.seq;

@@ -7,7 +7,7 @@
 
 import type { Logger } from "../log.js";
 import { ALL_LISTS } from "../security/list-match.js";
-import type { Outbox, OutboxRecord } from "../store/outbox.js";
+import type { OutboxRecord, RecordLog } from "../store/record-log.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import { encode, encodeRun, messagesFor } from "../wire/codec.js";
 import type { Session } from "./session.js";
@@ -26,7 +26,7 @@ const SCAN_ROWS = 2048;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 export interface StreamerDeps {
-  outbox: Pick<Outbox, "readAfter" | "readAfterFiltered">;
+  records: Pick<RecordLog, "readAfter" | "readAfterFiltered">;
   router: RouterSocket;
   log: Logger;
   /** The sessions (the control side's table): streams read them and change them only through their methods. */
@@ -44,7 +44,7 @@ export class Streamer {
   private shared = false;
 
   constructor(private readonly deps: StreamerDeps) {
-    this.reads = new SharedReads(deps.outbox);
+    this.reads = new SharedReads(deps.records);
   }
 
   /** Records streams took from memory (read for another stream moments before). */
@@ -101,13 +101,13 @@ export class Streamer {
 
   private readAll(session: Session, maxBytes: number): OutboxRecord[] {
     const limits = { limit: CHUNK_RECORDS, maxBytes };
-    const records = this.shared ? this.reads.readAfter(session.cursor, limits) : this.deps.outbox.readAfter(session.cursor, limits);
+    const records = this.shared ? this.reads.readAfter(session.cursor, limits) : this.deps.records.readAfter(session.cursor, limits);
     if (records.length === 0) session.scanned(this.deps.head()); // the rest was pruned
     return records;
   }
 
   private readFiltered(session: Session, maxBytes: number): OutboxRecord[] {
-    const { records, scanned } = this.deps.outbox.readAfterFiltered(session.cursor, session.lists, {
+    const { records, scanned } = this.deps.records.readAfterFiltered(session.cursor, session.lists, {
       limit: CHUNK_RECORDS,
       maxBytes,
       scan: SCAN_ROWS,

@@ -7,7 +7,7 @@
 
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
-import { wakeFile } from "../store/outbox.js";
+import { wakeFile } from "../store/record-log.js";
 
 export interface WatcherOptions {
   dbPath: string;

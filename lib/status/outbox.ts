@@ -26,9 +26,9 @@ export interface OutboxStatus {
 }
 
 export function readStatus(outbox: Outbox, now = Date.now()): OutboxStatus {
-  const stats = outbox.stats();
-  const peers = outbox.peers().map((peer): PeerStatus => {
-    const lag = outbox.lag(peer.acked, bothMatch(listMatcher(peer.lists), listMatcher(peer.allowed)));
+  const stats = outbox.records.stats();
+  const peers = outbox.peers.all().map((peer): PeerStatus => {
+    const lag = outbox.records.lag(peer.acked, bothMatch(listMatcher(peer.lists), listMatcher(peer.allowed)));
     return {
       id: peer.id,
       name: peer.name,
@@ -44,7 +44,7 @@ export function readStatus(outbox: Outbox, now = Date.now()): OutboxStatus {
   return {
     outbox: { path: outbox.path, id: outbox.id, head: stats.head, first: stats.first, records: stats.count, bytes: stats.bytes },
     peers,
-    refused: outbox.refusals().map((r) => ({
+    refused: outbox.peers.refusals().map((r) => ({
       fingerprint: r.fingerprint,
       publicKey: r.key,
       address: r.address,

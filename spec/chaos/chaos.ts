@@ -12,6 +12,7 @@ import { generateKeyPair, writeKeyFiles } from "../../lib/security/keys.js";
 import { mboxEntry } from "../../lib/sinks/mbox.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { Daemon, killAllDaemons, runCli } from "../helpers/cli.js";
+import { readRetention } from "../helpers/outbox-sql.js";
 import { makeMessage, type TestMessage } from "../helpers/messages.js";
 import { freePortPair } from "../helpers/ports.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -233,16 +234,11 @@ function watchRetention(db: string, violations: string[]): () => number {
   const timer = setInterval(() => {
     if (!existsSync(db)) return;
     try {
-      const outbox = Outbox.open(db, { create: false, readonly: true });
-      try {
-        const r = outbox.retention();
-        samples++;
-        const prunedUpTo = r.first > 0 ? r.first - 1 : r.head;
-        if (r.minAcked !== null && prunedUpTo > r.minAcked && violations.length < 10) {
-          violations.push(`pruned up to seq ${prunedUpTo} while a peer had acknowledged only ${r.minAcked}`);
-        }
-      } finally {
-        outbox.close();
+      const r = readRetention(db);
+      samples++;
+      const prunedUpTo = r.first > 0 ? r.first - 1 : r.head;
+      if (r.minAcked !== null && prunedUpTo > r.minAcked && violations.length < 10) {
+        violations.push(`pruned up to seq ${prunedUpTo} while a peer had acknowledged only ${r.minAcked}`);
       }
     } catch {
       /* busy: the next sample will do */
@@ -257,7 +253,7 @@ function watchRetention(db: string, violations: string[]): () => number {
 function progress(db: string): string {
   const outbox = Outbox.open(db, { create: false, readonly: true });
   try {
-    return `head ${outbox.head()}, acked ${outbox.peers().map((p) => `${p.name} ${p.acked}`).join(", ")}`;
+    return `head ${outbox.records.head()}, acked ${outbox.peers.all().map((p) => `${p.name} ${p.acked}`).join(", ")}`;
   } finally {
     outbox.close();
   }
@@ -268,8 +264,8 @@ async function waitAllAcked(db: string, names: string[], timeoutMs: number, faul
     await faults.keepAlive();
     const outbox = Outbox.open(db, { create: false, readonly: true });
     try {
-      const head = outbox.head();
-      const acked = new Map(outbox.peers().map((p) => [p.name, p.acked]));
+      const head = outbox.records.head();
+      const acked = new Map(outbox.peers.all().map((p) => [p.name, p.acked]));
       return names.every((n) => (acked.get(n) ?? -1) >= head);
     } finally {
       outbox.close();

@@ -2,14 +2,15 @@
 // Outbox class on the same file the child process used.
 
 import { existsSync } from "node:fs";
-import { Outbox, type OutboxRecord } from "../../lib/store/outbox.js";
+import { Outbox } from "../../lib/store/outbox.js";
+import type { OutboxRecord } from "../../lib/store/record-log.js";
 
 /** Every record of the outbox at `db`, in seq order; [] when the file does not exist. */
 export function outboxRecords(db: string): OutboxRecord[] {
   if (!existsSync(db)) return [];
   const outbox = Outbox.open(db, { create: false });
   try {
-    return outbox.readAfter(0, { limit: 100_000, maxBytes: Number.MAX_SAFE_INTEGER });
+    return outbox.records.readAfter(0, { limit: 100_000, maxBytes: Number.MAX_SAFE_INTEGER });
   } finally {
     outbox.close();
   }

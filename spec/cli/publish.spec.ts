@@ -111,7 +111,7 @@ describe("mq-archive publish", () => {
     for (const c of cases) {
       it(c.what, async () => {
         const seeded = makeMessage("dev", 100);
-        withOutbox(db, (o) => o.append({ list: "dev", messageId: seeded.messageId, body: seeded.body }));
+        withOutbox(db, (o) => o.records.append({ list: "dev", messageId: seeded.messageId, body: seeded.body }));
         const result = await publish(c.args(file), c.input);
         expect(result.status, result.stderr).to.equal(65);
         expect(result.stdout).to.equal("");

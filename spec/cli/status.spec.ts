@@ -24,9 +24,9 @@ describe("mq-archive status", () => {
     outboxId = withOutbox(db, (o) => {
       for (const [list, i] of [["dev", 1], ["dev", 2], ["announce", 3]] as const) {
         const m = makeMessage(list, i, 2048);
-        o.append({ list, messageId: m.messageId, body: m.body });
+        o.records.append({ list, messageId: m.messageId, body: m.body });
       }
-      o.registerPeer({ id: "peer-key-1", name: "archive-1", lists: ["dev"], acked: 1 });
+      o.peers.write([{ id: "peer-key-1", name: "archive-1", lists: ["dev"], acked: 1, at: Date.now() }], []);
       return o.id;
     });
   }

@@ -69,7 +69,7 @@ describe("e2e: full disks", function () {
     const outbox = Outbox.open(db, { create: false, readonly: true });
     try {
       expect(outbox.check()).to.equal(null);
-      const ids = outbox.readAfter(0, { limit: 1000, maxBytes: 1e9 }).map((r) => r.messageId);
+      const ids = outbox.records.readAfter(0, { limit: 1000, maxBytes: 1e9 }).map((r) => r.messageId);
       expect(ids).to.deep.equal(committed);
     } finally {
       outbox.close();

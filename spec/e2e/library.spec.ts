@@ -69,7 +69,7 @@ async function publishLiveUntil(outbox: Outbox, publisher: Publisher, from: numb
   await waitFor(
     () => {
       if (done()) return true;
-      outbox.append(makeMessage("dev", next++, 20_000));
+      outbox.records.append(makeMessage("dev", next++, 20_000));
       publisher.notify();
       return false;
     },
@@ -90,9 +90,9 @@ describe("library", function () {
     const { subscriber, got } = collectingSubscriber(endpoint, dir);
     await subscriber.start();
     const messages = Array.from({ length: 300 }, (_, i) => makeMessage(i % 2 ? "a" : "b", i));
-    for (const m of messages) outbox.append(m);
+    for (const m of messages) outbox.records.append(m);
     publisher.notify();
-    await waitFor(() => subscriber.position === outbox.head(), { what: "the handler to store everything" });
+    await waitFor(() => subscriber.position === outbox.records.head(), { what: "the handler to store everything" });
     expect(got.map((r) => sha256(r.body))).to.deep.equal(messages.map((m) => sha256(m.body)));
     expect(got.map((r) => r.seq)).to.deep.equal([...got.map((r) => r.seq)].sort((x, y) => x - y));
   });
@@ -103,9 +103,9 @@ describe("library", function () {
     const { subscriber, got } = collectingSubscriber(endpoint, dir);
     // 64 of these in one batch header would be ~770 KB, over the 64 KiB header limit.
     const ids = Array.from({ length: 200 }, (_, i) => `<${"€".repeat(4000)}.${i}>`);
-    for (const [i, messageId] of ids.entries()) outbox.append({ list: "dev", messageId, body: makeMessage("dev", i).body });
+    for (const [i, messageId] of ids.entries()) outbox.records.append({ list: "dev", messageId, body: makeMessage("dev", i).body });
     await subscriber.start();
-    await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
+    await waitFor(() => subscriber.position === outbox.records.head(), { what: "every record" });
     expect(got.map((r) => r.messageId)).to.deep.equal(ids);
   });
 
@@ -120,17 +120,17 @@ describe("library", function () {
     // Paused means PUB sends nothing more. Absence needs a window: what was in flight comes within 300 ms on loopback.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const beforeMore = subscriber.counters.fromPub;
-    for (const end = n + 50; n < end; n++) outbox.append(makeMessage("dev", n, 20_000));
+    for (const end = n + 50; n < end; n++) outbox.records.append(makeMessage("dev", n, 20_000));
     publisher.notify();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(subscriber.counters.fromPub, "records from PUB while paused").to.equal(beforeMore);
     open();
-    await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
+    await waitFor(() => subscriber.position === outbox.records.head(), { what: "every record" });
     expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
     // Caught up, it takes PUB again: keep publishing until a record comes that way.
     const fromPub = subscriber.counters.fromPub;
     n = await publishLiveUntil(outbox, publisher, n, () => subscriber.counters.fromPub > fromPub, "a record by PUB after the pause");
-    await waitFor(() => subscriber.position === outbox.head(), { what: "the rest" });
+    await waitFor(() => subscriber.position === outbox.records.head(), { what: "the rest" });
     expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
   });
 
@@ -160,7 +160,7 @@ describe("library", function () {
     // Still stuck: PUB is taken again, fills four windows again and is paused again.
     n = await publishLiveUntil(outbox, publisher, n, () => subscriber.counters.pubPauses === 2, "PUB taken, then paused again");
     open();
-    await waitFor(() => subscriber.position === outbox.head(), { what: "every record" });
+    await waitFor(() => subscriber.position === outbox.records.head(), { what: "every record" });
     expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
   });
 
@@ -174,7 +174,7 @@ describe("library", function () {
     ]);
     const messages = Array.from({ length: 4000 }, (_, i) => makeMessage(i % 2 ? "pub-a" : "priv-b", i, 4000));
     const outbox = closeAfterTest(Outbox.open(join(dir, "outbox.db")), (o) => o.close());
-    for (const m of messages) outbox.append(m); // a backlog: nobody is connected yet
+    for (const m of messages) outbox.records.append(m); // a backlog: nobody is connected yet
     const security = { keys: keys.publisher, peers };
     const publisher = closeAfterTest(new Publisher({ outbox, bind: "tcp://127.0.0.1:*", heartbeatMs: 200, security }), (p) => p.close());
     const { router } = await publisher.start();
@@ -185,7 +185,7 @@ describe("library", function () {
       return { who, subscriber: closeAfterTest(subscriber, (sub) => sub.close()), got };
     });
     await Promise.all(subs.map((s) => s.subscriber.start()));
-    await waitFor(() => subs.every((s) => s.subscriber.position === outbox.head()), { what: "every subscriber to store the backlog" });
+    await waitFor(() => subs.every((s) => s.subscriber.position === outbox.records.head()), { what: "every subscriber to store the backlog" });
     for (const { who, got } of subs) {
       const entitled = messages.filter((m) => who !== "restricted" || m.list.startsWith("pub-"));
       expect(got.map((r) => sha256(r.body)), who).to.deep.equal(entitled.map((m) => sha256(m.body)));
@@ -197,7 +197,7 @@ describe("library", function () {
   it("`for await` yields records; acked ones are not delivered again after a restart", async () => {
     const dir = tempDir();
     const { outbox, publisher, endpoint } = await startPublisher(dir);
-    for (let i = 0; i < 10; i++) outbox.append(makeMessage("dev", i));
+    for (let i = 0; i < 10; i++) outbox.records.append(makeMessage("dev", i));
     const first = closeAfterTest(new Subscriber({ connect: endpoint, state: join(dir, "sub.db") }), (sub) => sub.close());
     await first.start();
     const seen: number[] = [];
@@ -209,7 +209,7 @@ describe("library", function () {
     expect((await first.closed()).type).to.equal("closed");
     expect(seen).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
-    for (let i = 10; i < 15; i++) outbox.append(makeMessage("dev", i));
+    for (let i = 10; i < 15; i++) outbox.records.append(makeMessage("dev", i));
     publisher.notify();
     const second = closeAfterTest(new Subscriber({ connect: endpoint, state: join(dir, "sub.db") }), (sub) => sub.close());
     await second.start();

@@ -12,7 +12,7 @@ import { waitFor } from "../helpers/wait.js";
 function outboxStats(mesh: Mesh): { first: number; count: number } {
   const outbox = Outbox.open(mesh.db, { create: false });
   try {
-    return outbox.stats();
+    return outbox.records.stats();
   } finally {
     outbox.close();
   }

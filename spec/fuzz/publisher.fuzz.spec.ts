@@ -85,7 +85,7 @@ describe("fuzz: a publisher under hostile authenticated peers", function () {
       { key: keys.attacker.publicKey, name: "attacker", lists: null },
     ]);
     const outbox = Outbox.open(join(dir, "outbox.db"));
-    for (let i = 0; i < RECORDS; i++) outbox.append(makeMessage(i % 2 ? "pub-a" : "priv-b", i, RECORD_SIZE));
+    for (let i = 0; i < RECORDS; i++) outbox.records.append(makeMessage(i % 2 ? "pub-a" : "priv-b", i, RECORD_SIZE));
     const publisher = new Publisher({ outbox, bind: "tcp://127.0.0.1:*", heartbeatMs: 200, security: { keys: keys.publisher, peers: acl } });
     const { router } = await publisher.start();
     const clients = (["restricted", "attacker"] as const).map((who): Client => {
@@ -124,7 +124,7 @@ describe("fuzz: a publisher under hostile authenticated peers", function () {
         fuzzParameters(100, 0.1),
       );
       // Still serving: a well-behaved peer gets every record, and its position is its own.
-      const acked = new Map(outbox.peers().map((p) => [p.name, p.acked]));
+      const acked = new Map(outbox.peers.all().map((p) => [p.name, p.acked]));
       expect(acked.get("full"), "nobody moved the full peer's position").to.equal(0);
       const got: SinkRecord[] = [];
       const good = new Subscriber({ connect: router, state: join(dir, "good.db"), security: { keys: keys.full, serverKey: keys.publisher.publicKey }, handler: (r) => void got.push(r) });
@@ -135,7 +135,7 @@ describe("fuzz: a publisher under hostile authenticated peers", function () {
       } finally {
         await good.close();
       }
-      for (const p of outbox.peers()) expect(p.acked, p.name).to.be.at.most(RECORDS);
+      for (const p of outbox.peers.all()) expect(p.acked, p.name).to.be.at.most(RECORDS);
     } finally {
       for (const c of clients) c.socket.close();
       await publisher.close();
@@ -196,5 +196,5 @@ function checkInvariants(clients: Client[], outbox: Outbox): void {
     const bound = client.granted + (client.resets + 1) * RECORD_SIZE * 2;
     expect(client.dataBytes, `${client.who} received more data than it granted credit for`).to.be.at.most(bound);
   }
-  for (const p of outbox.peers()) expect(p.acked, `${p.name} acked beyond the head`).to.be.at.most(outbox.head());
+  for (const p of outbox.peers.all()) expect(p.acked, `${p.name} acked beyond the head`).to.be.at.most(outbox.records.head());
 }

@@ -75,7 +75,7 @@ export class Mesh {
     const outbox = Outbox.open(this.db);
     try {
       const records = messages.map((m) => ({ list: m.list, messageId: m.messageId, body: m.body }));
-      const results = together ? outbox.appendMany(records) : records.map((r) => outbox.append(r));
+      const results = together ? outbox.records.appendMany(records) : records.map((r) => outbox.records.append(r));
       return results.map((r) => r.seq);
     } finally {
       outbox.close();
@@ -96,7 +96,7 @@ export class Mesh {
   head(): number {
     const outbox = Outbox.open(this.db, { create: false });
     try {
-      return outbox.head();
+      return outbox.records.head();
     } finally {
       outbox.close();
     }
@@ -106,7 +106,7 @@ export class Mesh {
   acked(): Map<string, number> {
     const outbox = Outbox.open(this.db, { create: false });
     try {
-      return new Map(outbox.peers().map((p) => [p.name, p.acked]));
+      return new Map(outbox.peers.all().map((p) => [p.name, p.acked]));
     } finally {
       outbox.close();
     }

@@ -25,7 +25,7 @@ async function* from(bodies: readonly Buffer[]): AsyncGenerator<ImportSource> {
   for (const body of bodies) yield { where: `message ${++i}`, body };
 }
 
-const everything = (outbox: Outbox) => outbox.readAfter(0, { limit: 1e6, maxBytes: Number.MAX_SAFE_INTEGER });
+const everything = (outbox: Outbox) => outbox.records.readAfter(0, { limit: 1e6, maxBytes: Number.MAX_SAFE_INTEGER });
 
 describe("bulkImport", () => {
   afterEach(() => {
@@ -35,7 +35,7 @@ describe("bulkImport", () => {
   it("imports every message in order, bytes unchanged", async () => {
     const outbox = newOutbox();
     const messages = Array.from({ length: 25 }, (_, i) => makeMessage("dev", i, 500 + i * 100));
-    const progress = await bulkImport(outbox, from(messages.map((m) => m.body)), { list: "dev", maxSize: 1 << 20 });
+    const progress = await bulkImport(outbox.records, from(messages.map((m) => m.body)), { list: "dev", maxSize: 1 << 20 });
     const bytes = messages.reduce((n, m) => n + m.body.length, 0);
     expect(progress).to.deep.equal({ imported: 25, duplicates: 0, rejected: 0, bytes });
     const records = everything(outbox);
@@ -47,10 +47,10 @@ describe("bulkImport", () => {
   it("counts duplicates within one import and against what is already there", async () => {
     const outbox = newOutbox();
     const [a, b, c] = [0, 1, 2].map((i) => makeMessage("dev", i).body) as [Buffer, Buffer, Buffer];
-    outbox.append({ list: "dev", messageId: makeMessage("dev", 0).messageId, body: a });
-    const progress = await bulkImport(outbox, from([a, b, b, c, a]), { list: "dev", maxSize: 1 << 20 });
+    outbox.records.append({ list: "dev", messageId: makeMessage("dev", 0).messageId, body: a });
+    const progress = await bulkImport(outbox.records, from([a, b, b, c, a]), { list: "dev", maxSize: 1 << 20 });
     expect(progress).to.include({ imported: 2, duplicates: 3, rejected: 0 });
-    expect(outbox.head()).to.equal(3);
+    expect(outbox.records.head()).to.equal(3);
   });
 
   it("rejects bad messages through onReject and keeps every good one", async () => {
@@ -59,7 +59,7 @@ describe("bulkImport", () => {
     const big = makeMessage("dev", 3, 5000).body;
     const rejects: Array<[string, string]> = [];
     const progress = await bulkImport(
-      outbox,
+      outbox.records,
       from([Buffer.alloc(0), good[0]!, Buffer.from("no header block here\n\n"), big, good[1]!]),
       { list: "dev", maxSize: 4096, onReject: (where, reason) => rejects.push([where, reason]) },
     );
@@ -75,7 +75,7 @@ describe("bulkImport", () => {
     const nul = Buffer.from("Message-ID: <nul\x00id@x>\nSubject: a\n\nbody\n", "latin1");
     const esc = Buffer.from("Message-ID: <esc\x1b[2J@x>\nSubject: b\n\nbody\n", "latin1");
     const good = makeMessage("dev", 1);
-    const progress = await bulkImport(outbox, from([nul, esc, good.body]), { list: "dev", maxSize: 1 << 20 });
+    const progress = await bulkImport(outbox.records, from([nul, esc, good.body]), { list: "dev", maxSize: 1 << 20 });
     expect(progress).to.include({ imported: 3, rejected: 0 });
     const records = everything(outbox);
     expect(records.map((r) => r.messageId)).to.deep.equal([derivedMessageId(nul), derivedMessageId(esc), good.messageId]);
@@ -87,19 +87,19 @@ describe("bulkImport", () => {
     const bodies = Array.from({ length: 10 }, (_, i) => makeMessage("dev", i, 1000).body);
     const seen: ImportProgress[] = [];
     const heads: number[] = [];
-    await bulkImport(outbox, from(bodies), {
+    await bulkImport(outbox.records, from(bodies), {
       list: "dev",
       maxSize: 1 << 20,
       batchMessages: 4,
       onProgress: (p) => {
         seen.push(p);
-        heads.push(outbox.head());
+        heads.push(outbox.records.head());
       },
     });
     expect(seen.map((p) => p.imported)).to.deep.equal([4, 8, 10]);
     expect(heads).to.deep.equal([4, 8, 10]);
     const byBytes: number[] = [];
-    await bulkImport(newOutbox(), from(bodies), {
+    await bulkImport(newOutbox().records, from(bodies), {
       list: "dev",
       maxSize: 1 << 20,
       batchBytes: 2500,
@@ -112,13 +112,13 @@ describe("bulkImport", () => {
     const outbox = newOutbox();
     let thrown: unknown;
     try {
-      await bulkImport(outbox, from([makeMessage("x", 1).body]), { list: "../etc", maxSize: 1 << 20 });
+      await bulkImport(outbox.records, from([makeMessage("x", 1).body]), { list: "../etc", maxSize: 1 << 20 });
     } catch (err) {
       thrown = err;
     }
     expect(thrown).to.be.instanceOf(InvalidMessageError);
     expect((thrown as InvalidMessageError).code).to.equal("BAD_LIST");
-    expect(outbox.head()).to.equal(0);
+    expect(outbox.records.head()).to.equal(0);
   });
 
   it("imports an mbox file end to end", async () => {
@@ -129,7 +129,7 @@ describe("bulkImport", () => {
     async function* source(): AsyncGenerator<ImportSource> {
       for await (const m of readMbox(path)) yield { where: `message ${m.index}`, body: m.body };
     }
-    const progress = await bulkImport(outbox, source(), { list: "users", maxSize: 1 << 20 });
+    const progress = await bulkImport(outbox.records, source(), { list: "users", maxSize: 1 << 20 });
     expect(progress.imported).to.equal(5);
     expect(everything(outbox).map((r) => r.body.equals(messages[r.seq - 1]!.body))).to.deep.equal([true, true, true, true, true]);
   });

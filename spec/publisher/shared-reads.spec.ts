@@ -29,7 +29,7 @@ describe("SharedReads", () => {
   function publish(from: number, to: number, size = 1000): void {
     for (let i = from; i <= to; i++) {
       const m = makeMessage(i % 3 === 0 ? "dev" : "users", i, size);
-      outbox.append({ list: i % 3 === 0 ? "dev" : "users", messageId: m.messageId, body: m.body });
+      outbox.records.append({ list: i % 3 === 0 ? "dev" : "users", messageId: m.messageId, body: m.body });
     }
   }
 
@@ -44,14 +44,14 @@ describe("SharedReads", () => {
 
   it("answers exactly as the outbox does, for any start and limits", () => {
     publish(1, 60, 700);
-    const reads = new SharedReads(outbox, 20_000);
+    const reads = new SharedReads(outbox.records, 20_000);
     let seed = 7;
     const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let i = 0; i < 300; i++) {
       const after = random(62);
       const limits = { limit: 1 + random(20), maxBytes: 1 + random(15_000) };
       const shared = reads.readAfter(after, limits);
-      const plain = outbox.readAfter(after, limits);
+      const plain = outbox.records.readAfter(after, limits);
       expect(seqs(shared), `after ${after}, ${JSON.stringify(limits)}`).to.deep.equal(seqs(plain));
       shared.forEach((r, j) => expect(r.body.equals(plain[j]!.body)).to.equal(true));
     }
@@ -59,17 +59,17 @@ describe("SharedReads", () => {
 
   it("gives a second peer the records a first one read from memory, and continues from SQLite past them", () => {
     publish(1, 10);
-    const reads = new SharedReads(outbox);
+    const reads = new SharedReads(outbox.records);
     expect(seqs(reads.readAfter(0, { limit: 5, maxBytes: ALL.maxBytes }))).to.deep.equal([1, 2, 3, 4, 5]);
     deleteRows(5);
-    expect(outbox.readAfter(0, ALL).map((r) => r.seq)[0], "the rows are gone from the file").to.equal(6);
+    expect(outbox.records.readAfter(0, ALL).map((r) => r.seq)[0], "the rows are gone from the file").to.equal(6);
     expect(seqs(reads.readAfter(0, ALL)), "1–5 from memory, 6–10 from the file").to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(seqs(reads.readAfter(3, { limit: 4, maxBytes: ALL.maxBytes }))).to.deep.equal([4, 5, 6, 7]);
   });
 
   it("forgets everything it kept when cleared", () => {
     publish(1, 10);
-    const reads = new SharedReads(outbox);
+    const reads = new SharedReads(outbox.records);
     reads.readAfter(0, ALL);
     expect(reads.size).to.equal(10);
     reads.clear();
@@ -80,17 +80,17 @@ describe("SharedReads", () => {
 
   it("returns at least one record however small the byte limit, as the outbox does", () => {
     publish(1, 3);
-    const reads = new SharedReads(outbox);
+    const reads = new SharedReads(outbox.records);
     reads.readAfter(0, ALL);
     for (const maxBytes of [0, 1]) {
-      expect(seqs(reads.readAfter(0, { limit: 5, maxBytes })), `maxBytes ${maxBytes}`).to.deep.equal(seqs(outbox.readAfter(0, { limit: 5, maxBytes })));
+      expect(seqs(reads.readAfter(0, { limit: 5, maxBytes })), `maxBytes ${maxBytes}`).to.deep.equal(seqs(outbox.records.readAfter(0, { limit: 5, maxBytes })));
     }
   });
 
   it("holds at most its byte budget, forgetting the least recently used", () => {
     publish(1, 10, 1000);
-    const size = outbox.readAfter(0, { limit: 1, maxBytes: 1 })[0]!.size;
-    const reads = new SharedReads(outbox, 4 * size);
+    const size = outbox.records.readAfter(0, { limit: 1, maxBytes: 1 })[0]!.size;
+    const reads = new SharedReads(outbox.records, 4 * size);
     reads.readAfter(0, ALL);
     expect(reads.size).to.equal(4);
     deleteRows(10);

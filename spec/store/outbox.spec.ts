@@ -1,18 +1,22 @@
-// The SQLite outbox on real files: seqs, dedupe, reads, peers, pruning, identity.
+// The SQLite outbox on real files: retention across its record log and peer
+// ledger, lag and stats, identity, errors, and the daemon's checkpoint thread.
+// The record log's own behaviour is the contract in record-log.spec.ts.
 
 import { expect } from "chai";
 import Database from "better-sqlite3";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { OutboxError } from "../../lib/errors.js";
-import { Outbox, type NewRecord } from "../../lib/store/outbox.js";
+import { Outbox, type OutboxOpenOptions } from "../../lib/store/outbox.js";
+import type { NewRecord } from "../../lib/store/record-log.js";
 import { SubscriberState } from "../../lib/store/state.js";
 import { makeMessage } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
 
-const opened: Array<{ close(): void }> = [];
+const opened: Outbox[] = [];
 
-function open(path = join(tempDir(), "outbox.db"), options: Parameters<typeof Outbox.open>[1] = {}): Outbox {
+function open(path = join(tempDir(), "outbox.db"), options: OutboxOpenOptions = {}): Outbox {
   const outbox = Outbox.open(path, options);
   opened.push(outbox);
   return outbox;
@@ -25,9 +29,9 @@ const rec = (list: string, i: number, size = 300): NewRecord => {
 
 const ALL = { limit: 1_000_000, maxBytes: Number.MAX_SAFE_INTEGER };
 
-function openError(fn: () => { close(): void }): OutboxError {
+function openError(fn: () => { close(): unknown }): OutboxError {
   try {
-    fn().close();
+    void fn().close();
   } catch (err) {
     expect(err).to.be.instanceOf(OutboxError);
     return err as OutboxError;
@@ -43,145 +47,49 @@ function clockPast(ms: number): number {
   return Date.now();
 }
 
+const register = (outbox: Outbox, id: string, acked: number) =>
+  outbox.peers.write([{ id, name: id, lists: null, acked, at: Date.now() }], []);
+
 describe("Outbox", () => {
-  afterEach(() => {
-    for (const o of opened.splice(0)) o.close();
-  });
-
-  it("starts empty and assigns increasing seqs", () => {
-    const outbox = open();
-    expect([outbox.head(), outbox.first()]).to.deep.equal([0, 0]);
-    const seqs = [0, 1, 2].map((i) => outbox.append(rec("dev", i)));
-    expect(seqs).to.deep.equal([1, 2, 3].map((seq) => ({ seq, duplicate: false })));
-    expect([outbox.head(), outbox.first()]).to.deep.equal([3, 1]);
-    const r = outbox.get(2)!;
-    expect(r).to.include({ seq: 2, kind: "message", list: "dev", messageId: rec("dev", 1).messageId, size: r.body.length });
-    expect(r.body.equals(rec("dev", 1).body)).to.equal(true);
-    expect(outbox.get(99)).to.equal(undefined);
-  });
-
-  it("returns the existing seq for a duplicate and does not burn a seq", () => {
-    const outbox = open();
-    outbox.append(rec("dev", 0));
-    outbox.append(rec("dev", 1));
-    expect(outbox.append(rec("dev", 0))).to.deep.equal({ seq: 1, duplicate: true });
-    expect(outbox.append({ ...rec("dev", 0), body: Buffer.from("other bytes, same id\n") })).to.deep.equal({
-      seq: 1,
-      duplicate: true,
-    });
-    expect(outbox.head()).to.equal(2);
-    expect(outbox.append(rec("dev", 2))).to.deep.equal({ seq: 3, duplicate: false });
-  });
-
-  it("keeps the same Message-ID in another list as a new record", () => {
-    const outbox = open();
-    const a = rec("dev", 0);
-    outbox.append(a);
-    expect(outbox.append({ ...a, list: "users" })).to.deep.equal({ seq: 2, duplicate: false });
-  });
-
-  it("appends many in one call, deduplicating inside the batch too", () => {
-    const outbox = open();
-    outbox.append(rec("dev", 0));
-    const results = outbox.appendMany([rec("dev", 1), rec("dev", 0), rec("dev", 2), rec("dev", 1), { ...rec("ops", 3), kind: "event" }]);
-    expect(results).to.deep.equal([
-      { seq: 2, duplicate: false },
-      { seq: 1, duplicate: true },
-      { seq: 3, duplicate: false },
-      { seq: 2, duplicate: true },
-      { seq: 4, duplicate: false },
-    ]);
-    expect(outbox.get(4)?.kind).to.equal("event");
-    expect(outbox.appendMany([])).to.deep.equal([]);
-  });
-
-  it("reads after a seq within a record limit and a byte limit, at least one record", () => {
-    const outbox = open();
-    outbox.appendMany([0, 1, 2, 3, 4].map((i) => rec("dev", i, 1000)));
-    expect(outbox.readAfter(0, ALL).map((r) => r.seq)).to.deep.equal([1, 2, 3, 4, 5]);
-    expect(outbox.readAfter(2, ALL).map((r) => r.seq)).to.deep.equal([3, 4, 5]);
-    expect(outbox.readAfter(1, { limit: 2, maxBytes: 1e9 }).map((r) => r.seq)).to.deep.equal([2, 3]);
-    expect(outbox.readAfter(0, { limit: 10, maxBytes: 1 }).map((r) => r.seq)).to.deep.equal([1]);
-    expect(outbox.readAfter(0, { limit: 10, maxBytes: 2500 }).map((r) => r.seq)).to.deep.equal([1, 2, 3]);
-    expect(outbox.readAfter(5, ALL)).to.deep.equal([]);
-  });
-
-  it("reads only accepted lists and reports how far it scanned", () => {
-    const outbox = open();
-    outbox.appendMany(["dev", "ops", "ops", "dev", "ops", "ops", "ops"].map((l, i) => rec(l, i)));
-    const dev = (list: string) => list === "dev";
-    const all = outbox.readAfterFiltered(0, dev, { ...ALL, scan: 100 });
-    expect(all.records.map((r) => [r.seq, r.list])).to.deep.equal([[1, "dev"], [4, "dev"]]);
-    expect(all.scanned).to.equal(7);
-    const limited = outbox.readAfterFiltered(0, dev, { limit: 1, maxBytes: 1e9, scan: 100 });
-    expect([limited.records.map((r) => r.seq), limited.scanned]).to.deep.equal([[1], 1]);
-    const scanLimited = outbox.readAfterFiltered(1, dev, { ...ALL, scan: 2 });
-    expect([scanLimited.records, scanLimited.scanned]).to.deep.equal([[], 3]);
-    const nothing = outbox.readAfterFiltered(7, dev, { ...ALL, scan: 100 });
-    expect([nothing.records, nothing.scanned]).to.deep.equal([[], 7]);
-  });
-
-  it("registers, updates, lists and forgets peers", () => {
-    const outbox = open();
-    outbox.registerPeer({ id: "k2", name: "beta", lists: ["dev", "ops"], acked: 0 }, 1000);
-    outbox.registerPeer({ id: "k1", name: "alpha", lists: null, acked: 5 }, 2000);
-    outbox.updatePeers([{ id: "k2", acked: 7, ackedAt: 3000, lastSeen: 3500 }]);
-    // A new session below the recorded acknowledgement does not move it back (it would hold back pruning).
-    outbox.registerPeer({ id: "k1", name: "alpha2", lists: ["x"], acked: 3 }, 4000);
-    outbox.updatePeers([{ id: "k2", acked: 6, ackedAt: 4000, lastSeen: 4500 }]);
-    expect(outbox.ackedOf("k1")).to.equal(5);
-    expect(outbox.ackedOf("nobody")).to.equal(null);
-    expect(outbox.peers()).to.deep.equal([
-      { id: "k1", name: "alpha2", lists: ["x"], allowed: null, deadLetters: 0, acked: 5, ackedAt: null, registeredAt: 2000, lastSeen: 4000 },
-      { id: "k2", name: "beta", lists: ["dev", "ops"], allowed: null, deadLetters: 0, acked: 7, ackedAt: 3000, registeredAt: 1000, lastSeen: 4500 },
-    ]);
-    expect(outbox.forgetPeer("k1")).to.equal(true);
-    expect(outbox.forgetPeer("k1")).to.equal(false);
-    expect(outbox.forgetPeer("beta")).to.equal(true); // by name, as the status command shows it
-    expect(outbox.peers()).to.deep.equal([]);
+  afterEach(async () => {
+    for (const o of opened.splice(0)) await o.close();
   });
 
   it("prunes nothing while no peer is registered", () => {
     const outbox = open();
-    outbox.appendMany([0, 1, 2].map((i) => rec("dev", i)));
-    expect(outbox.prune(Date.now() + 60_000)).to.equal(0);
-    expect(outbox.first()).to.equal(1);
+    outbox.records.appendMany([0, 1, 2].map((i) => rec("dev", i)));
+    expect(outbox.pruneAcknowledged(Date.now() + 60_000)).to.equal(0);
+    expect(outbox.records.first()).to.equal(1);
   });
 
-  it("prunes only what every registered peer acked and what is older than the cutoff", () => {
+  it("prunes only what every registered peer acked, older than the cutoff and not above the limit", () => {
     const outbox = open();
-    outbox.appendMany([0, 1, 2, 3].map((i) => rec("dev", i)));
-    const cutoff = clockPast(outbox.get(4)!.receivedAt);
-    outbox.appendMany([4, 5].map((i) => rec("dev", i)));
+    outbox.records.appendMany([0, 1, 2, 3].map((i) => rec("dev", i)));
+    const cutoff = clockPast(outbox.records.readAfter(0, ALL).at(-1)!.receivedAt);
+    outbox.records.appendMany([4, 5].map((i) => rec("dev", i)));
     clockPast(cutoff);
-    outbox.registerPeer({ id: "a", name: "a", lists: null, acked: 0 });
-    expect(outbox.prune(Date.now() + 1)).to.equal(0); // a peer that acked nothing holds everything
-    outbox.registerPeer({ id: "a", name: "a", lists: null, acked: 6 });
-    outbox.registerPeer({ id: "b", name: "b", lists: null, acked: 2 });
-    expect(outbox.prune(Date.now() + 1)).to.equal(2);
-    expect(outbox.first()).to.equal(3);
-    outbox.updatePeers([{ id: "b", acked: 6, ackedAt: null, lastSeen: Date.now() }]);
-    expect(outbox.prune(cutoff)).to.equal(2); // 5 and 6 were received after the cutoff
-    expect(outbox.readAfter(0, ALL).map((r) => r.seq)).to.deep.equal([5, 6]);
-    expect(outbox.head()).to.equal(6); // the head survives pruning, so seqs are never reused
-    expect(outbox.append(rec("dev", 9)).seq).to.equal(7);
+    register(outbox, "a", 0);
+    expect(outbox.pruneAcknowledged(Date.now() + 1)).to.equal(0); // a peer that acked nothing holds everything
+    register(outbox, "a", 6);
+    register(outbox, "b", 2);
+    expect(outbox.pruneAcknowledged(Date.now() + 1, 1)).to.equal(1); // a live session still needs 2
+    expect(outbox.pruneAcknowledged(Date.now() + 1)).to.equal(1);
+    expect(outbox.records.first()).to.equal(3);
+    outbox.peers.write([], [{ id: "b", acked: 6, ackedAt: null, lastSeen: Date.now() }]);
+    expect(outbox.pruneAcknowledged(cutoff)).to.equal(2); // 5 and 6 were received after the cutoff
+    expect(outbox.records.readAfter(0, ALL).map((r) => r.seq)).to.deep.equal([5, 6]);
+    expect(outbox.records.head()).to.equal(6);
   });
 
-  it("prunes more than one chunk of records", () => {
+  it("reports a peer's lag for the lists it receives, and its records and bytes", () => {
     const outbox = open();
-    outbox.appendMany(Array.from({ length: 2500 }, (_, i) => ({ list: "dev", messageId: `<${i}@x>`, body: Buffer.from("S: x\n\n") })));
-    outbox.registerPeer({ id: "a", name: "a", lists: null, acked: 2500 });
-    expect(outbox.prune(Date.now() + 1)).to.equal(2500);
-    expect([outbox.first(), outbox.head(), outbox.stats().count]).to.deep.equal([0, 2500, 0]);
-  });
-
-  it("reports a peer's lag for the lists it receives", () => {
-    const outbox = open();
-    outbox.appendMany([rec("dev", 0, 100), rec("ops", 1, 200), rec("dev", 2, 300), rec("dev", 3, 400)]);
+    outbox.records.appendMany([rec("dev", 0, 100), rec("ops", 1, 200), rec("dev", 2, 300), rec("dev", 3, 400)]);
     const dev = (list: string) => list === "dev";
-    const lag = outbox.lag(1, dev);
-    expect(lag).to.deep.equal({ records: 2, bytes: 700, oldest: outbox.get(3)!.receivedAt });
-    expect(outbox.lag(4, dev)).to.deep.equal({ records: 0, bytes: 0, oldest: null });
+    const third = outbox.records.readAfter(2, { limit: 1, maxBytes: 1 })[0]!;
+    expect(outbox.records.lag(1, dev)).to.deep.equal({ records: 2, bytes: 700, oldest: third.receivedAt });
+    expect(outbox.records.lag(4, dev)).to.deep.equal({ records: 0, bytes: 0, oldest: null });
+    const bytes = outbox.records.readAfter(0, ALL).reduce((sum, r) => sum + r.size, 0);
+    expect(outbox.records.stats()).to.deep.equal({ head: 4, first: 1, count: 4, bytes });
   });
 
   it("shows one connection's commits to another on the same file", () => {
@@ -189,23 +97,36 @@ describe("Outbox", () => {
     const writer = open(path);
     const reader = open(path);
     expect(reader.id).to.equal(writer.id);
-    const before = reader.dataVersion();
-    writer.append(rec("dev", 0));
-    expect(reader.head()).to.equal(1);
-    expect(reader.readAfter(0, ALL).map((r) => r.messageId)).to.deep.equal([rec("dev", 0).messageId]);
-    expect(reader.dataVersion()).to.not.equal(before);
+    writer.records.append(rec("dev", 0));
+    expect(reader.records.head()).to.equal(1);
+    expect(reader.records.readAfter(0, ALL).map((r) => r.messageId)).to.deep.equal([rec("dev", 0).messageId]);
   });
 
-  it("keeps its id across reopening, and a new file gets a new id", () => {
+  it("keeps its id across reopening, and a new file gets a new id", async () => {
     const path = join(tempDir(), "id.db");
     const first = open(path);
     const id = first.id;
     expect(id).to.match(/^[0-9a-f-]{36}$/);
-    first.append(rec("dev", 0));
-    first.close();
+    first.records.append(rec("dev", 0));
+    await first.close();
     const again = open(path);
-    expect([again.id, again.head()]).to.deep.equal([id, 1]);
+    expect([again.id, again.records.head()]).to.deep.equal([id, 1]);
     expect(open().id).to.not.equal(id);
+  });
+
+  it("in daemon mode checkpoints its WAL on a thread of its own, and close() waits for that thread", async () => {
+    const path = join(tempDir(), "daemon.db");
+    const outbox = Outbox.open(path, { durability: "normal", busyTimeoutMs: 0, daemon: true });
+    const walHeader = () => readFileSync(`${path}-wal`).subarray(0, 32).toString("hex");
+    let i = 0;
+    outbox.records.append(rec("dev", i++));
+    const before = walHeader();
+    // Its own commits never checkpoint (a few records are far below SQLite's 1,000 pages anyway):
+    // a new WAL header means the thread checkpointed everything and the next commit started the WAL over.
+    await waitFor(() => (outbox.records.append(rec("dev", i++)), walHeader() !== before), { what: "the WAL to be checkpointed and restarted" });
+    await outbox.close();
+    expect(existsSync(`${path}-wal`), "the last connection, the thread's, removed the WAL before close() settled").to.equal(false);
+    expect(await outbox.close(), "close() again").to.equal(undefined);
   });
 
   it("refuses a file that is not a database as OUTBOX_CORRUPT", () => {
@@ -216,7 +137,7 @@ describe("Outbox", () => {
 
   it("refuses another mq-archive database (a subscriber state file) as OUTBOX_CORRUPT", () => {
     const path = join(tempDir(), "state.db");
-    SubscriberState.open(path).close();
+    void SubscriberState.open(path).close();
     expect(openError(() => Outbox.open(path)).code).to.equal("OUTBOX_CORRUPT");
   });
 

@@ -1,0 +1,247 @@
+// The outbox's record log: one row per record, a global seq that is never
+// reused, dedupe on (list, Message-ID), reads in seq order, and pruning
+// within bounds the caller sets. `RecordLog` is the contract every record
+// log keeps (spec/store/record-log-contract.ts checks it); SqliteRecordLog
+// keeps it in the outbox's `records` table.
+
+import { utimesSync, writeFileSync } from "node:fs";
+import type { BodyRecord, RecordKind } from "../message/record.js";
+import { lazy, type Db, type Guard } from "./sqlite.js";
+
+/** The file `append` touches after each commit, beside the outbox. */
+export function wakeFile(dbPath: string): string {
+  return `${dbPath}-wake`;
+}
+
+export interface NewRecord {
+  list: string;
+  messageId: string;
+  body: Buffer;
+  kind?: RecordKind;
+}
+
+/** A record as the outbox holds it: its size is the body's, kept in the row so scans need not read bodies. */
+export interface OutboxRecord extends BodyRecord {
+  size: number;
+}
+
+export interface AppendResult {
+  seq: number;
+  duplicate: boolean;
+}
+
+export interface ReadLimits {
+  /** At most this many records. */
+  limit: number;
+  /** Stop once this many body bytes are read (at least one record is returned). */
+  maxBytes: number;
+}
+
+/** What pruning may delete: records at or below `through` received before `before` (ms). */
+export interface PruneBounds {
+  through: number;
+  before: number;
+}
+
+export interface RecordLog {
+  /** Commit one record (or find the existing one with the same list and Message-ID). */
+  append(record: NewRecord): AppendResult;
+  /** Commit many records at once (deduplicated against each other too). */
+  appendMany(records: readonly NewRecord[]): AppendResult[];
+  /** The last seq ever assigned (0 when none), whether or not it is still retained. */
+  head(): number;
+  /** The oldest retained seq, or 0 when the log holds no record. */
+  first(): number;
+  /** Records after `after`, in seq order, within the limits. */
+  readAfter(after: number, limits: ReadLimits): OutboxRecord[];
+  /**
+   * Records after `after` whose list passes `accept`, in seq order. Bodies of
+   * refused lists are never read. Scans at most `scan` records; `scanned` is
+   * the last seq looked at, so a caller can resume past a long run of refused ones.
+   */
+  readAfterFiltered(
+    after: number,
+    accept: (list: string) => boolean,
+    limits: ReadLimits & { scan: number },
+  ): { records: OutboxRecord[]; scanned: number };
+  /** Delete the records within `bounds`; returns how many were deleted. Seqs are never reused. */
+  prune(bounds: PruneBounds): number;
+}
+
+type Row = {
+  seq: number;
+  kind: RecordKind;
+  list: string;
+  message_id: string;
+  received_at: number;
+  size: number;
+  body: Buffer;
+};
+
+/** Records pruned per statement, so writers never wait long. */
+const PRUNE_CHUNK = 1000;
+
+export class SqliteRecordLog implements RecordLog {
+  private readonly stmts;
+
+  constructor(
+    private readonly path: string,
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {
+    this.stmts = prepare(db);
+  }
+
+  append(record: NewRecord): AppendResult {
+    const result = this.guard(() => this.db.transaction(() => this.appendOne(record, Date.now())).immediate());
+    if (!result.duplicate) this.wake();
+    return result;
+  }
+
+  /** In one transaction (one fsync): the bulk-import path. */
+  appendMany(records: readonly NewRecord[]): AppendResult[] {
+    return this.guard(() => {
+      const now = Date.now();
+      const results = this.db.transaction(() => records.map((r) => this.appendOne(r, now))).immediate();
+      if (results.some((r) => !r.duplicate)) this.wake();
+      return results;
+    });
+  }
+
+  /**
+   * Tell a watching `serve` that a commit is visible now. SQLite's WAL write
+   * comes before the commit's fsync and its wal-index update, which no file
+   * watch sees; touching this file after the commit does.
+   */
+  private wake(): void {
+    const file = wakeFile(this.path);
+    const now = new Date();
+    try {
+      utimesSync(file, now, now); // setting times needs ownership: another user of a shared outbox writes instead
+    } catch {
+      try {
+        writeFileSync(file, ""); // creates it, or truncates it: a modification a watch sees
+      } catch {
+        /* serve's poll will notice */
+      }
+    }
+  }
+
+  /** Inside a write transaction. Looks before inserting: an ignored INSERT would still burn a seq. */
+  private appendOne(record: NewRecord, now: number): AppendResult {
+    const existing = this.stmts.findByMessageId.get(record.list, record.messageId) as number | undefined;
+    if (existing !== undefined) return { seq: existing, duplicate: true };
+    const kind = record.kind ?? "message";
+    const info = this.stmts.insert.run(kind, record.list, record.messageId, now, record.body.length, record.body);
+    return { seq: Number(info.lastInsertRowid), duplicate: false };
+  }
+
+  head(): number {
+    return this.guard(() => (this.stmts.head.get() as number | undefined) ?? 0);
+  }
+
+  first(): number {
+    return this.guard(() => (this.stmts.first.get() as number | null | undefined) ?? 0);
+  }
+
+  readAfter(after: number, limits: ReadLimits): OutboxRecord[] {
+    return this.guard(() => {
+      const out: OutboxRecord[] = [];
+      let bytes = 0;
+      for (const row of this.stmts.readAfter.iterate(after, limits.limit) as Iterable<Row>) {
+        out.push(toRecord(row));
+        bytes += row.size;
+        if (bytes >= limits.maxBytes) break;
+      }
+      return out;
+    });
+  }
+
+  readAfterFiltered(
+    after: number,
+    accept: (list: string) => boolean,
+    limits: ReadLimits & { scan: number },
+  ): { records: OutboxRecord[]; scanned: number } {
+    return this.guard(() => {
+      const out: OutboxRecord[] = [];
+      let bytes = 0;
+      let scanned = after;
+      for (const row of this.stmts.scanAfter.iterate(after, limits.scan) as Iterable<Omit<Row, "body">>) {
+        scanned = row.seq;
+        if (!accept(row.list)) continue;
+        const body = this.stmts.body.get(row.seq) as Buffer | undefined;
+        if (body === undefined) continue; // pruned between the two statements
+        out.push(toRecord({ ...row, body }));
+        bytes += row.size;
+        if (out.length >= limits.limit || bytes >= limits.maxBytes) break;
+      }
+      return { records: out, scanned };
+    });
+  }
+
+  /** In chunks, each its own transaction. */
+  prune(bounds: PruneBounds): number {
+    return this.guard(() => {
+      let total = 0;
+      for (;;) {
+        const n = this.stmts.prune.run(bounds.through, bounds.before).changes;
+        total += n;
+        if (n < PRUNE_CHUNK) return total;
+      }
+    });
+  }
+
+  stats(): { head: number; first: number; count: number; bytes: number } {
+    return this.guard(() => {
+      const s = this.stmts.stats.get() as { count: number; bytes: number | null; first: number | null };
+      return { head: this.head(), first: s.first ?? 0, count: s.count, bytes: s.bytes ?? 0 };
+    });
+  }
+
+  /** What a peer is missing: records after `acked` it would receive, their bytes and the oldest one's age. */
+  lag(acked: number, accept: (list: string) => boolean): { records: number; bytes: number; oldest: number | null } {
+    return this.guard(() => {
+      let records = 0;
+      let bytes = 0;
+      let oldest: number | null = null;
+      for (const row of this.stmts.lagScan.iterate(acked) as Iterable<{ list: string; size: number; received_at: number }>) {
+        if (!accept(row.list)) continue;
+        records++;
+        bytes += row.size;
+        oldest ??= row.received_at;
+      }
+      return { records, bytes, oldest };
+    });
+  }
+}
+
+function toRecord(row: Row): OutboxRecord {
+  return {
+    seq: row.seq,
+    kind: row.kind,
+    list: row.list,
+    messageId: row.message_id,
+    receivedAt: row.received_at,
+    size: row.size,
+    body: row.body,
+  };
+}
+
+function prepare(db: Db) {
+  const columns = "seq, kind, list, message_id, received_at, size";
+  return lazy({
+    insert: () => db.prepare("INSERT INTO records (kind, list, message_id, received_at, size, body) VALUES (?, ?, ?, ?, ?, ?)"),
+    findByMessageId: () => db.prepare("SELECT seq FROM records WHERE list = ? AND message_id = ?").pluck(),
+    head: () => db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'").pluck(),
+    first: () => db.prepare("SELECT min(seq) FROM records").pluck(),
+    readAfter: () => db.prepare(`SELECT ${columns}, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+    scanAfter: () => db.prepare(`SELECT ${columns} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
+    body: () => db.prepare("SELECT body FROM records WHERE seq = ?").pluck(),
+    prune: () => db.prepare(
+      `DELETE FROM records WHERE seq IN
+         (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`,
+    ),
+    stats: () => db.prepare("SELECT count(*) AS count, sum(size) AS bytes, min(seq) AS first FROM records"),
+    lagScan: () => db.prepare("SELECT list, size, received_at FROM records WHERE seq > ? ORDER BY seq"),
+  });
+}
