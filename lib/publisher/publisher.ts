@@ -24,11 +24,7 @@ import { OutboxWatcher } from "./watcher.js";
 export type { CloseReason };
 
 export interface PublisherOptions {
-  /**
-   * An outbox path (opened and closed by the publisher, as DAEMON_OUTBOX) or
-   * an open Outbox, which stays the caller's to close (open it with
-   * DAEMON_OUTBOX too, or its commits run the WAL checkpoints).
-   */
+  /** An outbox path (opened as DAEMON_OUTBOX, closed by the publisher) or an open Outbox, its caller's to close. */
   outbox: string | Outbox;
   bind: string;
   /** Default: the port after `bind`'s. */
