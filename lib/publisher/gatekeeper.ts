@@ -8,7 +8,8 @@ import { KeyAuthorizer } from "../security/key-authorizer.js";
 import { fingerprint, type KeyPair } from "../security/keys.js";
 import type { PeerAcl } from "../security/peers-file.js";
 import { decideZap, type SocketRole, type ZapRequest } from "../security/zap.js";
-import { registerZap, type CurveServer } from "../transport/zmq.js";
+import { registerZap } from "../transport/zap-server.js";
+import type { CurveServer } from "../transport/zmq.js";
 
 export interface Refusal {
   fingerprint: string;

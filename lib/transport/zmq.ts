@@ -1,8 +1,19 @@
 // The only module that imports "zeromq". It owns socket options, one send
-// queue and one reader loop per socket (zeromq.js allows one pending send and
-// one pending receive), and turns socket events into plain callbacks.
+// queue (send-queue.ts) and one reader loop per socket (zeromq.js allows one
+// pending send and one pending receive), and turns socket events into plain
+// callbacks. The ZAP endpoint (zap-server.ts) gets its socket from here.
 
 import * as zmq from "zeromq";
+import { SendQueue, type SendFailure } from "./send-queue.js";
+
+export type { SendFailure };
+
+/** The socket the process's ZAP endpoint answers on (see zap-server.ts). */
+export async function bindZapSocket(endpoint: string): Promise<zmq.Router> {
+  const socket = new zmq.Router({ linger: 0 });
+  await socket.bind(endpoint);
+  return socket;
+}
 
 /** CURVE settings for one socket; absent means plaintext. */
 export interface CurveServer {
@@ -20,94 +31,6 @@ export interface CurveClient {
 
 export interface LinkOptions {
   heartbeatMs: number;
-}
-
-export interface ZapRequestParts {
-  domain: string;
-  address: string;
-  mechanism: string;
-  credentials: Buffer[];
-}
-
-/** Answers a ZAP request for one domain: null to accept, or the refusal text. */
-export type ZapHandler = (request: ZapRequestParts) => string | null;
-
-/**
- * The process's ZAP endpoint (inproc://zeromq.zap.01 in the shared context),
- * bound once, before any CURVE server socket, and shared by every publisher
- * in the process: each registers its own domains.
- */
-class ZapServer {
-  private static instance: ZapServer | null = null;
-  private static domainSeq = 0;
-  private readonly handlers = new Map<string, ZapHandler>();
-
-  private constructor(private readonly socket: zmq.Router) {}
-
-  static async get(): Promise<ZapServer> {
-    if (ZapServer.instance === null) {
-      const socket = new zmq.Router({ linger: 0 });
-      await socket.bind("inproc://zeromq.zap.01");
-      const server = new ZapServer(socket);
-      ZapServer.instance = server;
-      void server.run();
-    }
-    return ZapServer.instance;
-  }
-
-  /**
-   * Register a handler under a fresh domain name; returns the domain and a
-   * way to remove it. The endpoint closes with its last handler, so it never
-   * keeps a stopped daemon's process alive.
-   */
-  register(prefix: string, handler: ZapHandler): { domain: string; remove: () => void } {
-    const domain = `${prefix}.${++ZapServer.domainSeq}`;
-    this.handlers.set(domain, handler);
-    const remove = (): void => {
-      this.handlers.delete(domain);
-      if (this.handlers.size === 0 && ZapServer.instance === this) {
-        ZapServer.instance = null;
-        this.socket.close();
-      }
-    };
-    return { domain, remove };
-  }
-
-  private async run(): Promise<void> {
-    try {
-      await this.serve();
-    } catch (err) {
-      if (!this.socket.closed) throw err;
-    }
-  }
-
-  private async serve(): Promise<void> {
-    for await (const request of this.socket) {
-      if (this.socket.closed) return;
-      const [path, delimiter, version, id, domain, address, , mechanism, ...credentials] = request as Buffer[];
-      const handler = this.handlers.get(domain?.toString() ?? "");
-      let refusal: string | null = "unknown ZAP domain";
-      try {
-        if (handler) {
-          refusal = handler({
-            domain: domain!.toString(),
-            address: address?.toString() ?? "",
-            mechanism: mechanism?.toString() ?? "",
-            credentials,
-          });
-        }
-      } catch (err) {
-        refusal = `authenticator failed: ${(err as Error).message}`;
-      }
-      const status = refusal === null ? ["200", "OK"] : ["400", refusal.slice(0, 255)];
-      if (!this.socket.closed) await this.socket.send([path!, delimiter!, version!, id!, ...status, "", ""]);
-    }
-  }
-}
-
-/** Register a ZAP handler for a publisher's socket; the ZAP endpoint is bound on first use. */
-export async function registerZap(prefix: string, handler: ZapHandler): Promise<{ domain: string; remove: () => void }> {
-  return (await ZapServer.get()).register(prefix, handler);
 }
 
 const LINGER_MS = 0;
@@ -143,73 +66,6 @@ function curveServerOptions(curve: CurveServer | undefined) {
 function curveClientOptions(curve: CurveClient | undefined) {
   if (curve === undefined) return {};
   return { curveSecretKey: curve.secretKey, curvePublicKey: curve.publicKey, curveServerKey: curve.serverKey };
-}
-
-export type SendFailure = (err: Error & { code?: string }) => void;
-
-/**
- * Serializes sends on one socket. Never blocks the caller: a send the socket
- * cannot take right now (sendTimeout 0) fails through `onFailure`. Bounded
- * in bytes, so a flood never grows memory without bound.
- */
-class SendQueue {
-  private readonly queue: Array<{ parts: Buffer[]; bytes: number; onFailure: SendFailure | undefined }> = [];
-  private draining = false;
-  private bytesQueued = 0;
-
-  /** Beyond `maxBytes` waiting, a send fails at once. */
-  constructor(
-    private readonly socket: zmq.Socket & zmq.Writable,
-    private readonly maxBytes = 256 * 1024 * 1024,
-  ) {}
-
-  get length(): number {
-    return this.queue.length;
-  }
-
-  get bytes(): number {
-    return this.bytesQueued;
-  }
-
-  push(parts: Buffer[], onFailure?: SendFailure): void {
-    const bytes = parts.reduce((sum, part) => sum + part.length, 0);
-    if (this.bytesQueued + bytes > this.maxBytes && this.queue.length > 0) {
-      onFailure?.(Object.assign(new Error("send queue full"), { code: "EAGAIN" }));
-      return;
-    }
-    this.queue.push({ parts, bytes, onFailure });
-    this.bytesQueued += bytes;
-    if (!this.draining) void this.drain();
-  }
-
-  /** Forget what waits for `first` (a routing id): it is no longer anyone's to receive. */
-  discard(first: Buffer): void {
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const item = this.queue[i]!;
-      if (item.parts[0]?.equals(first)) {
-        this.queue.splice(i, 1);
-        this.bytesQueued -= item.bytes;
-      }
-    }
-  }
-
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      let item;
-      while ((item = this.queue.shift()) !== undefined) {
-        this.bytesQueued -= item.bytes;
-        if (this.socket.closed) return;
-        try {
-          await this.socket.send(item.parts);
-        } catch (err) {
-          item.onFailure?.(err as Error);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
 }
 
 async function readLoop<T>(
