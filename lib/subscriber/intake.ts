@@ -70,7 +70,7 @@ export class Intake {
   }
 
   /** PUB records in memory beyond this mean the sinks are slow: four credit windows (a publisher's burst fits). */
-  get pubMaxHeld(): number {
+  private get pubMaxHeld(): number {
     return 4 * this.credit.window;
   }
 
