@@ -31,4 +31,4 @@ export interface SubscriberOptions {
   log?: Logger;
 }
 
-export type SubscriberCloseReason = { type: "closed" } | { type: "failed"; error: Error };
+export type { CloseReason as SubscriberCloseReason } from "../lifecycle.js";

@@ -5,7 +5,7 @@
 // the state, the sinks and the deliverer, and performs its actions.
 
 import { hostname } from "node:os";
-import { ConfigError, SinkError, StateError, StateMachineError, errorMessage } from "../errors.js";
+import { ConfigError, SinkError, StateError, StateMachineError } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import { HandlerSink } from "../sinks/handler.js";
 import type { Sink } from "../sinks/sink.js";
@@ -19,6 +19,7 @@ import { newCounters, type SubscriberCounters } from "./counters.js";
 import { Deliverer } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
 import { Link } from "./link.js";
+import { Lifecycle, runCloseSteps } from "../lifecycle.js";
 import type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
 import { SessionMachine, TICK_MS } from "./session-machine.js";
 
@@ -39,10 +40,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   /** Records in the dead-letter store, as last read (the publisher shows it from our heartbeats). */
   private deadLetters = 0;
 
-  private started = false;
-  private closing: Promise<void> | null = null;
-  private resolveClosed!: (reason: SubscriberCloseReason) => void;
-  private readonly closedPromise = new Promise<SubscriberCloseReason>((r) => (this.resolveClosed = r));
+  private readonly lifecycle = new Lifecycle("subscriber");
 
   constructor(private readonly options: SubscriberOptions) {
     this.log = options.log ?? silentLogger();
@@ -51,8 +49,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
 
   /** Open the state, start the sinks (repairing what a crash left) and connect. */
   async start(): Promise<void> {
-    if (this.started) throw new StateMachineError("subscriber already started");
-    this.started = true;
+    this.lifecycle.begin();
     try {
       await this.open();
     } catch (err) {
@@ -93,7 +90,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       onFatal: (err) => void this.close(err),
     });
     this.link = this.createLink(machine);
-    this.timer = setInterval(() => this.closing ?? this.perform(machine.tick(Date.now())), TICK_MS);
+    this.timer = setInterval(() => this.lifecycle.isClosing || this.perform(machine.tick(Date.now())), TICK_MS);
     this.log.info(
       { connect: o.connect, peer: this.peerId, outbox: this.state.outboxId, position: this.position },
       "subscriber started",
@@ -118,7 +115,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
         });
         return;
       } catch (err) {
-        if (!(err instanceof SinkError && err.transient) || this.closing) throw err;
+        if (!(err instanceof SinkError && err.transient) || this.lifecycle.isClosing) throw err;
         this.log.warn({ sink: sink.name, err, retryInMs: delay }, "sink cannot start yet; waiting");
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
@@ -136,8 +133,8 @@ export class Subscriber implements AsyncIterable<Delivery> {
       log: this.log.child({ component: "link" }),
       counters: this.counters,
       handlers: {
-        onFrame: (frame, source) => this.closing ?? this.perform(machine.frame(frame, source, Date.now(), this.deliverer?.inFlight === 0)),
-        onConnection: (up) => this.closing ?? this.perform(machine.connection(up, Date.now())),
+        onFrame: (frame, source) => this.lifecycle.isClosing || this.perform(machine.frame(frame, source, Date.now(), this.deliverer?.inFlight === 0)),
+        onConnection: (up) => this.lifecycle.isClosing || this.perform(machine.connection(up, Date.now())),
         onSocketError: (err) => void this.close(err),
       },
     });
@@ -272,32 +269,26 @@ export class Subscriber implements AsyncIterable<Delivery> {
   // ---- lifecycle ---------------------------------------------------------
 
   close(error?: Error): Promise<void> {
-    this.closing ??= this.shutdown(error);
-    return this.closing;
+    return this.lifecycle.close(() => this.shutdown(error), error);
   }
 
   private async shutdown(error?: Error): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.connected) this.link?.send({ type: "bye" });
-    const steps: Array<() => unknown> = [
-      () => this.iterator?.close(),
-      () => this.deliverer?.close(),
-      () => this.link?.close(),
-      ...this.sinks.filter((s) => s !== this.iterator).map((s) => () => s.close()),
-      () => (typeof this.options.state === "string" ? this.state?.close() : undefined),
-    ];
-    for (const step of steps) {
-      try {
-        await step();
-      } catch (err) {
-        this.log.warn({ err: errorMessage(err) }, "error while closing");
-      }
-    }
+    await runCloseSteps(
+      [
+        () => this.iterator?.close(),
+        () => this.deliverer?.close(),
+        () => this.link?.close(),
+        ...this.sinks.filter((s) => s !== this.iterator).map((s) => () => s.close()),
+        () => (typeof this.options.state === "string" ? this.state?.close() : undefined),
+      ],
+      this.log,
+    );
     this.log.info({ position: this.position, counters: this.counters }, error ? "subscriber stopped on error" : "subscriber stopped");
-    this.resolveClosed(error ? { type: "failed", error } : { type: "closed" });
   }
 
   closed(): Promise<SubscriberCloseReason> {
-    return this.closedPromise;
+    return this.lifecycle.closed();
   }
 }
