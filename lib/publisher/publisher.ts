@@ -18,6 +18,7 @@ import { Control, emptyCounters, type PublisherCounters } from "./control.js";
 import { Fanout } from "./fanout.js";
 import { Gatekeeper } from "./gatekeeper.js";
 import type { Session, SessionTimers } from "./session.js";
+import { startSpoolDrain, type SpoolOptions } from "./spool-drain.js";
 import { Streamer } from "./streamer.js";
 import { OutboxWatcher } from "./watcher.js";
 
@@ -37,6 +38,8 @@ export interface PublisherOptions {
   pruneEveryMs?: number;
   /** CURVE keys and the allowlist; absent means plaintext, every peer trusted (--insecure). */
   security?: { keys: KeyPair; peers: PeerAcl };
+  /** A spool to import into the outbox as files arrive (Mailman's plugin writes it when publish fails). */
+  spool?: SpoolOptions;
   log?: Logger;
 }
 
@@ -163,6 +166,7 @@ export class Publisher {
     this.running = { outbox, router, control, fanout, streamer, gate, pubCurve: curve?.pub };
     router.listen({ onMessage: (id, parts) => this.receive(id, parts), onError: (err) => this.fail(err) });
     this.startTimers(outbox.path);
+    if (o.spool) this.opened.push(await startSpoolDrain(o.spool, outbox.path, this.log.child({ component: "spool" })));
     const bound = { router: router.endpoint, pub: pub.endpoint };
     this.log.info({ ...bound, outbox: outbox.path, outboxId: outbox.id, head: this.head }, "publisher listening");
     return bound;
