@@ -60,6 +60,8 @@ export class Control {
   private readonly book: PeerBook;
   private readonly replies: Replies;
   private readonly greeter: Greeter;
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeTimerAt = 0;
 
   constructor(private readonly deps: ControlDeps) {
     this.replies = new Replies(deps.router, deps.log);
@@ -137,11 +139,14 @@ export class Control {
    */
   endPeer(peerId: string, code: WireErrorCode, message: string, revoked: boolean): void {
     const session = this.table.ofPeer(peerId);
-    if (revoked) for (const key of this.guard.retiredOf(peerId)) this.guard.ban(key);
-    if (session === undefined) return;
-    this.replies.error(session.routingId, code, message);
-    this.table.remove(session, message);
-    if (revoked) this.guard.ban(session.key);
+    if (session !== undefined) {
+      this.table.remove(session, message); // first: removing drops what waits for the session, and the reply must not be
+      this.replies.error(session.routingId, code, message);
+    }
+    if (!revoked) return;
+    this.book.forget(peerId); // a registration not yet written would bring the removed peer's row back
+    for (const key of this.guard.retiredOf(peerId)) this.guard.ban(key);
+    if (session !== undefined) this.guard.ban(session.key);
   }
 
   heartbeat(now: number, timers: SessionTimers): void {
@@ -170,6 +175,12 @@ export class Control {
     }
   }
 
+  /** Stop the wake timer (the publisher is closing). */
+  close(): void {
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+  }
+
   /** Write registrations, acks and liveness to the outbox (see PeerBook). */
   persist(): void {
     this.book.persist(this.table.all());
@@ -180,8 +191,12 @@ export class Control {
     return Math.min(this.table.lowestPosition(), this.book.lowestRegistered());
   }
 
-  /** A send to this session failed: it is gone, or its pipe is full. */
-  sendFailed(session: Session, err: Error & { code?: string }): void {
+  /**
+   * A send to this session failed: it is gone, or its pipe is full. A run
+   * of records that did not fit is streamed again after a wait; a control
+   * frame that did not fit is simply repeated by its timer.
+   */
+  sendFailed(session: Session, err: Error & { code?: string }, run?: { prev: number; bytes: number }): void {
     this.counters.sendFailures++;
     if (err.code === "EHOSTUNREACH") this.guard.gone(session.key);
     if (!this.table.current(session)) return;
@@ -189,8 +204,22 @@ export class Control {
       this.table.remove(session, "disconnected");
       return;
     }
-    session.pause();
-    this.replies.warn(`full:${session.peerId}`, { peer: session.peerId, code: err.code }, "peer cannot take more; pausing it");
+    if (run === undefined) return;
+    const until = session.backOff(run.prev, run.bytes, Date.now());
+    this.wakeAt(until);
+    this.replies.warn(`full:${session.peerId}`, { peer: session.peerId, code: err.code }, "peer cannot take more; waiting");
+  }
+
+  /** Pump the streamer once a blocked session may go on (one timer, for the earliest). */
+  private wakeAt(until: number): void {
+    if (this.wakeTimer !== null && this.wakeTimerAt <= until) return;
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeTimerAt = until;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.deps.wake();
+    }, Math.max(0, until - Date.now()));
+    this.wakeTimer.unref();
   }
 }
 

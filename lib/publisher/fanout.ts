@@ -28,6 +28,7 @@ export class Fanout {
   private last: number;
   private target: number;
   private running = false;
+  private closed = false;
 
   constructor(
     private readonly records: Pick<RecordLog, "readAfter">,
@@ -54,7 +55,9 @@ export class Fanout {
     this.pub.close();
     for (let attempt = 0; ; attempt++) {
       try {
-        this.pub = await bind(endpoint);
+        const pub = await bind(endpoint);
+        if (this.closed) pub.close(); // the publisher closed meanwhile
+        else this.pub = pub;
         return;
       } catch (err) {
         if (attempt >= 100) throw err;
@@ -64,6 +67,7 @@ export class Fanout {
   }
 
   close(): void {
+    this.closed = true;
     this.pub.close();
   }
 

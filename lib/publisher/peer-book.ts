@@ -40,6 +40,13 @@ export class PeerBook {
     if (session.dirty) this.ended.set(session.peerId, update(session));
   }
 
+  /** The peer left the allowlist: nothing of it is written any more (its row is gone). */
+  forget(peerId: string): void {
+    this.registrations.delete(peerId);
+    this.ended.delete(peerId);
+    this.persistedAt.delete(peerId);
+  }
+
   /** The peer's acknowledged seq as recorded (a hello below it does not move it back); 0 while the outbox is busy. */
   recordedAck(peerId: string): number {
     try {

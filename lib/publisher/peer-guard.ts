@@ -5,6 +5,8 @@
 // longer read at all (a revoked key's). Pure: the clock comes in, answers
 // go out, and every table is bounded.
 
+import { BoundedMap } from "../bounded-map.js";
+
 /** A hello costs an HMAC (and an X25519 for a new key): a connection gets a burst of 10, then 2 a second. */
 const HELLO_BURST = 10;
 const HELLOS_PER_SECOND = 2;
@@ -28,18 +30,6 @@ function take(bucket: Bucket, burst: number, perSecond: number, now: number): bo
   if (bucket.tokens < 1) return false;
   bucket.tokens -= 1;
   return true;
-}
-
-/** A Map that forgets its oldest entry past `max`. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(private readonly max: number) {
-    super();
-  }
-
-  override set(key: K, value: V): this {
-    if (!this.has(key) && this.size >= this.max) this.delete(this.keys().next().value as K);
-    return super.set(key, value);
-  }
 }
 
 export type HelloVerdict = "ok" | "refuse" | "drop";

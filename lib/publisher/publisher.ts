@@ -152,6 +152,7 @@ export class Publisher {
       head: () => this.head,
       wake: () => void this.running?.streamer.pump(),
     });
+    this.opened.push(() => control.close());
     const table = control.table;
     const fanout = new Fanout(outbox.records, pub, this.log.child({ component: "fanout" }), this.head, () => table.pubListeners());
     this.opened.push(() => fanout.close());
@@ -161,7 +162,7 @@ export class Publisher {
       log: this.log.child({ component: "streamer" }),
       sessions: table,
       head: () => this.head,
-      onSendFailure: (session, err) => control.sendFailed(session, err),
+      onSendFailure: (session, err, run) => control.sendFailed(session, err, run),
     });
     this.running = { outbox, router, control, fanout, streamer, gate, pubCurve: curve?.pub };
     router.listen({ onMessage: (id, parts) => this.receive(id, parts), onError: (err) => this.fail(err) });

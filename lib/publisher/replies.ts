@@ -10,7 +10,9 @@ import type { WireErrorCode } from "../wire/errors.js";
 import type { Frame } from "../wire/frames.js";
 
 export class Replies {
-  private readonly limiter = new RateLimiter(10_000);
+  /** Separate budgets: a flood of refusals from fresh connections must not silence session lines. */
+  private readonly warnings = new RateLimiter(10_000);
+  private readonly sessions = new RateLimiter(10_000);
 
   constructor(
     private readonly router: Pick<RouterSocket, "send">,
@@ -27,13 +29,13 @@ export class Replies {
 
   /** A warning a peer can cause: at most once per 10 s per key (and 100 lines per 10 s in all). */
   warn(key: string, fields: Record<string, unknown>, message: string): void {
-    const suppressed = this.limiter.allow(key);
+    const suppressed = this.warnings.allow(key);
     if (suppressed !== null) this.log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, message);
   }
 
   /** Session starts and ends, at a peer's pace: the same limits, with how many were not logged. */
   info(key: string, fields: Record<string, unknown>, message: string): void {
-    const suppressed = this.limiter.allow(key);
+    const suppressed = this.sessions.allow(key);
     if (suppressed !== null) this.log.info(suppressed > 0 ? { ...fields, suppressed } : fields, message);
   }
 }

@@ -69,6 +69,9 @@ export class Session {
 
   private progressAt: number;
   private resendDelay: number | null = null;
+  /** Its pipe was full: nothing is read for it before this time, and the wait doubles while it stays full. */
+  private blockedUntil = 0;
+  private blockDelay = 0;
 
   constructor(init: SessionInit) {
     this.routingId = init.routingId;
@@ -141,9 +144,23 @@ export class Session {
     this.changed = true;
   }
 
-  /** Its pipe is full: send nothing more until it asks again (its gap check will). */
-  pause(): void {
-    this.creditLeft = 0;
+  /**
+   * A run of records could not be queued (the peer's pipe was full): stream
+   * again from before it, its bytes back in the credit, once a wait has
+   * passed (20 ms, doubling to 1 s while the pipe stays full; an ack resets
+   * it). Nothing is lost and no gap is left for the peer to repair; a peer
+   * that never reads costs one read a second.
+   */
+  backOff(prev: number, bytes: number, now: number): number {
+    if (this.lastSentAt > prev) {
+      this.lastSentAt = prev;
+      this.cursorAt = prev;
+      this.streaming = true;
+      this.creditLeft = clampCredit(this.creditLeft + bytes);
+    }
+    this.blockDelay = Math.min(Math.max(this.blockDelay * 2, 20), 1000);
+    this.blockedUntil = now + this.blockDelay;
+    return this.blockedUntil;
   }
 
   /** The lowest seq this session needs kept: its acknowledgement, or the recorded one if higher. */
@@ -186,6 +203,7 @@ export class Session {
       this.ackedSeq = seq;
       this.ackedTime = now;
       this.changed = true;
+      this.blockDelay = 0;
       this.progressAt = now;
       this.resendDelay = null;
     }
@@ -198,8 +216,8 @@ export class Session {
   }
 
   /** Whether the streamer should read more for this session now. */
-  wantsData(head: number): boolean {
-    return this.creditLeft > 0 && this.catchingUp(head);
+  wantsData(head: number, now: number): boolean {
+    return this.creditLeft > 0 && now >= this.blockedUntil && this.catchingUp(head);
   }
 
   /** Account for a record or pass sent: it chains after `lastSent`. */

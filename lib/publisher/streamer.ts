@@ -32,8 +32,8 @@ export interface StreamerDeps {
   /** The sessions (the control side's table): streams read them and change them only through their methods. */
   sessions: Pick<SessionTable, "all">;
   head: () => number;
-  /** A send to this session failed: it is gone or its pipe is full. */
-  onSendFailure: (session: Session, err: Error & { code?: string }) => void;
+  /** A send to this session failed: it is gone, or its pipe is full (`run`: the records it carried, after `prev`). */
+  onSendFailure: (session: Session, err: Error & { code?: string }, run?: { prev: number; bytes: number }) => void;
 }
 
 export class Streamer {
@@ -81,7 +81,8 @@ export class Streamer {
     // Shared while several every-list peers are behind, whether or not each has credit this turn.
     this.shared = sessions.filter((session) => session.lists === ALL_LISTS && session.catchingUp(head)).length > 1;
     if (!this.shared) this.reads.clear();
-    const wanting = sessions.filter((session) => session.wantsData(head));
+    const now = Date.now();
+    const wanting = sessions.filter((session) => session.wantsData(head, now));
     for (const session of wanting) this.streamChunk(session, head);
     return wanting.length > 0;
   }
@@ -119,9 +120,14 @@ export class Streamer {
 
   /** Records in one message: a data frame, or a batch frame for a peer that accepts them. */
   private sendRun(session: Session, run: readonly OutboxRecord[]): void {
-    const parts = encodeRun(run, session.lastSent);
-    for (const record of run) session.sent(record.seq, record.size);
-    this.deps.router.send(session.routingId, parts, (err) => this.deps.onSendFailure(session, err));
+    const prev = session.lastSent;
+    const parts = encodeRun(run, prev);
+    let bytes = 0;
+    for (const record of run) {
+      session.sent(record.seq, record.size);
+      bytes += record.size;
+    }
+    this.deps.router.send(session.routingId, parts, (err) => this.deps.onSendFailure(session, err, { prev, bytes }));
   }
 
   /** Tell a filtered peer there is nothing more for it up to the cursor, so its position moves. */

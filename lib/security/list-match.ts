@@ -15,6 +15,8 @@ export const ALL_LISTS: ListMatcher = () => true;
 /** What one hello (or --lists) may ask for: list names are at most 255 characters. */
 export const MAX_PATTERNS = 256;
 export const MAX_PATTERN_LENGTH = 255;
+/** All of them together: a hello must fit the wire's 64 KiB header limit with room to spare. */
+export const MAX_PATTERNS_TOTAL = 16 * 1024;
 
 /** Names a matcher remembers its answer for; past that it forgets them all and starts over. */
 const MEMO_ENTRIES = 4096;
@@ -43,6 +45,8 @@ export function patternsProblem(patterns: readonly string[]): string | null {
   if (patterns.length > MAX_PATTERNS) return `${patterns.length} list patterns, more than ${MAX_PATTERNS}`;
   const long = patterns.find((p) => p.length === 0 || p.length > MAX_PATTERN_LENGTH);
   if (long !== undefined) return `a list pattern of ${long.length} characters (1 to ${MAX_PATTERN_LENGTH})`;
+  const total = patterns.reduce((sum, p) => sum + p.length, 0);
+  if (total > MAX_PATTERNS_TOTAL) return `list patterns of ${total} characters in all, more than ${MAX_PATTERNS_TOTAL}`;
   return null;
 }
 

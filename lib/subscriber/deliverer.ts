@@ -109,7 +109,13 @@ export class Deliverer {
           }
           continue;
         }
-        await this.store(this.takeBatch());
+        const batch = this.takeBatch();
+        this.storing = batch.length;
+        try {
+          await this.store(batch);
+        } finally {
+          this.storing = 0;
+        }
         const p = this.pending!;
         if (p.count >= this.maxBatch || Date.now() - p.since >= this.maxDelayMs) await this.commitPending();
         else await new Promise((resolve) => setImmediate(resolve)); // let the sockets fill the queue
@@ -194,12 +200,15 @@ export class Deliverer {
       });
   }
 
+  /** Records of the batch inside store() now (taken off the queue, not yet pending). */
+  private storing = 0;
+
   /** Reports of durable commits, chained in order. */
   private durable: Promise<void> = Promise.resolve();
 
-  /** Records waiting, being stored, or stored and not committed yet. */
+  /** Records waiting, being stored, or stored and not committed yet (--accept-outbox waits for none). */
   get inFlight(): number {
-    return this.queue.length + (this.pending?.count ?? 0);
+    return this.queue.length + this.storing + (this.pending?.count ?? 0);
   }
 
   /** Run a state write, waiting out a full disk or a lock; gives up (Aborted) only when closing. */

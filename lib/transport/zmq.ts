@@ -34,6 +34,12 @@ export interface LinkOptions {
 }
 
 const LINGER_MS = 0;
+/**
+ * The largest frame a PUB socket takes from a subscriber: subscriptions (one
+ * byte and the prefix; ours is empty) and, first, CURVE's handshake
+ * commands (a few hundred bytes: with 64 no handshake completed).
+ */
+const PUB_MAX_INBOUND = 4096;
 
 /**
  * libzmq takes an IPv6 address ("tcp://[::1]:5580") only on a socket with
@@ -168,6 +174,8 @@ export class PubSocket {
       ...ipv6For(endpoint),
       linger: LINGER_MS,
       sendHighWaterMark: options.sendHighWaterMark,
+      // Subscribers send only subscriptions, and ours only the empty one: nothing larger is read.
+      maxMessageSize: PUB_MAX_INBOUND,
       ...curveServerOptions(options.curve),
     });
     try {

@@ -1,11 +1,13 @@
-// The frames of the mq-archive wire protocol, version 1.
+// The frames of the mq-archive wire protocol, version 2 (version 1 had a
+// hello proof that did not answer a challenge: a peer of either version
+// gets BAD_VERSION from the other, never a silent misunderstanding).
 //
 // Every ZeroMQ message is one msgpack header part, followed by the raw
 // message body as a second part for `data` frames only:
 //
 //   +---------------------------+-------------------------+
 //   | part 0: header (msgpack)  | part 1: body (raw bytes) |
-//   | { v: 1, t: "data", ... }  | only when t == "data"    |
+//   | { v: 2, t: "data", ... }  | only when t == "data"    |
 //   +---------------------------+-------------------------+
 //
 // On the ROUTER the socket adds the peer's routing id in front; the
@@ -22,13 +24,13 @@
 // data frames it stands for.
 //
 //   +----------------------------------------------+---------------------------+
-//   | part 0: { v: 1, t: "batch", recs: [          | part 1: body 1 ‖ body 2 ‖ |
+//   | part 0: { v: 2, t: "batch", recs: [          | part 1: body 1 ‖ body 2 ‖ |
 //   |   [seq, prev, kind, list, mid, at, size], …]} | … (sizes from recs)       |
 //   +----------------------------------------------+---------------------------+
 
 import type { BodyRecord } from "../message/record.js";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
 /** The largest header part a peer may send; bodies travel separately. */

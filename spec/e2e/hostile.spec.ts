@@ -7,6 +7,7 @@ import { Packr } from "msgpackr";
 import * as zmq from "zeromq";
 import { makeProof } from "../../lib/security/proof.js";
 import { encode } from "../../lib/wire/codec.js";
+import { PROTOCOL_VERSION } from "../../lib/wire/frames.js";
 import { Mesh } from "../helpers/mesh.js";
 import { compareArchive, makeMessage, readMaildirArchive } from "../helpers/messages.js";
 
@@ -38,7 +39,8 @@ describe("e2e: hostile input to the publisher", function () {
         ["truncated hello", [hello.subarray(0, hello.length - 7)], "BAD_FRAME"],
         ["empty part", [Buffer.alloc(0)], "BAD_FRAME"],
         ["wrong version", [packr.pack({ v: 99, t: "hello" })], "BAD_VERSION"],
-        ["unknown type", [packr.pack({ v: 1, t: "launch" })], "UNKNOWN_TYPE"],
+        ["unknown type", [packr.pack({ v: PROTOCOL_VERSION, t: "launch" })], "UNKNOWN_TYPE"],
+        ["the previous protocol version", [packr.pack({ v: 1, t: "hello" })], "BAD_VERSION"],
         ["ack before hello", encode({ type: "ack", seq: 5 }), "NO_SESSION"],
         ["hello with extra parts", [hello, Buffer.from("x")], "BAD_FRAME"],
       ];

@@ -18,6 +18,7 @@ import { generateKeyPair, type KeyPair } from "../../lib/security/keys.js";
 import { PeerAcl } from "../../lib/security/peers-file.js";
 import { makeProof } from "../../lib/security/proof.js";
 import { encode } from "../../lib/wire/codec.js";
+import { PROTOCOL_VERSION } from "../../lib/wire/frames.js";
 import { makeMessage } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -55,7 +56,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("hb" as const), seq: position }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("bye" as const) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("raw" as const), parts: fc.array(fc.uint8Array({ maxLength: 64 }), { minLength: 1, maxLength: 3 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("forged" as const), type: fc.constantFrom("data", "welcome", "pass", "err", "zz"), version: fc.constantFrom(0, 1, 2) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("forged" as const), type: fc.constantFrom("data", "welcome", "pass", "err", "zz"), version: fc.constantFrom(0, 1, 2, 3) }) },
 );
 
 interface Client {
@@ -115,7 +116,7 @@ describe("fuzz: a publisher under hostile authenticated peers", function () {
           for (const client of clients) {
             const id = `barrier-${++barrier}`;
             const from = client.received.length;
-            await client.socket.send(packr.pack({ v: 1, t: id }));
+            await client.socket.send(packr.pack({ v: PROTOCOL_VERSION, t: id }));
             const arrived = (): boolean => client.received.slice(from).some((p) => p.length === 1 && String(unpack(p[0]!).msg).includes(id));
             await waitFor(arrived, { timeoutMs: 10_000, intervalMs: 1, what: id });
           }

@@ -18,6 +18,7 @@ type Op =
   | { op: "ack"; seq: number }
   | { op: "publish"; n: number }
   | { op: "stream"; size: number }
+  | { op: "full" }
   | { op: "tick"; ms: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -26,6 +27,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant("ack" as const), seq: big }),
   fc.record({ op: fc.constant("publish" as const), n: fc.integer({ min: 1, max: 50 }) }),
   fc.record({ op: fc.constant("stream" as const), size: fc.integer({ min: 1, max: 100_000 }) }),
+  fc.record({ op: fc.constant("full" as const) }),
   fc.record({ op: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 120_000 }) }),
 );
 
@@ -40,6 +42,8 @@ describe("fuzz: publisher session state machine", function () {
         const s = new Session({ routingId: Buffer.from("x"), peerId: "p", name: "p", lists: ALL_LISTS, mode: "pub", batches: false, from: Math.min(from, head), floor: 0, credit, head, now });
         let lastAcked = s.acked;
         let maxRecord = 0;
+        /** The last record the streamer sent: what a full pipe gives back. */
+        let lastRun: { prev: number; bytes: number } | null = null;
         for (const o of ops) {
           switch (o.op) {
             case "fetch":
@@ -58,11 +62,22 @@ describe("fuzz: publisher session state machine", function () {
               break;
             case "stream":
               // What the streamer does: send the next record only while the session wants data.
-              if (s.wantsData(head)) {
+              if (s.wantsData(head, now)) {
+                lastRun = { prev: s.lastSent, bytes: o.size };
                 s.sent(s.cursor + 1, o.size);
                 maxRecord = Math.max(maxRecord, o.size);
               } else if (s.reachedEnd(head)) s.caughtUp();
               break;
+            case "full": {
+              // The last run did not fit the peer's pipe: nothing is read for it until the wait has passed.
+              if (lastRun === null) break;
+              const until = s.backOff(lastRun.prev, lastRun.bytes, now);
+              expect(until - now).to.be.within(20, 1000);
+              expect(s.wantsData(head, now), "a blocked session is not read for").to.equal(false);
+              expect(s.lastSent).to.be.at.most(lastRun.prev);
+              lastRun = null;
+              break;
+            }
             case "tick":
               now += o.ms;
               s.maybeRewind(head, now, TIMERS);

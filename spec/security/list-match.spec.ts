@@ -102,6 +102,8 @@ describe("listMatcher", () => {
     expect(patternsProblem(Array.from({ length: 257 }, (_, i) => `l${i}`))).to.match(/257 list patterns/);
     expect(patternsProblem(["a".repeat(256)])).to.match(/256 characters/);
     expect(patternsProblem([""])).to.match(/0 characters/);
+    // 256 of 255 characters would not fit a hello's 64 KiB header: the total is bounded too.
+    expect(patternsProblem(Array.from({ length: 256 }, (_, i) => `${i}`.padEnd(255, "x")))).to.match(/in all, more than 16384/);
   });
 
   it("admits a list that any pattern admits", () => {

@@ -1,6 +1,6 @@
 // The hello proof: only the holder of a peer's secret key (or the
 // publisher's) can make the proof for that peer's key, and a proof answers
-// one connection's challenge only.
+// one waiting challenge only, once.
 
 import { expect } from "chai";
 import { generateKeyPair } from "../../lib/security/keys.js";
@@ -12,27 +12,46 @@ describe("hello proof", () => {
   const a = generateKeyPair();
   const b = generateKeyPair();
   const connection = Buffer.from([0, 0, 0, 0, 1]);
-  const challenger = new Challenger(publisher);
-  const challenge = challenger.challengeFor(connection);
+  const other = Buffer.from([0, 0, 0, 0, 2]);
+  let challenger: Challenger;
+  let challenge: Buffer;
 
-  it("made by a peer for its connection's challenge verifies at the publisher", () => {
+  beforeEach(() => {
+    challenger = new Challenger(publisher);
+    challenge = challenger.challengeFor(connection);
+  });
+
+  it("made by a peer for its connection's challenge verifies at the publisher, once", () => {
     expect(challenge.length).to.equal(CHALLENGE_BYTES);
     const proof = makeProof(a, publisher.publicKey, challenge);
     expect(proof.length).to.equal(32);
-    expect(challenger.verify(a.publicKey, connection, proof)).to.equal(true);
     expect(challenger.verify(a.publicKey, connection, Uint8Array.from(proof))).to.equal(true); // as decoded off the wire
+    // Spent: the same proof again (a replay, or a later connection that chose the same routing id) is refused.
+    expect(challenger.verify(a.publicKey, connection, proof)).to.equal(false);
+    expect(challenger.challengeFor(connection).equals(challenge), "a new challenge").to.equal(false);
+  });
+
+  it("stays the same for its connection until answered, and differs between connections", () => {
+    expect(challenger.challengeFor(connection).equals(challenge)).to.equal(true);
+    expect(challenger.challengeFor(other).equals(challenge)).to.equal(false);
+    // A wrong proof does not spend it.
+    expect(challenger.verify(a.publicKey, connection, new Uint8Array(32))).to.equal(false);
+    expect(challenger.verify(a.publicKey, connection, makeProof(a, publisher.publicKey, challenge))).to.equal(true);
   });
 
   it("does not verify on another connection, nor at a restarted publisher", () => {
     const proof = makeProof(a, publisher.publicKey, challenge);
-    expect(challenger.verify(a.publicKey, Buffer.from([0, 0, 0, 0, 2]), proof)).to.equal(false);
-    expect(new Challenger(publisher).verify(a.publicKey, connection, proof)).to.equal(false);
+    challenger.challengeFor(other);
+    expect(challenger.verify(a.publicKey, other, proof)).to.equal(false);
+    const restarted = new Challenger(publisher);
+    restarted.challengeFor(connection);
+    expect(restarted.verify(a.publicKey, connection, proof)).to.equal(false);
   });
 
   it("made with another peer's key pair does not verify for this key (takeover)", () => {
     const proofB = makeProof(b, publisher.publicKey, challenge);
-    expect(challenger.verify(b.publicKey, connection, proofB)).to.equal(true);
     expect(challenger.verify(a.publicKey, connection, proofB)).to.equal(false);
+    expect(challenger.verify(b.publicKey, connection, proofB)).to.equal(true);
   });
 
   it("made with A's public key but B's secret key does not verify for A", () => {
@@ -53,19 +72,20 @@ describe("hello proof", () => {
   });
 
   it("is false for a proof made for another publisher key", () => {
-    const other = generateKeyPair();
-    const otherChallenger = new Challenger(other);
-    const proof = makeProof(a, other.publicKey, otherChallenger.challengeFor(connection));
-    expect(otherChallenger.verify(a.publicKey, connection, proof)).to.equal(true);
+    const otherPublisher = generateKeyPair();
+    const otherChallenger = new Challenger(otherPublisher);
+    const proof = makeProof(a, otherPublisher.publicKey, otherChallenger.challengeFor(connection));
     expect(challenger.verify(a.publicKey, connection, proof)).to.equal(false);
+    expect(otherChallenger.verify(a.publicKey, connection, proof)).to.equal(true);
   });
 
-  it("is false for a peer key that is not Z85 or is of low order (all zeros), never throwing", () => {
+  it("is false for a peer key that is not Z85 or is of low order (all zeros), or with no challenge waiting, never throwing", () => {
     const proof = makeProof(a, publisher.publicKey, challenge);
     const zero = z85Encode(Buffer.alloc(32));
     for (const key of ["", "garbage", a.publicKey.slice(0, 39), `${a.publicKey.slice(0, 39)}~`, "#".repeat(40), zero]) {
       expect(challenger.verify(key, connection, proof), JSON.stringify(key)).to.equal(false);
     }
     expect(challenger.verify(zero, connection, new Uint8Array(32))).to.equal(false);
+    expect(new Challenger(publisher).verify(a.publicKey, connection, proof), "nothing asked on this connection").to.equal(false);
   });
 });

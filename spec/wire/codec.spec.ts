@@ -185,9 +185,10 @@ describe("wire codec", () => {
     });
 
     it("another protocol version", () => {
-      expectProtocolError([pack({ v: 2, t: "bye" })], "BAD_VERSION");
+      expectProtocolError([pack({ v: PROTOCOL_VERSION + 1, t: "bye" })], "BAD_VERSION");
+      expectProtocolError([pack({ v: 1, t: "bye" })], "BAD_VERSION"); // version 1's hello proof answered no challenge
       expectProtocolError([pack({ v: 0, t: "bye" })], "BAD_VERSION");
-      expectProtocolError([pack({ v: "1", t: "bye" })], "BAD_VERSION");
+      expectProtocolError([pack({ v: String(PROTOCOL_VERSION), t: "bye" })], "BAD_VERSION");
     });
 
     it("no protocol version at all: a malformed frame", () => {
