@@ -43,7 +43,7 @@ export class ConfigError extends MqArchiveError {
   override readonly exitStatus = EXIT.CONFIG;
 }
 
-export type InvalidMessageReason = "EMPTY_MESSAGE" | "NO_HEADERS" | "TOO_LARGE" | "BAD_LIST";
+export type InvalidMessageReason = "EMPTY_MESSAGE" | "NO_HEADERS" | "TOO_LARGE" | "BAD_LIST" | "BAD_EVENT";
 
 /** A message that can never be archived as given: retrying will not help. */
 export class InvalidMessageError extends MqArchiveError {

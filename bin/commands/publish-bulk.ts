@@ -9,7 +9,7 @@ import { readMbox } from "../../lib/ingest/mbox-reader.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import type { PublishOptions } from "../../lib/config/commands.js";
 
-export async function runBulkImport(opts: PublishOptions): Promise<number> {
+export async function runBulkImport(opts: PublishOptions & { list: string }): Promise<number> {
   const outbox = Outbox.open(opts.db);
   const tty = process.stderr.isTTY === true && !opts.quiet;
   try {

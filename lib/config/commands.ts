@@ -18,8 +18,14 @@ const logging = {
 export const PUBLISH_OPTIONS = {
   ...common,
   db: { type: "string", describe: "outbox database file (created if missing)", required: true },
-  list: { type: "string", describe: "list the message was posted to, e.g. dev@lists.example.org", required: true },
-  file: { type: "string", describe: "message file (default: standard input)", cliOnly: true },
+  list: { type: "string", describe: "list the message was posted to, e.g. dev@lists.example.org (required but with --event)" },
+  file: { type: "string", describe: "message file, or with --event the event's JSON (default: standard input)", cliOnly: true },
+  event: {
+    type: "boolean",
+    describe: "commit one list event (JSON: type, list, and id, at, address, display_name where they apply) instead of a message",
+    default: false,
+    cliOnly: true,
+  },
   mbox: { type: "string", describe: "bulk import: every message of this mbox (mboxrd quoting undone)", cliOnly: true },
   maildir: { type: "string", describe: "bulk import: every message in this maildir (cur/ and new/)", cliOnly: true },
   "max-size": { type: "size", describe: "largest message accepted", default: "64MiB" },
@@ -72,7 +78,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store messages: maildir:DIR, mbox:DIR, exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },

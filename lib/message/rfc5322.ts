@@ -28,10 +28,12 @@ const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
  * Whether `id` can be used as a record's Message-ID: 1 to 995 characters, no
- * ASCII control character. Other bytes (UTF-8 included) are kept as they are.
+ * ASCII control character, not starting with `event:` (the ids of list
+ * events, lib/message/event.ts: a message must not pass for one). Other
+ * bytes (UTF-8 included) are kept as they are.
  */
 export function isUsableMessageId(id: string): boolean {
-  return id.length > 0 && id.length <= MAX_MESSAGE_ID && !CONTROL.test(id);
+  return id.length > 0 && id.length <= MAX_MESSAGE_ID && !CONTROL.test(id) && !id.startsWith("event:");
 }
 
 export function validateListName(list: string): string {

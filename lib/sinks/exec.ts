@@ -1,6 +1,6 @@
-// exec:COMMAND — run COMMAND (through /bin/sh) once per message, the message
-// on stdin, MQA_LIST, MQA_SEQ, MQA_MESSAGE_ID (and MQA_OUTBOX,
-// MQA_RECEIVED_AT, MQA_KIND) in its environment. Exit 0: stored. Exit 75
+// exec:COMMAND — run COMMAND (through /bin/sh) once per record, the message
+// (or a list event's JSON) on stdin, MQA_KIND (message or event), MQA_LIST,
+// MQA_SEQ, MQA_MESSAGE_ID (and MQA_OUTBOX, MQA_RECEIVED_AT) in its environment. Exit 0: stored. Exit 75
 // (EX_TEMPFAIL): try again later, for as long as it takes. Anything else
 // (another status, a signal, a value the environment cannot carry): a
 // failed attempt; after a few, a dead letter.

@@ -1,5 +1,6 @@
 // maildir:DIR — DIR/<list>/{tmp,new,cur}, each message delivered the maildir
 // way: written in tmp/, fsync'd, renamed into new/, then new/ fsync'd.
+// List events pass by (storeKind), as stored.
 //
 // File names derive from (outbox, seq), so a redelivered record lands on
 // the same name: the rename replaces an identical file instead of adding a
@@ -12,7 +13,7 @@ import { readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.js";
 import { ensureDirectory, forEachLimited, OWNER_ONLY, prepareSinkDirectory, syncDirectory, writeFileDurably, type Modes } from "./fs-util.js";
-import { fsError, storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
+import { fsError, storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 const NAME = /^\d+\.([0-9a-f]{8})_(\d+)\.mq-archive(?::2,.*)?$/;
 
@@ -50,7 +51,7 @@ export class MaildirSink implements Sink {
   }
 
   async store(records: readonly SinkRecord[]): Promise<void> {
-    await storeSafeLists(records, (safe) => this.deliver(safe));
+    await storeKind("message", records, (safe) => this.deliver(safe));
   }
 
   private async deliver(records: readonly SinkRecord[]): Promise<void> {

@@ -1,5 +1,6 @@
 // mbox:DIR — DIR/<list>.mbox in mboxrd format, crash-safe. A list name too
-// long for that file name gets a bounded one (mboxFileName).
+// long for that file name gets a bounded one (mboxFileName). List events
+// pass by (storeKind), as stored.
 //
 // Before appending, the size of every file it touches is recorded in the
 // sink's journal (fsync'd in the state database) with the number the
@@ -16,7 +17,7 @@ import { quoteMboxrd } from "../message/mboxrd.js";
 import { headerLines } from "../message/rfc5322.js";
 import { SinkError } from "../errors.js";
 import { OWNER_ONLY, prepareSinkDirectory, type Modes } from "./fs-util.js";
-import { fsError, storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
+import { fsError, storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 interface MboxJournal {
   /** The commit number the append belongs to: not committed yet if above the state's count. */
@@ -61,7 +62,7 @@ export class MboxSink implements Sink {
   }
 
   async store(records: readonly SinkRecord[]): Promise<void> {
-    await storeSafeLists(records, (safe) => this.append(safe));
+    await storeKind("message", records, (safe) => this.append(safe));
   }
 
   private async append(records: readonly SinkRecord[]): Promise<void> {

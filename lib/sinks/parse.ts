@@ -1,7 +1,8 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, exec:COMMAND, null.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, null.
 
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
+import { EventsSink } from "./events.js";
 import { ExecSink, type ExecOptions } from "./exec.js";
 import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
@@ -19,9 +20,11 @@ export function parseSink(spec: string, exec: ExecOptions = {}): Sink {
       return new MaildirSink(resolve(arg));
     case "mbox":
       return new MboxSink(resolve(arg));
+    case "events":
+      return new EventsSink(resolve(arg));
     case "exec":
       return new ExecSink(arg, exec);
     default:
-      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, exec:COMMAND or null`);
+      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND or null`);
   }
 }

@@ -7,7 +7,7 @@
 import { InvalidMessageError, SinkError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { validateListName } from "../message/rfc5322.js";
-import type { BodyRecord } from "../message/record.js";
+import type { BodyRecord, RecordKind } from "../message/record.js";
 
 export interface SinkRecord extends BodyRecord {
   /** The outbox the record comes from. */
@@ -72,6 +72,30 @@ export async function storeSafeLists(
       transient: false,
       stored: bad,
     });
+  }
+}
+
+/**
+ * Store the records of one kind only, as storeSafeLists does: a message sink
+ * passes events by and the events sink messages, and those count as stored
+ * (acknowledged). A SinkError's `stored` is counted over the records given.
+ */
+export async function storeKind(
+  kind: RecordKind,
+  records: readonly SinkRecord[],
+  storeAll: (records: readonly SinkRecord[]) => Promise<void>,
+): Promise<void> {
+  const mine = records.filter((r) => r.kind === kind);
+  if (mine.length === records.length) return storeSafeLists(records, storeAll);
+  if (mine.length === 0) return;
+  try {
+    await storeSafeLists(mine, storeAll);
+  } catch (err) {
+    if (!(err instanceof SinkError)) throw err;
+    // Records before the first one not stored are stored or passed by.
+    const next = mine[err.stored];
+    const stored = next === undefined ? records.length : records.indexOf(next);
+    throw new SinkError(err.message, { transient: err.transient, stored, cause: err });
   }
 }
 

@@ -19,7 +19,8 @@ export interface PeerStatus {
 }
 
 export interface OutboxStatus {
-  outbox: { path: string; id: string; head: number; first: number; records: number; bytes: number };
+  /** `records` retained, of them `events` list events. */
+  outbox: { path: string; id: string; head: number; first: number; records: number; events: number; bytes: number };
   peers: PeerStatus[];
   /** Handshakes refused because the key is not in the peers file. */
   refused: Array<{ fingerprint: string; publicKey: string; address: string; count: number; lastSeen: string }>;
@@ -42,7 +43,7 @@ export function readStatus(outbox: Outbox, now = Date.now()): OutboxStatus {
     };
   });
   return {
-    outbox: { path: outbox.path, id: outbox.id, head: stats.head, first: stats.first, records: stats.count, bytes: stats.bytes },
+    outbox: { path: outbox.path, id: outbox.id, head: stats.head, first: stats.first, records: stats.count, events: stats.events, bytes: stats.bytes },
     peers,
     refused: outbox.peers.refusals().map((r) => ({
       fingerprint: r.fingerprint,
@@ -73,7 +74,7 @@ export function formatStatus(status: OutboxStatus): string {
   const o = status.outbox;
   const lines = [
     `outbox ${o.path} (id ${o.id})`,
-    `  head seq ${o.head}; ${o.records} records retained (${formatBytes(o.bytes)})${o.records > 0 ? `, oldest seq ${o.first}` : ""}`,
+    `  head seq ${o.head}; ${o.records} records retained (${formatBytes(o.bytes)})${o.records > 0 ? `, ${o.events} of them events, oldest seq ${o.first}` : ""}`,
     "",
   ];
   lines.push(...refusedLines(status));

@@ -191,10 +191,11 @@ export class SqliteRecordLog implements RecordLog {
     });
   }
 
-  stats(): { head: number; first: number; count: number; bytes: number } {
+  /** What is retained: records (of them `events` list events), their bytes, the first seq and the head. */
+  stats(): { head: number; first: number; count: number; events: number; bytes: number } {
     return this.guard(() => {
-      const s = this.stmts.stats.get() as { count: number; bytes: number | null; first: number | null };
-      return { head: this.head(), first: s.first ?? 0, count: s.count, bytes: s.bytes ?? 0 };
+      const s = this.stmts.stats.get() as { count: number; events: number | null; bytes: number | null; first: number | null };
+      return { head: this.head(), first: s.first ?? 0, count: s.count, events: s.events ?? 0, bytes: s.bytes ?? 0 };
     });
   }
 
@@ -241,7 +242,7 @@ function prepare(db: Db) {
       `DELETE FROM records WHERE seq IN
          (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`,
     ),
-    stats: () => db.prepare("SELECT count(*) AS count, sum(size) AS bytes, min(seq) AS first FROM records"),
+    stats: () => db.prepare("SELECT count(*) AS count, sum(kind = 'event') AS events, sum(size) AS bytes, min(seq) AS first FROM records"),
     lagScan: () => db.prepare("SELECT list, size, received_at FROM records WHERE seq > ? ORDER BY seq"),
   });
 }

@@ -15,6 +15,8 @@ import { tempDir } from "../helpers/tmp.js";
 import { OUTBOX, sinkRecord } from "./records.js";
 
 export type MakeSink = (dir: string) => Sink;
+/** Record `seq` of `list`, about `size` bytes: a message (sinkRecord) or, for the events sink, an event. */
+export type MakeRecord = (list: string, seq: number, size?: number) => SinkRecord;
 export type ReadBack = (dir: string, list: string) => Promise<Buffer[]>;
 
 export interface ContractOptions {
@@ -23,6 +25,8 @@ export interface ContractOptions {
    * and the text says what is wrong (the caller marks it `// BUG:`).
    */
   knownBugs?: { unsafeList?: string };
+  /** The records the sink stores (default: messages). */
+  record?: MakeRecord;
 }
 
 /** A sink's working directory, its state database, and every sink instance started over them. */
@@ -55,9 +59,9 @@ export class SinkBench {
 }
 
 /** Records `from`..`to` spread round-robin over `lists`, of varied sizes. */
-export function batch(from: number, to: number, lists: readonly string[] = ["alpha", "beta", "gamma"]): SinkRecord[] {
+export function batch(from: number, to: number, lists: readonly string[] = ["alpha", "beta", "gamma"], record: MakeRecord = sinkRecord): SinkRecord[] {
   const out: SinkRecord[] = [];
-  for (let seq = from; seq <= to; seq++) out.push(sinkRecord(lists[seq % lists.length]!, seq, 300 + ((seq * 997) % 9000)));
+  for (let seq = from; seq <= to; seq++) out.push(record(lists[seq % lists.length]!, seq, 300 + ((seq * 997) % 9000)));
   return out;
 }
 
@@ -91,6 +95,8 @@ export async function expectSinkError(promise: Promise<unknown>): Promise<SinkEr
   expect.fail("store() resolved, but a SinkError was expected");
 }
 
+const batchOf = batch;
+
 export function sinkContract(name: string, makeSink: MakeSink, readBack: ReadBack, options: ContractOptions = {}): void {
   describe(`${name}: the sink contract`, () => {
     let bench: SinkBench;
@@ -102,6 +108,8 @@ export function sinkContract(name: string, makeSink: MakeSink, readBack: ReadBac
     });
 
     const lists = ["alpha", "beta", "gamma"];
+    const record = options.record ?? sinkRecord;
+    const batch = (from: number, to: number): SinkRecord[] => batchOf(from, to, lists, record);
 
     it("stores batches over three lists byte for byte, in per-list order", async () => {
       const sink = await bench.start(0);
@@ -141,7 +149,7 @@ export function sinkContract(name: string, makeSink: MakeSink, readBack: ReadBac
       "fails a record whose list name is unsafe as a file name permanently, after storing those before it",
       async () => {
         const sink = await bench.start(0);
-        const records = [sinkRecord("alpha", 1), sinkRecord("beta", 2), sinkRecord("../escaped", 3), sinkRecord("alpha", 4)];
+        const records = [record("alpha", 1), record("beta", 2), record("../escaped", 3), record("alpha", 4)];
         const err = await expectSinkError(sink.store(records));
         expect(err.transient, "transient").to.equal(false);
         expect(err.code).to.equal("SINK_PERMANENT");

@@ -7,7 +7,8 @@ import { expect } from "chai";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Sink } from "../../lib/sinks/sink.js";
-import { batch, SinkBench } from "./contract.js";
+import { batch, SinkBench, type MakeRecord } from "./contract.js";
+import { sinkRecord } from "./records.js";
 
 /** The mode (octal text) of `dir` and of every directory and file under it, by path relative to `dir`. */
 export function modesUnder(dir: string): Record<string, string> {
@@ -26,7 +27,8 @@ export function expectModes(root: string, modes: Record<string, string>, dir: st
   expect(modes).to.deep.equal(expected);
 }
 
-export function sinkModesContract(name: string, makeSink: (dir: string) => Sink): void {
+/** `record` makes what the sink stores (default: messages). */
+export function sinkModesContract(name: string, makeSink: (dir: string) => Sink, record: MakeRecord = sinkRecord): void {
   describe(`${name} sink: file modes`, () => {
     let bench: SinkBench;
     let umask: number;
@@ -41,7 +43,7 @@ export function sinkModesContract(name: string, makeSink: (dir: string) => Sink)
 
     const store = async (): Promise<Record<string, string>> => {
       const sink = await bench.start(0);
-      await sink.store(batch(1, 6, ["alpha", "beta"]));
+      await sink.store(batch(1, 6, ["alpha", "beta"], record));
       return modesUnder(bench.dir);
     };
 

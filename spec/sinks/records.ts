@@ -29,3 +29,21 @@ export function crashRecord(seq: number): SinkRecord {
 export function crashBatchSize(position: number): number {
   return 1 + (position % 9);
 }
+
+/**
+ * Event `seq` of `list` as publish stores it (a member subscribed: id, type,
+ * list and at first), about `size` bytes: its body is the line the events
+ * sink writes.
+ */
+export function eventRecord(list: string, seq: number, size = 300, outbox = OUTBOX): SinkRecord {
+  const id = `${list}-${seq}`;
+  const at = new Date(BASE_TIME + seq * 1000).toISOString();
+  const event = { id, type: "member-subscribed", list, at, address: `m${seq}@example.org`, display_name: "n".repeat(Math.max(0, size - 150)) };
+  return { outbox, seq, kind: "event", list, messageId: `event:${id}`, receivedAt: BASE_TIME + seq * 1000, body: Buffer.from(JSON.stringify(event)) };
+}
+
+/** The record the events crash-test writer stores under `seq`: lists round-robin, three events in four, the rest messages. */
+export function crashEventRecord(seq: number): SinkRecord {
+  const list = CRASH_LISTS[seq % CRASH_LISTS.length]!;
+  return seq % 4 === 0 ? sinkRecord(list, seq, 2000) : eventRecord(list, seq, 200 + ((seq * 7919) % 4000));
+}

@@ -89,7 +89,7 @@ describe("Outbox", () => {
     expect(outbox.records.lag(1, dev)).to.deep.equal({ records: 2, bytes: 700, oldest: third.receivedAt });
     expect(outbox.records.lag(4, dev)).to.deep.equal({ records: 0, bytes: 0, oldest: null });
     const bytes = outbox.records.readAfter(0, ALL).reduce((sum, r) => sum + r.size, 0);
-    expect(outbox.records.stats()).to.deep.equal({ head: 4, first: 1, count: 4, bytes });
+    expect(outbox.records.stats()).to.deep.equal({ head: 4, first: 1, count: 4, events: 0, bytes });
   });
 
   it("shows one connection's commits to another on the same file", () => {
