@@ -25,6 +25,11 @@ export async function publishCommand(argv: string[]): Promise<void> {
 export async function runPublish(opts: PublishOptions): Promise<number> {
   const sources = [opts.file, opts.mbox, opts.maildir].filter((s) => s !== undefined);
   if (sources.length > 1) throw new UsageError("give only one of FILE, --mbox and --maildir");
+  if (opts.spool !== undefined) {
+    if (sources.length > 0 || opts.event) throw new UsageError("--spool imports the spool: give no FILE, --mbox, --maildir or --event with it");
+    const { runSpoolImport } = await import("./publish-spool.js");
+    return runSpoolImport({ ...opts, spool: opts.spool });
+  }
   if (opts.event) {
     if (opts.mbox !== undefined || opts.maildir !== undefined) throw new UsageError("--event takes one event: FILE or stdin, not --mbox or --maildir");
     return runPublishEvent(opts);

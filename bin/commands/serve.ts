@@ -38,6 +38,7 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     heartbeatMs: opts.heartbeat,
     retainMs: opts.retain,
     ...(security.secure ? { security: { keys: security.keys, peers: security.peers } } : {}),
+    ...(opts.spool === undefined ? {} : { spool: { dir: opts.spool, maxSize: opts["max-size"] } }),
     log,
   });
   try {

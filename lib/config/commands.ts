@@ -28,6 +28,7 @@ export const PUBLISH_OPTIONS = {
   },
   mbox: { type: "string", describe: "bulk import: every message of this mbox (mboxrd quoting undone)", cliOnly: true },
   maildir: { type: "string", describe: "bulk import: every message in this maildir (cur/ and new/)", cliOnly: true },
+  spool: { type: "string", describe: "import once what waits in this spool (what the Mailman plugin spooled), then exit", cliOnly: true },
   "max-size": { type: "size", describe: "largest message accepted", default: "64MiB" },
   quiet: { type: "boolean", describe: "bulk import: no progress bar", default: false },
 } satisfies OptionSpecs;
@@ -69,6 +70,8 @@ export const SERVE_OPTIONS = {
     default: "7d",
   },
   heartbeat: { type: "duration", describe: "heartbeat interval; a peer silent for 3 intervals is dropped", default: "1s" },
+  spool: { type: "string", describe: "import what the Mailman plugin spools here (DIR/lists/<list>/new/) as it arrives" },
+  "max-size": { type: "size", describe: "largest spooled message accepted (as publish's --max-size)", default: "64MiB" },
 } satisfies OptionSpecs;
 
 export const SUBSCRIBE_OPTIONS = {
@@ -116,6 +119,7 @@ export const STATUS_OPTIONS = {
   ...common,
   db: { type: "string", describe: "the publisher's outbox: its peers, their positions and lag" },
   state: { type: "string", describe: "an archive peer's state file instead: its position and dead letters" },
+  spool: { type: "string", describe: "also (or only) the spool: messages waiting, their age, rejected ones" },
   json: { type: "boolean", describe: "print JSON instead of a table", default: false },
 } satisfies OptionSpecs;
 

@@ -4,9 +4,11 @@
 //
 //   DIR/lists/<list>/tmp/<name>               a message being written: never read here
 //   DIR/lists/<list>/new/<name>               a message waiting, its bytes exactly as Mailman gave them
-//   DIR/events/tmp/, DIR/events/new/          reserved for list events (JSON, as `publish --event` takes them)
+//   DIR/events/tmp/<name>                     a list event being written
+//   DIR/events/new/<name>                     a list event waiting: its JSON, as `publish --event` takes it, with its "id"
 //   DIR/rejected/lists/<list>/<name>          a message refused for good (what `publish` exits 65 for)
-//   DIR/rejected/lists/<list>/<name>.reason   why, one line: "<CODE>: <message>"
+//   DIR/rejected/events/<name>                an event refused for good
+//   DIR/rejected/.../<name>.reason            why, one line: "<CODE>: <message>"
 //
 // <list> is the list's name (letters, digits and . _ @ + = -, at most 255
 // bytes, not starting with a symbol): a directory per list, because a name
@@ -16,19 +18,24 @@
 // (Maildir delivery: a file in new/ is always complete). <name> is unique
 // and starts with the time in milliseconds, `<unix-ms>.<pid>_<n>.<host>`;
 // it never starts with "." nor ends in ".reason". Directories are 0700 (0770
-// in a spool whose directory its group may use), files 0600 (0660).
+// in a spool whose directory its group may use), files 0600 (0660). Events
+// are delivered the same way into events/; a spooled event must carry its
+// "id" (an import repeated after a crash would otherwise store it twice).
 //
-// An import takes a list's files oldest name first, accepts and
-// deduplicates each exactly as `publish` does (list name, RFC 5322 checks,
-// --max-size, one record per list and Message-ID), commits a batch in one
-// fsync'd transaction, and only then unlinks its files: a crash in between
-// imports them again, which the dedupe makes a no-op. A file refused for
-// good moves to rejected/ beside its reason; one that cannot be read (or
-// removed) stays where it is and is reported.
+// An import takes the files oldest name first (so each list's messages and
+// events in the order they were spooled), accepts and deduplicates each
+// exactly as `publish` (or `publish --event`) does (list name, RFC 5322
+// checks, --max-size, one record per list and Message-ID or event id),
+// commits a batch in one fsync'd transaction, and only then unlinks its
+// files: a crash in between imports them again, which the dedupe makes a
+// no-op. A file refused for good moves to rejected/ beside its reason; one
+// that cannot be read (or removed) stays where it is and is reported.
 
 import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage, InvalidMessageError } from "../errors.js";
+import { parseEvent, type EventDefaults } from "../message/event.js";
+import type { RecordKind } from "../message/record.js";
 import { acceptMessage, validateListName } from "../message/rfc5322.js";
 import { ensureDirectory, syncDirectory, writeFileDurably, type Modes } from "../sinks/fs-util.js";
 import type { NewRecord, RecordLog } from "../store/record-log.js";
@@ -45,6 +52,8 @@ export const SPOOL_BATCH_BYTES = 8 * 1024 * 1024;
 
 /** One waiting file. */
 export interface SpoolEntry {
+  kind: RecordKind;
+  /** The list of a message ("" for an event: its list is in its JSON). */
   list: string;
   name: string;
   path: string;
@@ -110,16 +119,17 @@ export function compareSpoolNames(a: string, b: string): number {
   return na < nb ? -1 : na > nb ? 1 : a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The list directories, and every waiting message: lists by name, each list's files oldest first. */
+/** The list directories, and every waiting message and event, oldest name first. */
 export async function scanSpool(dir: string): Promise<{ lists: string[]; files: SpoolEntry[] }> {
   const listsDir = join(dir, SPOOL_LISTS);
   const lists = (await entries(listsDir)).filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const files: SpoolEntry[] = [];
-  for (const list of lists) {
-    const newDir = join(listsDir, list, "new");
-    const names = (await entries(newDir)).filter(isSpoolFile).map((e) => e.name).sort(compareSpoolNames);
-    for (const name of names) files.push({ list, name, path: join(newDir, name) });
-  }
+  const add = async (kind: RecordKind, list: string, newDir: string): Promise<void> => {
+    for (const e of (await entries(newDir)).filter(isSpoolFile)) files.push({ kind, list, name: e.name, path: join(newDir, e.name) });
+  };
+  for (const list of lists) await add("message", list, join(listsDir, list, "new"));
+  await add("event", "", join(dir, SPOOL_EVENTS, "new"));
+  files.sort((a, b) => compareSpoolNames(a.name, b.name) || (a.list < b.list ? -1 : a.list > b.list ? 1 : 0));
   return { lists, files };
 }
 
@@ -177,7 +187,7 @@ export async function importSpool(
     try {
       const body = await readSpoolFile(entry.path, options.maxSize);
       if (body === null) continue; // gone: another drain imported it
-      batch.push({ entry, record: acceptSpooled(entry.list, body, options.maxSize) });
+      batch.push({ entry, record: acceptSpooled(entry, body, options.maxSize) });
       bytes += body.length;
     } catch (err) {
       if (err instanceof InvalidMessageError) await reject(dir, entry, err, options, summary);
@@ -196,11 +206,26 @@ export async function importSpool(
   return summary;
 }
 
-/** What `publish` checks, in the same order with the same errors: the list, then the message. */
-function acceptSpooled(list: string, body: Buffer, maxSize: number): NewRecord {
-  validateListName(list);
-  return { list, messageId: acceptMessage(body, maxSize).messageId, body };
+/**
+ * What `publish` checks, in the same order with the same errors: the list,
+ * then the message; or what `publish --event` checks.
+ */
+function acceptSpooled(entry: SpoolEntry, body: Buffer, maxSize: number): NewRecord {
+  if (entry.kind === "event") {
+    const { list, messageId, body: json } = parseEvent(body, SPOOLED_EVENT_DEFAULTS);
+    return { kind: "event", list, messageId, body: json };
+  }
+  validateListName(entry.list);
+  return { list: entry.list, messageId: acceptMessage(body, maxSize).messageId, body };
 }
+
+/** A spooled event must carry its id; one without a time gets the import's. */
+const SPOOLED_EVENT_DEFAULTS: EventDefaults = {
+  id: () => {
+    throw new InvalidMessageError("BAD_EVENT", "a spooled event needs its \"id\" (an import repeated after a crash would store it twice)");
+  },
+  at: () => new Date().toISOString(),
+};
 
 /** The file's bytes, null when it is gone. A file over the limit is refused unread. */
 async function readSpoolFile(path: string, maxSize: number): Promise<Buffer | null> {
@@ -239,7 +264,7 @@ async function reject(dir: string, entry: SpoolEntry, err: InvalidMessageError, 
  * without its reason.
  */
 async function moveToRejected(dir: string, entry: SpoolEntry, reason: string, modes: Modes): Promise<string> {
-  const into = join(dir, SPOOL_REJECTED, SPOOL_LISTS, entry.list);
+  const into = entry.kind === "event" ? join(dir, SPOOL_REJECTED, SPOOL_EVENTS) : join(dir, SPOOL_REJECTED, SPOOL_LISTS, entry.list);
   await ensureDirectory(into, modes.directory);
   const keptAt = join(into, entry.name);
   await writeFileDurably(`${keptAt}${REASON_SUFFIX}`, Buffer.from(`${reason.replace(/[\r\n]+/g, " ")}\n`), modes.file);

@@ -16,6 +16,7 @@ import {
   importSpool,
   prepareSpool,
   scanSpool,
+  SPOOL_EVENTS,
   SPOOL_LISTS,
   type SpoolEntry,
   type SpoolSummary,
@@ -79,6 +80,7 @@ export class SpoolDrain {
       throw new ConfigError(`cannot use the spool directory ${this.options.dir}: ${errorMessage(err)}`, { cause: err });
     }
     this.watchDir(join(this.options.dir, SPOOL_LISTS));
+    this.watchDir(join(this.options.dir, SPOOL_EVENTS, "new"));
     const poll = setInterval(() => this.wake(), this.options.pollMs ?? 2000);
     const report = setInterval(() => void this.reportLeftovers(), HOUR_MS);
     for (const t of [poll, report]) t.unref();
@@ -203,12 +205,11 @@ export class SpoolDrain {
     }
   }
 
-  /** What an import never takes: event files (not imported yet) and tmp files a dead writer left. */
+  /** What an import never takes: tmp files a dead writer left. */
   private async reportLeftovers(): Promise<void> {
     try {
       const s = await readSpoolStatus(this.options.dir);
-      if (s.events > 0) this.log.warn({ events: s.events }, "spool: event files wait in events/new/; this version does not import them yet");
-      if (s.writing.stale > 0) this.log.warn({ files: s.writing.stale }, "spool: files older than 36h in lists/*/tmp/: a writer died mid-write? check and move them to new/ or remove them");
+      if (s.writing.stale > 0) this.log.warn({ files: s.writing.stale }, "spool: files older than 36h in a tmp/: a writer died mid-write? check and move them to new/ or remove them");
     } catch (err) {
       this.log.debug({ err }, "spool: cannot read its status");
     }

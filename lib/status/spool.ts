@@ -14,7 +14,7 @@ export interface SpoolStatus {
   exists: boolean;
   /** Messages in new/, waiting for an import; the age of the oldest (by its file's time). */
   waiting: { files: number; bytes: number; oldestAgeMs: number | null };
-  /** Files in tmp/ (a writer at work); `stale` ones are older than 36 hours (a writer that died). */
+  /** Files in a tmp/ (a writer at work); `stale` ones are older than 36 hours (a writer that died). */
   writing: { files: number; stale: number };
   /** Event files waiting in events/new/. */
   events: number;
@@ -33,23 +33,27 @@ export async function readSpoolStatus(dir: string, now = Date.now()): Promise<Sp
   };
   if (!status.exists) return status;
   let oldest = Infinity;
+  const countWriting = async (tmp: string): Promise<void> => {
+    for (const file of await filesIn(tmp)) {
+      status.writing.files++;
+      if (now - file.mtimeMs > STALE_TMP_MS) status.writing.stale++;
+    }
+  };
   for (const list of await subdirectories(join(dir, SPOOL_LISTS))) {
     for (const file of await filesIn(join(dir, SPOOL_LISTS, list, "new"))) {
       status.waiting.files++;
       status.waiting.bytes += file.size;
       oldest = Math.min(oldest, file.mtimeMs);
     }
-    for (const file of await filesIn(join(dir, SPOOL_LISTS, list, "tmp"))) {
-      status.writing.files++;
-      if (now - file.mtimeMs > STALE_TMP_MS) status.writing.stale++;
-    }
+    await countWriting(join(dir, SPOOL_LISTS, list, "tmp"));
   }
+  await countWriting(join(dir, SPOOL_EVENTS, "tmp"));
   if (oldest !== Infinity) status.waiting.oldestAgeMs = Math.max(0, Math.round(now - oldest));
   status.events = (await entries(join(dir, SPOOL_EVENTS, "new"))).filter(isSpoolFile).length;
   const rejected = join(dir, SPOOL_REJECTED, SPOOL_LISTS);
-  for (const list of await subdirectories(rejected)) {
-    status.rejected += (await entries(join(rejected, list))).filter((e) => isSpoolFile(e) && !e.name.endsWith(REASON_SUFFIX)).length;
-  }
+  const rejectedIn = async (d: string) => (await entries(d)).filter((e) => isSpoolFile(e) && !e.name.endsWith(REASON_SUFFIX)).length;
+  for (const list of await subdirectories(rejected)) status.rejected += await rejectedIn(join(rejected, list));
+  status.rejected += await rejectedIn(join(dir, SPOOL_REJECTED, SPOOL_EVENTS));
   return status;
 }
 
@@ -60,7 +64,7 @@ export function formatSpoolStatus(s: SpoolStatus): string {
     `spool ${s.path}`,
     `  waiting: ${w.files} messages (${formatBytes(w.bytes)})${w.oldestAgeMs === null ? "" : `, oldest ${formatDuration(w.oldestAgeMs)} ago`}` +
       `; ${s.events} events`,
-    `  being written: ${s.writing.files}${s.writing.stale > 0 ? ` (${s.writing.stale} older than 36h: a writer died? look in lists/*/tmp/)` : ""}`,
+    `  being written: ${s.writing.files}${s.writing.stale > 0 ? ` (${s.writing.stale} older than 36h: a writer died? look in lists/*/tmp/ and events/tmp/)` : ""}`,
     `  rejected: ${s.rejected}${s.rejected > 0 ? ` (kept in ${join(s.path, SPOOL_REJECTED)}, each with its .reason)` : ""}`,
   ];
   return `${lines.join("\n")}\n`;

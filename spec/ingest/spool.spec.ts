@@ -104,8 +104,8 @@ describe("spool import", () => {
     const records = outboxRecords(db);
     expect(records.map((r) => [r.list, r.messageId])).to.deep.equal([
       ["dev", m.messageId],
-      ["announce", m.messageId],
       ["dev", other.messageId],
+      ["announce", m.messageId],
     ]);
     expect(records[0]!.seq).to.equal(seq);
     expect(waiting("dev")).to.deep.equal([]);
@@ -133,12 +133,49 @@ describe("spool import", () => {
     expect(readFileSync(`${kept("dev", "4.1_1.host")}.reason`, "utf8")).to.match(/^EMPTY_MESSAGE: /);
     expect(readFileSync(`${kept("-bad-list", "5.1_1.host")}.reason`, "utf8")).to.match(/^BAD_LIST: /);
     expect(rejections.map((r) => [r.entry.name, r.code])).to.deep.equal([
-      ["5.1_1.host", "BAD_LIST"],
       ["1.1_1.host", "TOO_LARGE"],
       ["3.1_1.host", "NO_HEADERS"],
       ["4.1_1.host", "EMPTY_MESSAGE"],
+      ["5.1_1.host", "BAD_LIST"],
     ]);
     expect((await readSpoolStatus(spool)).rejected).to.equal(4);
+  });
+
+  it("imports list events from events/new/ as publish --event does, in spool order with the messages; one without an id or invalid is kept in rejected/events/", async () => {
+    const putEvent = (name: string, json: string): string => {
+      const d = join(spool, "events", "new");
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, name), json);
+      return join(d, name);
+    };
+    const created = { id: "e1", type: "list-created", list: "dev", at: "2026-12-05T10:00:00.000Z" };
+    const joined = { id: "e2", type: "member-subscribed", list: "dev", address: "ann@example.org", at: "2026-12-05T10:01:00.000Z" };
+    const post = makeMessage("dev", 1);
+    const paths = [
+      putEvent("1.1_1.host", JSON.stringify(created)),
+      put("dev", "2.1_1.host", post.body),
+      putEvent("3.1_1.host", JSON.stringify(joined)),
+      putEvent("4.1_1.host", JSON.stringify(joined)), // spooled twice: one record
+    ];
+    putEvent("5.1_1.host", JSON.stringify({ type: "list-created", list: "dev" }));
+    putEvent("6.1_1.host", "{not json");
+    const rejections: SpoolRejection[] = [];
+
+    const summary = await drain(MAX, rejections);
+
+    expect(summary).to.deep.include({ imported: 3, duplicates: 1, rejected: 2, stuck: 0 });
+    const records = outboxRecords(db);
+    expect(records.map((r) => [r.kind, r.list, r.messageId])).to.deep.equal([
+      ["event", "dev", "event:e1"],
+      ["message", "dev", post.messageId],
+      ["event", "dev", "event:e2"],
+    ]);
+    expect(JSON.parse(records[2]!.body.toString())).to.include({ type: "member-subscribed", address: "ann@example.org" });
+    expect(paths.some((p) => existsSync(p))).to.equal(false);
+    expect(rejections.map((r) => [r.entry.name, r.code])).to.deep.equal([["5.1_1.host", "BAD_EVENT"], ["6.1_1.host", "BAD_EVENT"]]);
+    const kept = join(spool, "rejected", "events", "5.1_1.host");
+    expect(readFileSync(`${kept}.reason`, "utf8")).to.match(/^BAD_EVENT: a spooled event needs its "id"/);
+    expect((await readSpoolStatus(spool)).rejected).to.equal(2);
   });
 
   it("unlinks a file only after the commit that holds it, and none when the commit fails", async () => {
