@@ -62,17 +62,26 @@ export class ExecSink implements Sink {
           env: { ...process.env, ...env },
         });
       } catch (err) {
-        // spawn throws (not emits) only for arguments it refuses: running it again cannot help.
-        resolve({ transient: false, message: `cannot run ${this.command}: ${(err as Error).message}` });
+        // Arguments it refuses (ERR_INVALID_ARG_*) cannot run later either; a system error (ENOMEM, EAGAIN) may pass.
+        const code = (err as { code?: unknown }).code;
+        const transient = typeof code === "string" && !code.startsWith("ERR_");
+        resolve({ transient, message: `cannot run ${this.command}: ${(err as Error).message}` });
         return;
       }
+      if (child.stdin === null || child.stderr === null) {
+        // Out of file descriptors (EMFILE): no pipes; the "error" event follows. Try again later.
+        child.on("error", () => {});
+        resolve({ transient: true, message: `cannot run ${this.command}: no pipes to it (out of file descriptors?)` });
+        return;
+      }
+      const { stdin, stderr: errors } = child;
       let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => {
+      errors.on("data", (chunk: Buffer) => {
         if (stderr.length < STDERR_LIMIT) stderr += chunk.toString("utf8").slice(0, STDERR_LIMIT - stderr.length);
       });
       // A command that does not read its input closes the pipe early: not our failure.
-      child.stdin.on("error", () => {});
-      child.stdin.end(record.body);
+      stdin.on("error", () => {});
+      stdin.end(record.body);
       const timer =
         this.options.timeoutMs && this.options.timeoutMs > 0
           ? setTimeout(() => killGroup(child.pid), this.options.timeoutMs)
@@ -84,7 +93,7 @@ export class ExecSink implements Sink {
       // "exit", not "close": a background process the command left holding stderr must not stall us.
       child.on("exit", (code, signal) => {
         if (timer) clearTimeout(timer);
-        child.stderr.destroy();
+        errors.destroy();
         const detail = stderr.trim() === "" ? "" : `: ${stderr.trim()}`;
         if (code === 0) resolve(null);
         else if (code === EX_TEMPFAIL) resolve({ transient: true, message: `exit ${code} (temporary failure)${detail}` });
