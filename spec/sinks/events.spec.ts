@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,10 +10,10 @@ import type { SinkRecord } from "../../lib/sinks/sink.js";
 import { SubscriberState } from "../../lib/store/state.js";
 import { sha256 } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
-import { waitFor } from "../helpers/wait.js";
 import { expectSinkError, SinkBench, sinkContract } from "./contract.js";
 import { sinkModesContract } from "./modes.js";
 import { CRASH_LISTS, crashEventRecord, eventRecord, OUTBOX, sinkRecord } from "./records.js";
+import { killableWriter } from "./killable-writer.js";
 
 /** Each line of DIR/<list>.jsonl without its newline: for an event published by `publish`, its body. */
 async function readEvents(dir: string, list: string): Promise<Buffer[]> {
@@ -156,32 +155,7 @@ describe("message sinks pass events by", () => {
 
 describe("EventsSink killed with SIGKILL while storing", () => {
   const WRITER = fileURLToPath(new URL("./fixtures/events-crash-writer.ts", import.meta.url));
-  let child: ChildProcess | null = null;
-
-  afterEach(async () => {
-    if (child !== null && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child!.once("exit", resolve));
-      child.kill("SIGKILL");
-      await exited;
-    }
-    child = null;
-  });
-
-  /** Run the writer until it has committed `batches` more batches, then kill it at a random moment after. */
-  async function runAndKill(dir: string, statePath: string, batches: number): Promise<void> {
-    const proc = spawn(process.execPath, ["--import", "tsx", WRITER, dir, statePath], { stdio: ["ignore", "pipe", "pipe"] });
-    child = proc;
-    let commits = 0;
-    let stderr = "";
-    proc.stdout!.on("data", (d: Buffer) => (commits += d.toString().split("\n").length - 1));
-    proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-    await waitFor(() => commits >= batches || proc.exitCode !== null, { what: "the writer to commit" });
-    expect(proc.exitCode, `the writer failed: ${stderr}`).to.equal(null);
-    for (let spins = randomInt(0, 400); spins > 0; spins--) await new Promise((resolve) => setImmediate(resolve));
-    proc.kill("SIGKILL");
-    await exited;
-  }
+  const runAndKill = killableWriter(WRITER);
 
   it("never leaves a torn line or a duplicate, and loses nothing committed", async () => {
     const base = tempDir("mqa-events-crash-");
