@@ -3,13 +3,14 @@
 // build` first.
 
 import { expect } from "chai";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
 import { makeMessage, sha256, type TestMessage } from "../helpers/messages.js";
 import { holdWriteLock } from "../helpers/outbox-lock.js";
 import { tempDir } from "../helpers/tmp.js";
 import { outboxRecords, withOutbox } from "./outbox-util.js";
+import { deliverToSpool } from "../helpers/spool.js";
 
 const NO_ENV_OPTIONS = { MQ_ARCHIVE_DB: "", MQ_ARCHIVE_LIST: "", MQ_ARCHIVE_CONFIG: "", MQ_ARCHIVE_MAX_SIZE: "", MQ_ARCHIVE_SPOOL: "" };
 
@@ -18,7 +19,6 @@ describe("mq-archive publish --spool / status --spool", function () {
   let dir: string;
   let db: string;
   let spool: string;
-  let n = 0;
   beforeEach(() => {
     dir = tempDir("mqa-cli-spool-");
     db = join(dir, "outbox.db");
@@ -26,15 +26,7 @@ describe("mq-archive publish --spool / status --spool", function () {
     mkdirSync(spool);
   });
 
-  const deliver = (m: TestMessage): string => {
-    const base = join(spool, "lists", m.list);
-    mkdirSync(join(base, "tmp"), { recursive: true });
-    mkdirSync(join(base, "new"), { recursive: true });
-    const name = `${1_700_000_000_000 + ++n}.${process.pid}_${n}.test`;
-    writeFileSync(join(base, "tmp", name), m.body);
-    renameSync(join(base, "tmp", name), join(base, "new", name));
-    return join(base, "new", name);
-  };
+  const deliver = (m: TestMessage): string => deliverToSpool(spool, m);
   const cli = (args: string[]) => runCli(args, { env: NO_ENV_OPTIONS });
 
   it("imports every waiting message once, keeps a too-large one in rejected/ with its reason, and exits 0", async () => {

@@ -4,7 +4,7 @@
 // holding the outbox's write lock.
 
 import { expect } from "chai";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { outboxRecords } from "../cli/outbox-util.js";
 import { runCli } from "../helpers/cli.js";
@@ -12,21 +12,12 @@ import { Mesh } from "../helpers/mesh.js";
 import { compareArchive, makeMessage, readMaildirArchive, type TestMessage } from "../helpers/messages.js";
 import { holdWriteLock } from "../helpers/outbox-lock.js";
 import { waitFor } from "../helpers/wait.js";
+import { spoolName, deliverToSpool } from "../helpers/spool.js";
 
 describe("e2e: the spool (serve --spool)", function () {
   this.timeout(120_000);
-  let n = 0;
 
-  /** Deliver into SPOOL/lists/<list>/new/ as the plugin does: tmp/ first, then a rename. */
-  const deliver = (spool: string, m: TestMessage): string => {
-    const base = join(spool, "lists", m.list);
-    mkdirSync(join(base, "tmp"), { recursive: true });
-    mkdirSync(join(base, "new"), { recursive: true });
-    const name = `${Date.now()}.${process.pid}_${++n}.test`;
-    writeFileSync(join(base, "tmp", name), m.body);
-    renameSync(join(base, "tmp", name), join(base, "new", name));
-    return join(base, "new", name);
-  };
+  const deliver = deliverToSpool;
   const waiting = (spool: string, list: string): string[] => readdirSync(join(spool, "lists", list, "new"));
 
   it("imports what waits at start and what arrives later; a subscriber archives it all; a too-large one is kept in rejected/ and counted", async () => {
@@ -37,7 +28,7 @@ describe("e2e: the spool (serve --spool)", function () {
     const big = deliver(spool, makeMessage("dev", 99, 20_000));
     mkdirSync(join(spool, "events", "new"), { recursive: true });
     const event = { id: "e-1", type: "member-subscribed", list: "dev", address: "ann@example.org", at: "2026-12-05T10:00:00Z" };
-    writeFileSync(join(spool, "events", "new", `${Date.now()}.${process.pid}_${++n}.test`), JSON.stringify(event));
+    writeFileSync(join(spool, "events", "new", spoolName()), JSON.stringify(event));
 
     const serve = await mesh.serve(["--spool", spool, "--max-size", "16KB"]);
     mesh.subscribe("a.db", [`maildir:${mesh.path("maildir")}`], ["--name", "a"]);

@@ -6,7 +6,7 @@
 
 import Database from "better-sqlite3";
 import { expect } from "chai";
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { SpoolDrain } from "../../lib/publisher/spool-drain.js";
@@ -15,6 +15,7 @@ import { outboxRecords } from "../cli/outbox-util.js";
 import { makeMessage, type TestMessage } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
+import { deliverToSpool } from "../helpers/spool.js";
 
 type Line = { msg: string; level: number } & Record<string, unknown>;
 
@@ -25,7 +26,6 @@ describe("spool drain (serve's part)", function () {
   let db: string;
   let lines: Line[];
   let drain: SpoolDrain | null;
-  let n = 0;
   beforeEach(() => {
     dir = tempDir("mqa-drain-");
     spool = join(dir, "spool");
@@ -44,16 +44,7 @@ describe("spool drain (serve's part)", function () {
     await drain.start();
     return drain;
   };
-  /** Deliver as a plugin does: write in tmp/, rename into new/. */
-  const deliver = (m: TestMessage | { list: string; body: Buffer }): string => {
-    const base = join(spool, "lists", m.list);
-    mkdirSync(join(base, "tmp"), { recursive: true });
-    mkdirSync(join(base, "new"), { recursive: true });
-    const name = `${Date.now()}.${process.pid}_${++n}.test`;
-    writeFileSync(join(base, "tmp", name), m.body);
-    renameSync(join(base, "tmp", name), join(base, "new", name));
-    return join(base, "new", name);
-  };
+  const deliver = (m: { list: string; body: Buffer }): string => deliverToSpool(spool, m);
   const ids = () => outboxRecords(db).map((r) => r.messageId);
   const logged = (msg: string) => lines.filter((l) => l.msg === msg);
 
