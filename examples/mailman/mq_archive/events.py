@@ -10,6 +10,9 @@ learn of changes as they were made, not only as they were committed.
 
 Mailman has no event for a list's settings, nor for a role change (that is
 an unsubscription and a subscription); nonmember rows are not events here.
+Deleting a list unsubscribes all its owners, moderators and members first:
+those are not published one by one (list-deleted says it; and a large
+list's members would hold the deletion for one publish each).
 """
 
 import json
@@ -64,17 +67,33 @@ def label(event: dict) -> str:
 
 
 def make_handler(hand_off: Callable[[dict], object], member_events: Callable[[], bool], log) -> Callable:
-    """A zope.event subscriber: every notification goes through it, so it ignores all but ours fast."""
+    """A zope.event subscriber: every notification goes through it, so it ignores all but ours fast.
+
+    Register it first among the subscribers: it must see a ListDeletingEvent
+    before Mailman's own handler unsubscribes the list's members.
+    """
+    deleting = set()
+
     def on_event(event) -> None:
-        if type(event).__name__ not in _NAMES:
+        name = type(event).__name__
+        if name not in _NAMES:
             return
         try:
+            if name == 'ListDeletingEvent':
+                deleting.add(event.mailing_list.fqdn_listname)
+                return
+            if name == 'ListCreatedEvent':
+                deleting.discard(event.mailing_list.fqdn_listname)
+            elif name == 'ListDeletedEvent':
+                deleting.discard(event.fqdn_listname)
+            elif event.mlist.fqdn_listname in deleting:
+                return
             found = describe(event, member_events())
             if found is not None:
                 hand_off(found)
         except Exception:  # never into Mailman's change
-            log.exception('mq-archive: cannot hand off %s', type(event).__name__)
+            log.exception('mq-archive: cannot hand off %s', name)
     return on_event
 
 
-_NAMES = frozenset(('ListCreatedEvent', 'ListDeletedEvent', 'SubscriptionEvent', 'UnsubscriptionEvent'))
+_NAMES = frozenset(('ListCreatedEvent', 'ListDeletingEvent', 'ListDeletedEvent', 'SubscriptionEvent', 'UnsubscriptionEvent'))

@@ -41,4 +41,5 @@ class MqArchivePlugin:
             return settings_or_fallback(lambda: plugin_settings(name)).member_events
 
         _registered = events.make_handler(publish, member_events, log)
-        zope_event.subscribers.append(_registered)
+        # First: it must see a list's deletion before Mailman unsubscribes its members.
+        zope_event.subscribers.insert(0, _registered)

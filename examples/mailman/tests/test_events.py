@@ -37,6 +37,10 @@ class ListCreatedEvent:
     mailing_list = _List()
 
 
+class ListDeletingEvent:
+    mailing_list = _List()
+
+
 class ListDeletedEvent:
     fqdn_listname = 'dev@example.com'
 
@@ -104,3 +108,15 @@ class EventsTest(PluginCase):
         events.make_handler(broken, lambda: False, self.log)(ListCreatedEvent())
         self.assertEqual(len(self.logged.at(40)), 1)
         self.assertIn('cannot hand off ListCreatedEvent', self.logged.at(40)[0])
+
+    def test_a_deletion_does_not_publish_each_role_it_ends(self):
+        handed = []
+        handler = events.make_handler(handed.append, lambda: True, self.log)
+        handler(SubscriptionEvent(_Member(MemberRole.owner)))
+        handler(ListDeletingEvent())
+        handler(UnsubscriptionEvent(_Member(MemberRole.owner)))
+        handler(UnsubscriptionEvent(_Member(MemberRole.member)))
+        handler(ListDeletedEvent())
+        handler(ListCreatedEvent())
+        handler(SubscriptionEvent(_Member(MemberRole.owner)))
+        self.assertEqual([e['type'] for e in handed], ['owner-added', 'list-deleted', 'list-created', 'owner-added'])
