@@ -41,7 +41,7 @@ export async function runSpoolImport(opts: PublishOptions & { spool: string }): 
     if (!(err instanceof OutboxError)) throw err;
     const left = files.length - summary.imported - summary.duplicates - summary.rejected;
     process.stdout.write(summaryLine(summary, left));
-    process.stderr.write(`mq-archive: the outbox cannot take the spool now: ${err.message}; nothing is lost, ${left} files wait in ${dir}: run this again later\n`);
+    process.stderr.write(`mq-archive: the outbox cannot take the spool now: ${err.message}; nothing is lost, ${left} ${left === 1 ? "file waits" : "files wait"} in ${dir}: run this again later\n`);
     return EXIT.TEMPFAIL;
   } finally {
     await outbox?.close();

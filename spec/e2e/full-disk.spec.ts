@@ -4,39 +4,17 @@
 // lost. Mounting needs privileges: without them the tests say so and skip.
 
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Outbox } from "../../lib/store/outbox.js";
 import { runCli } from "../helpers/cli.js";
 import { Mesh } from "../helpers/mesh.js";
 import { compareArchive, makeMessage, readMaildirArchive } from "../helpers/messages.js";
-import { tempDir } from "../helpers/tmp.js";
-
-/** Mount a tmpfs of `size` at a new directory, or null (with the reason) when this machine does not allow it. */
-function smallDisk(size: string): { dir: string; unmount: () => void } | string {
-  const dir = join(tempDir("mqa-small-disk-"), "fs");
-  mkdirSync(dir);
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { stdio: "pipe" });
-  } catch (err) {
-    return `cannot mount a tmpfs here (${(err as Error).message.split("\n")[0]})`;
-  }
-  return { dir, unmount: () => execFileSync("umount", ["-l", dir]) };
-}
-
-/** Fill the disk with one file, leaving about `leave` bytes. */
-function fill(dir: string, leave: number): string {
-  const file = join(dir, "filler");
-  const out = execFileSync("df", ["-B1", "--output=avail", dir], { encoding: "utf8" });
-  const avail = Number(out.trim().split("\n").pop());
-  writeFileSync(file, Buffer.alloc(Math.max(0, avail - leave)));
-  return file;
-}
+import { fill, smallDisk, type SmallDisk } from "../helpers/small-disk.js";
 
 describe("e2e: full disks", function () {
   this.timeout(60_000);
-  let disk: { dir: string; unmount: () => void } | null = null;
+  let disk: SmallDisk | null = null;
 
   beforeEach(function () {
     const mounted = smallDisk("3m");

@@ -4,7 +4,7 @@
 // instead of the system's). Posts run through Mailman's one-shot in,
 // pipeline and archive runners; list changes through the `mailman` CLI.
 
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +22,11 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 /** Why this machine cannot run the Mailman tests, or null. */
 export function mailmanMissing(): string | null {
   if (!existsSync(RUNNER)) return `${RUNNER} is missing. Install Debian's mailman3 (.ci/run does)`;
+  try {
+    execFileSync(PYTHON, ["-c", "import pip, setuptools"], { stdio: "pipe" });
+  } catch {
+    return `${PYTHON} lacks pip or setuptools, which install the plugin. Install Debian's python3-pip and python3-setuptools (.ci/run does)`;
+  }
   return null;
 }
 
