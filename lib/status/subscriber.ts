@@ -50,6 +50,8 @@ export interface SubscriberStatus {
   peerId: string;
   outbox: string | null;
   position: number;
+  /** Records archived (stored by every sink, or dead-lettered), by kind, since the state file was created or upgraded. */
+  archived: { messages: number; events: number };
   lists: string[] | null;
   deadLetters: number;
   retriesPending: number;
@@ -61,6 +63,7 @@ export function readSubscriberStatus(state: SubscriberState): SubscriberStatus {
     peerId: state.peerId,
     outbox: state.outboxId,
     position: state.position,
+    archived: state.archivedCounts,
     lists: state.lists,
     deadLetters: state.deadLetterCount(),
     retriesPending: state.pendingRetries().length,
@@ -71,6 +74,7 @@ export function formatSubscriberStatus(s: SubscriberStatus): string {
   return [
     `archive peer state ${s.state} (peer ${s.peerId})`,
     `  follows outbox ${s.outbox ?? "(none yet)"}, stored up to seq ${s.position}`,
+    `  archived: ${s.archived.messages} messages, ${s.archived.events} events`,
     `  lists: ${s.lists === null ? "all it may receive" : s.lists.join(", ")}`,
     `  dead letters: ${s.deadLetters}${s.retriesPending > 0 ? ` (${s.retriesPending} marked for retry)` : ""}` +
       (s.deadLetters > 0 ? " — see mq-archive dead-letters --state … list" : ""),

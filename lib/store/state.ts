@@ -6,6 +6,7 @@
 
 import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
+import { EVENT_ID_PREFIX } from "../message/event.js";
 import type { SinkJournal } from "../sinks/sink.js";
 import { ArchivedSet, archiveKey, type ArchivedEntry } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
@@ -119,6 +120,7 @@ export class SubscriberState {
         for (const d of batch.deadLetters) this.dead.add(d, outbox, now);
         this.setMeta("position", String(batch.position));
         this.bumpCommits();
+        this.countArchived(batch.archived);
       })(),
     );
     this.archived.add(batch.archived, outbox, now); // memory only: written by flush()
@@ -134,6 +136,19 @@ export class SubscriberState {
 
   private bumpCommits(): void {
     this.setMeta("commits", String(this.commits + 1));
+  }
+
+  private countArchived(archived: readonly ArchivedEntry[]): void {
+    let events = 0;
+    for (const a of archived) if (a.messageId.startsWith(EVENT_ID_PREFIX)) events++;
+    const { messages, events: before } = this.archivedCounts;
+    if (events > 0) this.setMeta("archived_events", String(before + events));
+    if (archived.length > events) this.setMeta("archived_messages", String(messages + archived.length - events));
+  }
+
+  /** Records archived (stored by every sink, or dead-lettered) since this state file was created or upgraded, by kind. */
+  get archivedCounts(): { messages: number; events: number } {
+    return { messages: Number(this.meta("archived_messages") ?? "0"), events: Number(this.meta("archived_events") ?? "0") };
   }
 
   /** Mark dead letters for another attempt (`all`, or one id). Returns how many were marked. */

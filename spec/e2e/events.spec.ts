@@ -88,6 +88,14 @@ describe("e2e: list events", function () {
       // An event's JSON on stdin starts with its id; a message is the message.
       if (kind === "event") expect(head, line).to.equal('{"id":"');
     }
+
+    const status = await runCli(["status", "--state", mesh.path("a.db"), "--json"]);
+    expect(status.status, status.stderr).to.equal(0);
+    const counts = [...kinds.values()];
+    expect(JSON.parse(status.stdout).archived, "status counts by kind").to.deep.equal({
+      messages: counts.filter((k) => k === "message").length,
+      events: counts.filter((k) => k === "event").length,
+    });
   });
 
   it("a peer restricted to some lists never sees another list's events", async () => {
