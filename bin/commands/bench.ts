@@ -7,7 +7,9 @@ import { formatReport } from "../../lib/bench/report.js";
 import { runPublisherRole, runSubscriberRole, type PublisherJob, type SubscriberJob } from "../../lib/bench/roles.js";
 import { BENCH_OPTIONS } from "../../lib/config/commands.js";
 import type { Resolved } from "../../lib/config/spec.js";
+import { sinkOptions } from "../../lib/config/sinks.js";
 import { EXIT, UsageError } from "../../lib/errors.js";
+import { parseSink } from "../../lib/sinks/parse.js";
 
 const BIN = fileURLToPath(new URL("../mq-archive.js", import.meta.url));
 
@@ -19,14 +21,18 @@ export async function runBenchCommand(opts: Resolved<typeof BENCH_OPTIONS>): Pro
     else throw new UsageError(`unknown bench role ${opts.role}`);
     return EXIT.OK;
   }
-  if (!["null", "maildir", "mbox"].includes(opts.sink)) throw new UsageError("--sink must be null, maildir or mbox");
+  if (!["null", "maildir", "mbox"].includes(opts.sink) && !opts.sink.includes(":")) {
+    throw new UsageError("--sink must be null, maildir, mbox or a sink spec such as mhonarc:DIR");
+  }
+  parseSink(opts.sink === "null" ? "null" : opts.sink.includes(":") ? opts.sink : `${opts.sink}:x`, sinkOptions(opts)); // a bad spec fails here, not in a child
   const tty = process.stderr.isTTY === true && !opts.json;
   const report = await runBench({
     bin: BIN,
     messages: opts.messages,
     size: opts.size,
     subscribers: opts.subscribers,
-    sink: opts.sink as "null" | "maildir" | "mbox",
+    sink: opts.sink,
+    sinkOptions: sinkOptions(opts),
     rate: opts.rate ?? null,
     backlog: opts.backlog,
     secure: opts.secure,

@@ -6,13 +6,14 @@ import { createLogger } from "../../lib/log.js";
 import { validateEndpoint } from "../../lib/transport/endpoints.js";
 import { subscribeSecurity } from "../../lib/config/security.js";
 import { parseSink } from "../../lib/sinks/parse.js";
+import { sinkOptions } from "../../lib/config/sinks.js";
 import { Subscriber } from "../../lib/subscriber/subscriber.js";
 import { runUntilStopped } from "../daemon.js";
 
 export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Promise<number> {
   const connect = validateEndpoint(opts.connect, "--connect");
   const security = subscribeSecurity({ key: opts.key, serverKey: opts["server-key"], insecure: opts.insecure });
-  const sinks = opts.sink.map((spec) => parseSink(spec, { timeoutMs: opts["exec-timeout"] }));
+  const sinks = opts.sink.map((spec) => parseSink(spec, sinkOptions(opts)));
   const log = createLogger(opts["log-level"]);
   const subscriber = new Subscriber({
     connect,

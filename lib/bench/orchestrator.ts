@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { generateKeyPair, writeKeyFiles } from "../security/keys.js";
+import type { SinkOptions } from "../sinks/parse.js";
 import type { PublisherJob, RoleMessage, SubscriberJob } from "./roles.js";
 import { cpuSeconds, peakRss, percentile } from "./stats.js";
 
@@ -30,7 +31,9 @@ export interface BenchOptions {
   messages: number;
   size: number;
   subscribers: number;
-  sink: "null" | "maildir" | "mbox";
+  /** null, maildir or mbox (a directory per subscriber in the working directory), or a full sink spec. */
+  sink: string;
+  sinkOptions?: SinkOptions;
   rate: number | null;
   backlog: boolean;
   secure: boolean;
@@ -91,7 +94,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
     const subscribers = Array.from({ length: o.subscribers }, (_, index) => {
       const job: SubscriberJob = {
-        index, connect: serve.endpoint, dir, sink: o.sink, expect: o.messages,
+        index, connect: serve.endpoint, dir, sink: o.sink, sinkOptions: o.sinkOptions ?? {}, expect: o.messages,
         security: security ? { keyFile: security.subscriberKeys[index]!, serverKey: security.serverKey } : null,
       };
       return role(o.bin, "subscriber", job, "delivered");

@@ -8,7 +8,7 @@ import { IMPORT_BATCH } from "../ingest/bulk-import.js";
 import { Outbox } from "../store/outbox.js";
 import { readKeyFile } from "../security/keys.js";
 import { HandlerSink } from "../sinks/handler.js";
-import { parseSink } from "../sinks/parse.js";
+import { parseSink, type SinkOptions } from "../sinks/parse.js";
 import type { Sink } from "../sinks/sink.js";
 import { Subscriber } from "../subscriber/subscriber.js";
 import { createLogger } from "../log.js";
@@ -30,6 +30,7 @@ export interface SubscriberJob {
   connect: string;
   dir: string;
   sink: string;
+  sinkOptions: SinkOptions;
   expect: number;
   security: { keyFile: string; serverKey: string } | null;
 }
@@ -87,6 +88,11 @@ export async function runPublisherRole(job: PublisherJob): Promise<void> {
   await untilDismissed();
 }
 
+/** A full spec as given; maildir or mbox in a directory of this subscriber's own. */
+function benchSinkSpec(job: SubscriberJob): string {
+  return job.sink.includes(":") ? job.sink : `${job.sink}:${join(job.dir, `sub${job.index}-${job.sink}`)}`;
+}
+
 export async function runSubscriberRole(job: SubscriberJob): Promise<void> {
   const handoffs: Array<[number, number]> = [];
   let first = 0;
@@ -100,7 +106,7 @@ export async function runSubscriberRole(job: SubscriberJob): Promise<void> {
     if (++count === job.expect) finished();
   }, "timing");
   const sinks: Sink[] = [timing];
-  if (job.sink !== "null") sinks.unshift(parseSink(`${job.sink}:${join(job.dir, `sub${job.index}-${job.sink}`)}`));
+  if (job.sink !== "null") sinks.unshift(parseSink(benchSinkSpec(job), job.sinkOptions));
   const security = job.security ? { keys: readKeyFile(job.security.keyFile), serverKey: job.security.serverKey } : null;
   const subscriber = new Subscriber({
     connect: job.connect,

@@ -74,6 +74,15 @@ export const SERVE_OPTIONS = {
   "max-size": { type: "size", describe: "largest spooled message accepted (as publish's --max-size)", default: "64MiB" },
 } satisfies OptionSpecs;
 
+/** What the sinks take beyond their specs: subscribe's and bench's (config/sinks.ts turns them into SinkOptions). */
+export const SINK_OPTIONS = {
+  "exec-timeout": {
+    type: "duration",
+    describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
+    default: "10m",
+  },
+} satisfies OptionSpecs;
+
 export const SUBSCRIBE_OPTIONS = {
   ...common,
   ...logging,
@@ -98,11 +107,7 @@ export const SUBSCRIBE_OPTIONS = {
     describe: "follow this new outbox id after the publisher's outbox was replaced (already archived Message-IDs are skipped)",
   },
   credit: { type: "size", describe: "bytes the publisher may send ahead of what is stored", default: "8MiB" },
-  "exec-timeout": {
-    type: "duration",
-    describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
-    default: "10m",
-  },
+  ...SINK_OPTIONS,
   "retry-max": {
     type: "duration",
     describe: "longest wait between retries of a failing sink (the wait doubles from 100ms up to this)",
@@ -138,7 +143,12 @@ export const BENCH_OPTIONS = {
   messages: { type: "number", describe: "messages to publish", default: 50_000 },
   size: { type: "size", describe: "bytes per message", default: "10KB" },
   subscribers: { type: "number", describe: "subscriber processes", default: 1 },
-  sink: { type: "string", describe: "the subscribers' sink: null, maildir or mbox", default: "null" },
+  sink: {
+    type: "string",
+    describe: "the subscribers' sink: null, maildir or mbox (in the working directory), or a full sink spec such as mhonarc:DIR",
+    default: "null",
+  },
+  ...SINK_OPTIONS,
   rate: { type: "number", describe: "publish at this many messages per second, one fsync'd commit each (latency mode)" },
   backlog: { type: "boolean", describe: "publish everything first, then start the subscribers (catch-up mode)", default: false },
   secure: { type: "boolean", describe: "CURVE on (keys generated for the run)", default: false },

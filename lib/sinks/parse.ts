@@ -1,4 +1,6 @@
 // Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, null.
+// What a sink needs beyond its spec (timeouts, key files, servers) comes in
+// SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
@@ -9,7 +11,10 @@ import { MboxSink } from "./mbox.js";
 import { NullSink } from "./null.js";
 import type { Sink } from "./sink.js";
 
-export function parseSink(spec: string, exec: ExecOptions = {}): Sink {
+/** Options of the sinks that take any; each reads only its own. */
+export interface SinkOptions extends ExecOptions {}
+
+export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
   const colon = spec.indexOf(":");
   const kind = colon < 0 ? spec : spec.slice(0, colon);
@@ -23,7 +28,7 @@ export function parseSink(spec: string, exec: ExecOptions = {}): Sink {
     case "events":
       return new EventsSink(resolve(arg));
     case "exec":
-      return new ExecSink(arg, exec);
+      return new ExecSink(arg, options);
     default:
       throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND or null`);
   }

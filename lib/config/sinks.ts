@@ -1,0 +1,9 @@
+// The sink options of the command line, as the sinks take them.
+
+import type { SinkOptions } from "../sinks/parse.js";
+import type { SINK_OPTIONS } from "./commands.js";
+import type { Resolved } from "./spec.js";
+
+export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
+  return { timeoutMs: opts["exec-timeout"] };
+}
