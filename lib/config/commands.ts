@@ -163,6 +163,7 @@ export const BENCH_OPTIONS = {
   rate: { type: "number", describe: "publish at this many messages per second, one fsync'd commit each (latency mode)" },
   backlog: { type: "boolean", describe: "publish everything first, then start the subscribers (catch-up mode)", default: false },
   secure: { type: "boolean", describe: "CURVE on (keys generated for the run)", default: false },
+  metrics: { type: "boolean", describe: "metrics endpoints on in serve and the subscribers, each scraped every second", default: false },
   json: { type: "boolean", describe: "print the report as JSON", default: false },
   dir: { type: "string", describe: "working directory (default: a new temporary one, removed afterwards)" },
   role: { type: "string", describe: "internal: the part a child process plays", cliOnly: true },
