@@ -137,6 +137,7 @@ export const STATUS_OPTIONS = {
   state: { type: "string", describe: "an archive peer's state file instead: its position and dead letters" },
   spool: { type: "string", describe: "also (or only) the spool: messages waiting, their age, rejected ones" },
   json: { type: "boolean", describe: "print JSON instead of a table", default: false },
+  watch: { type: "boolean", describe: "redraw the table every second until Ctrl-C (for a terminal)", default: false },
 } satisfies OptionSpecs;
 
 export const DEAD_LETTERS_OPTIONS = {
