@@ -28,7 +28,7 @@
 
 import { mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { SinkError } from "../errors.js";
 import { ensureDirectory, OWNER_ONLY, prepareSinkDirectory, syncDirectory, type Modes } from "./fs-util.js";
 import { checkInstall, confirmStored, type MhonarcInstall } from "./mhonarc-db.js";
@@ -75,11 +75,15 @@ export class MhonarcSink implements Sink {
   private install: MhonarcInstall | null = null;
   private modes: Modes = OWNER_ONLY;
 
+  private readonly dir: string;
+
   constructor(
-    private readonly dir: string,
+    dir: string,
     private readonly options: MhonarcOptions = {},
   ) {
-    this.name = `mhonarc:${dir}`;
+    // Absolute: perl's `do FILE` searches @INC for a relative name, and mhonarc wants -outdir absolute.
+    this.dir = resolve(dir);
+    this.name = `mhonarc:${this.dir}`;
   }
 
   async start(context: SinkContext): Promise<void> {

@@ -10,8 +10,9 @@
 
 import { expect } from "chai";
 import { existsSync, mkdirSync, readdirSync, rmdirSync, utimesSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { MhonarcSink, type MhonarcOptions } from "../../lib/sinks/mhonarc.js";
+import { parseSink } from "../../lib/sinks/parse.js";
 import type { SinkRecord } from "../../lib/sinks/sink.js";
 import {
   addDirectly,
@@ -72,6 +73,12 @@ describe("mhonarc sink (the real mhonarc)", function () {
   });
   afterEach(async () => {
     await bench.close();
+  });
+
+  it("is what mhonarc:DIR names, over an absolute directory", () => {
+    const sink = parseSink("mhonarc:archives/lists", { mhonarcTimeoutMs: 1000 });
+    expect(sink).to.be.instanceOf(MhonarcSink);
+    expect(sink.name).to.equal(`mhonarc:${resolve("archives/lists")}`);
   });
 
   it("passes list events by as stored, archiving only the messages", async () => {
