@@ -91,6 +91,11 @@ export const SINK_OPTIONS = {
     describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
     default: "10m",
   },
+  "mhonarc-timeout": {
+    type: "duration",
+    describe: "stop a mhonarc run (of up to 250 messages) taking longer than this: SIGTERM, then SIGKILL and its lock removed; a failed attempt; 0 for no limit",
+    default: "5m",
+  },
 } satisfies OptionSpecs;
 
 export const SUBSCRIBE_OPTIONS = {
@@ -100,7 +105,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },
