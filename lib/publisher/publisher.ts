@@ -12,13 +12,13 @@ import type { KeyPair } from "../security/keys.js";
 import type { PeerAcl } from "../security/peers-file.js";
 import { Outbox } from "../store/outbox.js";
 import { derivePubEndpoint } from "../transport/endpoints.js";
-import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
-import { MAX_HEADER_BYTES } from "../wire/frames.js";
+import type { CurveServer, RouterSocket } from "../transport/zmq.js";
 import { Control, emptyCounters, type PublisherCounters } from "./control.js";
 import { Fanout } from "./fanout.js";
 import { Gatekeeper } from "./gatekeeper.js";
 import type { Session, SessionTimers } from "./session.js";
 import { startSpoolDrain, type SpoolDrain, type SpoolOptions } from "./spool-drain.js";
+import { bindPub, bindRouter } from "./sockets.js";
 import { Streamer } from "./streamer.js";
 import { OutboxWatcher } from "./watcher.js";
 
@@ -46,33 +46,6 @@ export interface PublisherOptions {
 export interface BoundEndpoints {
   router: string;
   pub: string;
-}
-
-/**
- * libzmq ends a connection that sends a single part over this, before the
- * daemon sees it. Peers send one-part frames of at most MAX_HEADER_BYTES;
- * parts up to twice that reach the daemon and are answered TOO_LARGE.
- */
-const ROUTER_MAX_PART = 2 * MAX_HEADER_BYTES;
-/**
- * Messages libzmq queues for one peer before a send to it fails (and its
- * stream pauses). A message carries at most CHUNK_BYTES of bodies unless a
- * single record is larger, so a connection that never reads pins at most
- * 64 × 256 KiB = 16 MiB of serve; an honest peer's credit (8 MiB) stays
- * well inside it.
- */
-const ROUTER_HWM = 64;
-/**
- * Messages PUB queues for one subscriber before dropping for it. A message
- * carries at most PUB_MAX_BODY of bodies (one record, or a batch), so a
- * stalled subscriber pins at most 512 × 64 KiB = 32 MiB of serve's memory
- * (with 1,000, batches of 60 KB pinned 60 MB; 256 made a healthy subscriber
- * drop behind PUB in bursts and repair over ROUTER, measured).
- */
-const PUB_HWM = 512;
-
-function bindPub(endpoint: string, curve: CurveServer | undefined): Promise<PubSocket> {
-  return PubSocket.bind(endpoint, { sendHighWaterMark: PUB_HWM, ...(curve ? { curve } : {}) });
 }
 
 /**
@@ -137,12 +110,7 @@ export class Publisher {
     const curve = gate ? await gate.start() : null;
     if (gate) this.opened.push(() => gate.close());
     if (o.security) await this.syncPeers(outbox, o.security.peers);
-    const router = await RouterSocket.bind(o.bind, {
-      heartbeatMs: this.heartbeatMs,
-      maxMessageSize: ROUTER_MAX_PART,
-      sendHighWaterMark: ROUTER_HWM,
-      ...(curve ? { curve: curve.router } : {}),
-    });
+    const router = await bindRouter(o.bind, this.heartbeatMs, curve?.router);
     this.opened.push(() => router.close());
     const pub = await bindPub(o.pubBind ?? derivePubEndpoint(o.bind), curve?.pub);
     const control = new Control({

@@ -15,6 +15,7 @@ import { archiveKey, type ArchivedEntry } from "../store/archived.js";
 import type { DeadLetterInput, SubscriberState } from "../store/state.js";
 import { BatchSize } from "./batch-size.js";
 import { countStored, newSinkStats, type SinkStats } from "./counters.js";
+import { retryDeadLetters } from "./dead-letter-retry.js";
 import { Fifo } from "./fifo.js";
 
 /** A released entry: a record to store, or a pass that only moves the position. */
@@ -106,7 +107,7 @@ export class Deliverer {
       while (!this.closing) {
         if (this.retriesRequested && this.pending === null) {
           this.retriesRequested = false;
-          await this.retryDeadLetters();
+          await retryDeadLetters({ ...this.o, closing: () => this.closing, patiently: (write) => this.patiently(write) });
           continue;
         }
         if (this.queue.length === 0) {
@@ -234,31 +235,6 @@ export class Deliverer {
         this.o.log.warn({ err, retryInMs: delay }, "cannot commit the state yet; will retry");
         await this.sleep(delay);
       }
-    }
-  }
-
-  /** One attempt per dead letter marked for retry, in the sink it failed in. */
-  private async retryDeadLetters(): Promise<void> {
-    for (const dead of this.o.state.pendingRetries()) {
-      if (this.closing) return;
-      const sink = this.o.sinks.find((s) => s.name === dead.sink);
-      const fields = { id: dead.id, sink: dead.sink, seq: dead.seq, list: dead.list, messageId: dead.messageId };
-      if (sink === undefined) {
-        this.o.state.failedRetry(dead.id, `this subscriber has no sink ${dead.sink} any more`);
-        this.o.log.error(fields, "dead letter not retried: its sink is not configured");
-        continue;
-      }
-      try {
-        const { outbox, seq, kind, list, messageId, receivedAt, body } = dead;
-        await sink.store([{ outbox, seq, kind, list, messageId, receivedAt, body }]);
-      } catch (err) {
-        this.o.state.failedRetry(dead.id, errorMessage(err));
-        this.o.log.error({ ...fields, err }, "dead letter failed again; it stays in the dead-letter store");
-        continue;
-      }
-      // Stored: it must now leave the dead-letter store, or a later retry would store it twice.
-      await this.patiently(() => this.o.state.resolveDeadLetter(dead.id));
-      this.o.log.info(fields, "dead letter delivered on retry");
     }
   }
 
