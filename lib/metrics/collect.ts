@@ -35,7 +35,8 @@ export function counter(registry: Registry, name: string, help: string, labelNam
       for (const [labels, value] of await read()) {
         const key = JSON.stringify(labels);
         const grew = value - (last.get(key) ?? 0);
-        if (grew > 0) this.inc(labels, grew);
+        // A series exists from its first scrape, at 0: increase() counts the first rise only after a sample before it.
+        if (grew > 0 || !last.has(key)) this.inc(labels, Math.max(0, grew));
         last.set(key, Math.max(value, last.get(key) ?? 0));
       }
     },
