@@ -35,6 +35,15 @@ export const PUBLISH_OPTIONS = {
 
 export type PublishOptions = Resolved<typeof PUBLISH_OPTIONS>;
 
+/** The daemons' metrics endpoint (lib/metrics). */
+export const METRICS_OPTIONS = {
+  metrics: {
+    type: "string",
+    describe: "serve Prometheus metrics (/metrics) and a health check (/healthz) over HTTP on HOST:PORT, e.g. 127.0.0.1:9580 (loopback only unless --metrics-remote)",
+  },
+  "metrics-remote": { type: "boolean", describe: "allow --metrics on a non-loopback address", default: false },
+} satisfies OptionSpecs;
+
 export const SERVE_OPTIONS = {
   ...common,
   ...logging,
@@ -71,6 +80,7 @@ export const SERVE_OPTIONS = {
   },
   heartbeat: { type: "duration", describe: "heartbeat interval; a peer silent for 3 intervals is dropped", default: "1s" },
   spool: { type: "string", describe: "import what the Mailman plugin spools here (DIR/lists/<list>/new/) as it arrives" },
+  ...METRICS_OPTIONS,
   "max-size": { type: "size", describe: "largest spooled message accepted (as publish's --max-size)", default: "64MiB" },
 } satisfies OptionSpecs;
 
@@ -108,6 +118,7 @@ export const SUBSCRIBE_OPTIONS = {
   },
   credit: { type: "size", describe: "bytes the publisher may send ahead of what is stored", default: "8MiB" },
   ...SINK_OPTIONS,
+  ...METRICS_OPTIONS,
   "retry-max": {
     type: "duration",
     describe: "longest wait between retries of a failing sink (the wait doubles from 100ms up to this)",

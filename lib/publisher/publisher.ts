@@ -18,7 +18,7 @@ import { Control, emptyCounters, type PublisherCounters } from "./control.js";
 import { Fanout } from "./fanout.js";
 import { Gatekeeper } from "./gatekeeper.js";
 import type { Session, SessionTimers } from "./session.js";
-import { startSpoolDrain, type SpoolOptions } from "./spool-drain.js";
+import { startSpoolDrain, type SpoolDrain, type SpoolOptions } from "./spool-drain.js";
 import { Streamer } from "./streamer.js";
 import { OutboxWatcher } from "./watcher.js";
 
@@ -107,6 +107,10 @@ export class Publisher {
   private readonly opened: Array<() => unknown> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private head = 0;
+  /** The head when serve started: what was committed since is `head - startHead`. */
+  private startHead = 0;
+  private pruned = 0;
+  private spool: SpoolDrain | null = null;
 
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log ?? silentLogger();
@@ -128,6 +132,7 @@ export class Publisher {
     const o = this.options;
     const outbox = this.openOutbox();
     this.head = outbox.records.head();
+    this.startHead = this.head;
     const gate = o.security ? new Gatekeeper(o.security.keys, o.security.peers, this.log.child({ component: "gatekeeper" })) : null;
     const curve = gate ? await gate.start() : null;
     if (gate) this.opened.push(() => gate.close());
@@ -167,7 +172,11 @@ export class Publisher {
     this.running = { outbox, router, control, fanout, streamer, gate, pubCurve: curve?.pub };
     router.listen({ onMessage: (id, parts) => this.receive(id, parts), onError: (err) => this.fail(err) });
     this.startTimers(outbox.path);
-    if (o.spool) this.opened.push(await startSpoolDrain(o.spool, outbox.path, this.log.child({ component: "spool" })));
+    if (o.spool) {
+      const spool = await startSpoolDrain(o.spool, outbox.path, this.log.child({ component: "spool" }));
+      this.spool = spool;
+      this.opened.push(() => spool.close());
+    }
     const bound = { router: router.endpoint, pub: pub.endpoint };
     this.log.info({ ...bound, outbox: outbox.path, outboxId: outbox.id, head: this.head }, "publisher listening");
     return bound;
@@ -309,16 +318,19 @@ export class Publisher {
       if (isOutboxBusy(err)) return; // next time
       throw err;
     }
+    this.pruned += pruned;
     if (pruned > 0) this.log.info({ pruned, first: r.outbox.records.first() }, "pruned records every peer acknowledged");
     else this.log.debug({ first: r.outbox.records.first() }, "prune check: nothing to prune");
   }
 
   /** Counters for status and tests. */
-  counters(): PublisherCounters & { head: number; sessions: number; refusedKeys: number; sharedReads: number } {
+  counters(): PublisherCounters & { head: number; committed: number; pruned: number; sessions: number; refusedKeys: number; sharedReads: number } {
     const r = this.running;
     return {
       ...(r?.control.counters ?? emptyCounters()),
       head: this.head,
+      committed: this.head - this.startHead,
+      pruned: this.pruned,
       sessions: r?.control.table.size ?? 0,
       refusedKeys: r?.gate?.refusedTotal ?? 0,
       sharedReads: r?.streamer.sharedReads ?? 0,
@@ -327,6 +339,16 @@ export class Publisher {
 
   sessions(): Session[] {
     return this.running ? [...this.running.control.table.all()] : [];
+  }
+
+  /** The outbox being served, or null when not started (for status views such as the metrics). */
+  get outbox(): Outbox | null {
+    return this.running?.outbox ?? null;
+  }
+
+  /** Since when (ms) the spool's imports have failed; null when they work or there is no spool. */
+  get spoolFailingSince(): number | null {
+    return this.spool?.failingSince ?? null;
   }
 
   private fail(error: Error): void {
