@@ -91,6 +91,11 @@ export const SINK_OPTIONS = {
     describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
     default: "10m",
   },
+  "mhonarc-timeout": {
+    type: "duration",
+    describe: "stop a mhonarc run (of up to 250 messages) taking longer than this: SIGTERM, then SIGKILL and its lock removed; a failed attempt; 0 for no limit",
+    default: "5m",
+  },
 } satisfies OptionSpecs;
 
 export const SUBSCRIBE_OPTIONS = {
@@ -100,7 +105,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },
@@ -137,6 +142,7 @@ export const STATUS_OPTIONS = {
   state: { type: "string", describe: "an archive peer's state file instead: its position and dead letters" },
   spool: { type: "string", describe: "also (or only) the spool: messages waiting, their age, rejected ones" },
   json: { type: "boolean", describe: "print JSON instead of a table", default: false },
+  watch: { type: "boolean", describe: "redraw the table every second until Ctrl-C (for a terminal)", default: false },
 } satisfies OptionSpecs;
 
 export const DEAD_LETTERS_OPTIONS = {
@@ -163,6 +169,7 @@ export const BENCH_OPTIONS = {
   rate: { type: "number", describe: "publish at this many messages per second, one fsync'd commit each (latency mode)" },
   backlog: { type: "boolean", describe: "publish everything first, then start the subscribers (catch-up mode)", default: false },
   secure: { type: "boolean", describe: "CURVE on (keys generated for the run)", default: false },
+  metrics: { type: "boolean", describe: "metrics endpoints on in serve and the subscribers, each scraped every second", default: false },
   json: { type: "boolean", describe: "print the report as JSON", default: false },
   dir: { type: "string", describe: "working directory (default: a new temporary one, removed afterwards)" },
   role: { type: "string", describe: "internal: the part a child process plays", cliOnly: true },

@@ -5,5 +5,5 @@ import type { SINK_OPTIONS } from "./commands.js";
 import type { Resolved } from "./spec.js";
 
 export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
-  return { timeoutMs: opts["exec-timeout"] };
+  return { timeoutMs: opts["exec-timeout"], mhonarcTimeoutMs: opts["mhonarc-timeout"] };
 }

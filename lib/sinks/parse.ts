@@ -1,4 +1,4 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, null.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
@@ -8,11 +8,12 @@ import { EventsSink } from "./events.js";
 import { ExecSink, type ExecOptions } from "./exec.js";
 import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
+import { MhonarcSink, type MhonarcOptions } from "./mhonarc.js";
 import { NullSink } from "./null.js";
 import type { Sink } from "./sink.js";
 
 /** Options of the sinks that take any; each reads only its own. */
-export interface SinkOptions extends ExecOptions {}
+export interface SinkOptions extends ExecOptions, MhonarcOptions {}
 
 export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
@@ -27,9 +28,11 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new MboxSink(resolve(arg));
     case "events":
       return new EventsSink(resolve(arg));
+    case "mhonarc":
+      return new MhonarcSink(resolve(arg), options);
     case "exec":
       return new ExecSink(arg, options);
     default:
-      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND or null`);
+      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND or null`);
   }
 }
