@@ -6,6 +6,7 @@
 
 import { utimesSync, writeFileSync } from "node:fs";
 import type { BodyRecord, RecordKind } from "../message/record.js";
+import { TOTALS_SINCE_VERSION } from "./outbox-schema.js";
 import { lazy, type Db, type Guard } from "./sqlite.js";
 
 /** The file `append` touches after each commit, beside the outbox. */
@@ -194,9 +195,15 @@ export class SqliteRecordLog implements RecordLog {
   /** What is retained: records (of them `events` list events), their bytes, the first seq and the head. */
   stats(): { head: number; first: number; count: number; events: number; bytes: number } {
     return this.guard(() => {
-      const s = this.stmts.stats.get() as { count: number; events: number | null; bytes: number | null; first: number | null };
-      return { head: this.head(), first: s.first ?? 0, count: s.count, events: s.events ?? 0, bytes: s.bytes ?? 0 };
+      // An outbox older than its running totals (opened read-only, so not upgraded) is counted row by row.
+      const totals = this.hasTotals ? this.stmts.totals : this.stmts.stats;
+      const s = totals.get() as { count: number; events: number | null; bytes: number | null };
+      return { head: this.head(), first: this.first(), count: s.count, events: s.events ?? 0, bytes: s.bytes ?? 0 };
     });
+  }
+
+  private get hasTotals(): boolean {
+    return (this.db.pragma("user_version", { simple: true }) as number) >= TOTALS_SINCE_VERSION;
   }
 
   /** What a peer is missing: records after `acked` it would receive, their bytes and the oldest one's age. */
@@ -242,7 +249,8 @@ function prepare(db: Db) {
       `DELETE FROM records WHERE seq IN
          (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`,
     ),
-    stats: () => db.prepare("SELECT count(*) AS count, sum(kind = 'event') AS events, sum(size) AS bytes, min(seq) AS first FROM records"),
+    stats: () => db.prepare("SELECT count(*) AS count, sum(kind = 'event') AS events, sum(size) AS bytes FROM records"),
+    totals: () => db.prepare("SELECT count, events, bytes FROM record_totals WHERE id = 0"),
     lagScan: () => db.prepare("SELECT list, size, received_at FROM records WHERE seq > ? ORDER BY seq"),
   });
 }
