@@ -195,7 +195,7 @@ describe("Outbox running totals (schema 4)", () => {
     for (let i = 0; i < 10; i++) outbox.records.append(rec("dev", i));
     await outbox.close();
     const db = new Database(path);
-    db.exec("DROP TRIGGER records_totals_insert; DROP TRIGGER records_totals_delete; DROP TABLE record_totals; DROP INDEX records_lag; PRAGMA user_version = 3");
+    db.exec("DROP TABLE record_totals; DROP INDEX records_lag; PRAGMA user_version = 3");
     db.close();
     expect(totals(open(path, { readonly: true }))).to.deep.equal(scanned(path));
     const upgraded = open(path);
