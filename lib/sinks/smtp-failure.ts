@@ -7,7 +7,9 @@
 // this message. Before it (greeting, EHLO, STARTTLS, AUTH) a 5yz says the
 // server or our settings are wrong, whatever the message: making that a
 // dead letter would set every record aside in turn, so it is waited out
-// as temporary, logged with the server's text until someone fixes it.
+// as temporary, logged with the server's text until someone fixes it. So
+// is 530 wherever it comes (RFC 4954 §6, RFC 3207 §4: authentication or
+// STARTTLS required): servers say it to MAIL FROM, and it is about us.
 
 import { SinkError } from "../errors.js";
 
@@ -19,6 +21,7 @@ interface SmtpClientError {
 }
 
 const TRANSACTION = new Set(["MAIL FROM", "RCPT TO", "DATA"]);
+const AUTH_REQUIRED = 530;
 
 /** The SinkError for `err`, met sending a record after `stored` records were stored through `server`. */
 export function smtpFailure(err: unknown, server: string, stored: number): SinkError {
@@ -33,7 +36,7 @@ function judge(err: unknown, server: string): { transient: boolean; message: str
   const command = typeof e.command === "string" ? e.command : "";
   const inTransaction = TRANSACTION.has(command);
   if (reply !== null && reply >= 500 && reply < 600) {
-    if (inTransaction) return { transient: false, message: `${server} refused the message (${command}): ${text}` };
+    if (inTransaction && reply !== AUTH_REQUIRED) return { transient: false, message: `${server} refused the message (${command}): ${text}` };
     return { transient: true, message: `${server} refused the session (${command}), whatever the message: check --smtp-url and the server: ${text}` };
   }
   if (reply !== null && reply >= 400 && reply < 500) {
