@@ -44,5 +44,6 @@ function judge(err: unknown, server: string): { transient: boolean; message: str
   }
   // Refused before sending: larger than the SIZE the server announced (RFC 1870).
   if (e.code === "EMESSAGE" && command === "MAIL FROM") return { transient: false, message: `${server} cannot take the message: ${text}` };
+  if (e.code === "ETIMEDOUT") return { transient: true, message: `${server} did not answer within --smtp-timeout: ${text}` };
   return { transient: true, message: `cannot deliver through ${server}: ${text}` };
 }

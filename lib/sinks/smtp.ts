@@ -20,6 +20,7 @@ import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import { SinkError, StateMachineError, UsageError } from "../errors.js";
 import { hasEightBit, smtpData } from "../message/smtp-data.js";
 import { smtpFailure } from "./smtp-failure.js";
+import { noDelaySocket } from "./smtp-socket.js";
 import { checkRecipient, defaultSender, DEFAULT_SMTP_URL, parseSender, parseSmtpUrl, type SmtpServer } from "./smtp-settings.js";
 import { storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
@@ -110,6 +111,7 @@ export class SmtpSink implements Sink {
       maxRequeues: 0,
       host,
       port,
+      getSocket: noDelaySocket(host, port),
       secure: tls === "implicit",
       // STARTTLS only when the URL asks, and then required: a local MTA's self-signed certificate must not stall plain smtp://.
       requireTLS: tls === "starttls",
