@@ -64,7 +64,8 @@ function redact(url: URL): string {
   return copy.href;
 }
 
-function isLoopback(host: string): boolean {
+/** Whether `host` names this machine over loopback: nothing said to it crosses a network. */
+export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 

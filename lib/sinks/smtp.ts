@@ -21,7 +21,7 @@ import { SinkError, StateMachineError, UsageError } from "../errors.js";
 import { hasEightBit, smtpData } from "../message/smtp-data.js";
 import { smtpFailure } from "./smtp-failure.js";
 import { noDelaySocket } from "./smtp-socket.js";
-import { checkRecipient, defaultSender, DEFAULT_SMTP_URL, parseSender, parseSmtpUrl, type SmtpServer } from "./smtp-settings.js";
+import { checkRecipient, defaultSender, DEFAULT_SMTP_URL, isLoopback, parseSender, parseSmtpUrl, type SmtpServer } from "./smtp-settings.js";
 import { storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 export interface SmtpOptions {
@@ -69,6 +69,9 @@ export class SmtpSink implements Sink {
     this.transport = nodemailer.createTransport(this.transportOptions(ca));
     const sender = this.sender === "" ? "<>" : this.sender;
     context.log.info({ to: this.address, server: this.server.display, from: sender }, "smtp sink ready");
+    if (this.server.tls === "none" && !isLoopback(this.server.host)) {
+      context.log.warn({ server: this.server.display }, "smtp: messages cross the network to this server unencrypted; use smtp+starttls:// or smtps:// if it can");
+    }
     if (this.unqualifiedSender) {
       context.log.warn({ from: sender }, "smtp: the default envelope sender has no domain beyond this host's name: servers elsewhere may refuse it; set --smtp-from");
     }

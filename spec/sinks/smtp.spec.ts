@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { pino } from "pino";
 import { UsageError } from "../../lib/errors.js";
 import { smtpData } from "../../lib/message/smtp-data.js";
 import { parseSink } from "../../lib/sinks/parse.js";
@@ -354,6 +355,24 @@ describe("smtp sink settings", () => {
 
   it("names itself in the usage message of an unknown sink", () => {
     expect(() => parseSink("smpt:a@example.org")).to.throw(UsageError, /smtp:ADDRESS/);
+  });
+
+  it("says at start where it delivers, and warns of clear text beyond this host and of an unqualified default sender", async () => {
+    const started = async (options: SmtpOptions): Promise<Array<Record<string, unknown>>> => {
+      const lines: Array<Record<string, unknown>> = [];
+      const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+      const sink = new SmtpSink(ADDRESS, options);
+      await sink.start({ journal: { get: () => null, set: async () => {} }, committed: 0, position: () => 0, commits: () => 0, outbox: null, log });
+      await sink.close();
+      return lines;
+    };
+    const local = await started({ smtpUrl: "smtp://u:secret@127.0.0.1:2525", smtpFrom: "b@example.org" });
+    expect(local.map((l) => [l.msg, l.server, l.from, l.to])).to.deep.equal([["smtp sink ready", "smtp://u@127.0.0.1:2525", "b@example.org", ADDRESS]]);
+    const remote = await started({ smtpUrl: "smtp://mx.example.org", smtpFrom: "<>" });
+    expect(remote.map((l) => l.msg)).to.deep.equal(["smtp sink ready", "smtp: messages cross the network to this server unencrypted; use smtp+starttls:// or smtps:// if it can"]);
+    expect(remote[0]!.from).to.equal("<>");
+    const byDefault = await started({});
+    expect(byDefault.some((l) => String(l.msg).includes("default envelope sender")), "warned").to.equal(!defaultSender().qualified);
   });
 
   it("fails start() permanently when --smtp-ca cannot be read", async () => {
