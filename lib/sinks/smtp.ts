@@ -11,8 +11,9 @@
 //
 // At least once, by nature: a crash after the server's 250 and before our
 // commit, or a timeout waiting for that 250 after the server stored the
-// message, sends it again. Archives that skip a Message-ID they hold
-// (mail-archive.com, public-inbox, MHonArc) keep one copy; a mailbox keeps two.
+// message, sends it again. An archive that skips a message it holds keeps
+// one copy (MHonArc skips a known Message-ID, public-inbox the same
+// Message-ID with the same content); a plain mailbox keeps two.
 
 import { readFile } from "node:fs/promises";
 import nodemailer from "nodemailer";
@@ -121,10 +122,10 @@ export class SmtpSink implements Sink {
       ignoreTLS: tls === "none",
       ...(auth === null ? {} : { auth: { user: auth.user, pass: auth.pass } }),
       ...(ca === null ? {} : { tls: { ca } }),
+      // The socket comes connecting (noDelaySocket): the greeting timeout covers name lookup and connect too.
       connectionTimeout: timeout,
       greetingTimeout: timeout,
       socketTimeout: timeout,
-      dnsTimeout: timeout,
       disableFileAccess: true,
       disableUrlAccess: true,
       logger: false,

@@ -12,7 +12,8 @@ given text:
   {"match": TEXT, "reply": "554 5.7.1 refused", "times": -1}   always refused
   {"match": TEXT, "hold": SECONDS}   stored, then the 250 is held back that long
 With --dedupe it is an archive that skips a Message-ID it holds (as
-mail-archive.com, public-inbox and MHonArc do): answered 250, not stored.
+MHonArc does; public-inbox when the content is the same too): answered
+250, not stored.
 
 Run with Debian's Python: /usr/bin/python3 smtp_archive.py --listen 127.0.0.1:0 --root DIR
 It prints "listening on PORT" once it accepts connections. Each arrival

@@ -46,7 +46,7 @@ describe("smtp sink, with a real SMTP server (aiosmtpd)", function () {
 
   describe("the shared contract", () => {
     // One server for the suite, an archive that skips a Message-ID it holds
-    // (as mail-archive.com, public-inbox and MHonArc do): it, not the sink,
+    // (as MHonArc does, and public-inbox for the same content): it, not the sink,
     // keeps a redelivered record from becoming a second entry. Each bench
     // directory gets its own recipient, so its own mailbox.
     let archive: SmtpTestServer;
