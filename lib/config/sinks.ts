@@ -7,6 +7,7 @@ import type { Resolved } from "./spec.js";
 export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
   return {
     timeoutMs: opts["exec-timeout"],
+    mhonarcTimeoutMs: opts["mhonarc-timeout"],
     smtpUrl: opts["smtp-url"],
     smtpTimeoutMs: opts["smtp-timeout"],
     ...(opts["smtp-from"] === undefined ? {} : { smtpFrom: opts["smtp-from"] }),

@@ -1,4 +1,4 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, smtp:ADDRESS, null.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, smtp:ADDRESS, null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
@@ -8,12 +8,13 @@ import { EventsSink } from "./events.js";
 import { ExecSink, type ExecOptions } from "./exec.js";
 import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
+import { MhonarcSink, type MhonarcOptions } from "./mhonarc.js";
 import { NullSink } from "./null.js";
 import type { Sink } from "./sink.js";
 import { SmtpSink, type SmtpOptions } from "./smtp.js";
 
 /** Options of the sinks that take any; each reads only its own. */
-export interface SinkOptions extends ExecOptions, SmtpOptions {}
+export interface SinkOptions extends ExecOptions, MhonarcOptions, SmtpOptions {}
 
 export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
@@ -28,13 +29,15 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new MboxSink(resolve(arg));
     case "events":
       return new EventsSink(resolve(arg));
+    case "mhonarc":
+      return new MhonarcSink(resolve(arg), options);
     case "exec":
       return new ExecSink(arg, options);
     case "smtp":
       return new SmtpSink(arg, options);
     default:
       throw new UsageError(
-        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, smtp:ADDRESS or null`,
+        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, smtp:ADDRESS or null`,
       );
   }
 }
