@@ -152,6 +152,17 @@ describe("smtp sink, with a real SMTP server (aiosmtpd)", function () {
       expect(server.stored(ADDRESS).map(fromSmtp)).to.deep.equal([records[0]!.body, records[2]!.body]);
     });
 
+    it("sends a line over SMTP's 998 octets as it is: a server that refuses it makes that a permanent failure with its reply", async () => {
+      const long = rawRecord("dev", 1, `Subject: long line\n\n${"x".repeat(2000)}\n`);
+      const sink = await bench.start(0);
+      const err = await expectSinkError(sink.store([long, sinkRecord("dev", 2)]));
+      expect(err.transient).to.equal(false);
+      expect(err.stored).to.equal(0);
+      expect(err.message).to.contain("500 Line too long"); // aiosmtpd's own reply (RFC 5321 §4.5.3.1.6)
+      await sink.store([sinkRecord("dev", 2)]);
+      expect(server.stored(ADDRESS)).to.have.length(1);
+    });
+
     it("takes a message over the server's SIZE as permanent, before sending it", async () => {
       await server.stop();
       server = await SmtpTestServer.start({ size: 4000 });
