@@ -96,6 +96,24 @@ export const SINK_OPTIONS = {
     describe: "stop a mhonarc run (of up to 250 messages) taking longer than this: SIGTERM, then SIGKILL and its lock removed; a failed attempt; 0 for no limit",
     default: "5m",
   },
+  "smtp-url": {
+    type: "string",
+    describe: "smtp sinks' server: smtp://HOST[:PORT], smtp+starttls://[USER:PASSWORD@]HOST[:PORT] (STARTTLS required) or smtps://... (TLS); a password is better in MQ_ARCHIVE_SMTP_URL or --config than here",
+    default: "smtp://127.0.0.1:25",
+  },
+  "smtp-from": {
+    type: "string",
+    describe: "smtp sinks' envelope sender (MAIL FROM, where bounces go), or <> for the null reverse-path (default: mq-archive@<host name>)",
+  },
+  "smtp-timeout": {
+    type: "duration",
+    describe: "smtp sinks: longest wait to connect, for the greeting and for each reply (a temporary failure)",
+    default: "5m",
+  },
+  "smtp-ca": {
+    type: "string",
+    describe: "smtp sinks: PEM file of the certificate authorities to trust for the server's certificate, instead of the system's",
+  },
 } satisfies OptionSpecs;
 
 export const SUBSCRIBE_OPTIONS = {
@@ -105,7 +123,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR, smtp:ADDRESS (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },

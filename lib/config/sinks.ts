@@ -5,5 +5,12 @@ import type { SINK_OPTIONS } from "./commands.js";
 import type { Resolved } from "./spec.js";
 
 export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
-  return { timeoutMs: opts["exec-timeout"], mhonarcTimeoutMs: opts["mhonarc-timeout"] };
+  return {
+    timeoutMs: opts["exec-timeout"],
+    mhonarcTimeoutMs: opts["mhonarc-timeout"],
+    smtpUrl: opts["smtp-url"],
+    smtpTimeoutMs: opts["smtp-timeout"],
+    ...(opts["smtp-from"] === undefined ? {} : { smtpFrom: opts["smtp-from"] }),
+    ...(opts["smtp-ca"] === undefined ? {} : { smtpCa: opts["smtp-ca"] }),
+  };
 }

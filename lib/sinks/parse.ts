@@ -1,4 +1,4 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, null.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, smtp:ADDRESS, null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
@@ -11,9 +11,10 @@ import { MboxSink } from "./mbox.js";
 import { MhonarcSink, type MhonarcOptions } from "./mhonarc.js";
 import { NullSink } from "./null.js";
 import type { Sink } from "./sink.js";
+import { SmtpSink, type SmtpOptions } from "./smtp.js";
 
 /** Options of the sinks that take any; each reads only its own. */
-export interface SinkOptions extends ExecOptions, MhonarcOptions {}
+export interface SinkOptions extends ExecOptions, MhonarcOptions, SmtpOptions {}
 
 export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
@@ -32,7 +33,11 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new MhonarcSink(resolve(arg), options);
     case "exec":
       return new ExecSink(arg, options);
+    case "smtp":
+      return new SmtpSink(arg, options);
     default:
-      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND or null`);
+      throw new UsageError(
+        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, smtp:ADDRESS or null`,
+      );
   }
 }
