@@ -12,6 +12,7 @@ import { runCli } from "../helpers/cli.js";
 import { Mesh } from "../helpers/mesh.js";
 import { makeMessage, type TestMessage } from "../helpers/messages.js";
 import { addDirectly, markedNoArchive, mhonarcId, mhonarcMissing, noMessageId, readArchive, refused, setUpArchive } from "../helpers/mhonarc.js";
+import { skipWhenMissing } from "../helpers/skip.js";
 
 /** Publish in order: plain messages through the library, one without Message-ID through `publish` (which derives its id). */
 async function publishAll(mesh: Mesh, messages: readonly TestMessage[]): Promise<void> {
@@ -35,11 +36,7 @@ const idsIn = (archive: string, list: string): string[] => readArchive(join(arch
 describe("e2e: the mhonarc sink with the real mhonarc", function () {
   this.timeout(180_000);
   before(function () {
-    const missing = mhonarcMissing();
-    if (missing) {
-      console.warn(`\n  !!! SKIPPING the mhonarc e2e tests: ${missing}.\n`);
-      this.skip();
-    }
+    skipWhenMissing(this, "the mhonarc e2e tests", mhonarcMissing());
   });
 
   it("archives a few dozen messages once each, in order; dead-letters what mhonarc refuses or declines", async () => {

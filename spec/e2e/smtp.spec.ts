@@ -10,6 +10,7 @@ import { Mesh } from "../helpers/mesh.js";
 import { makeMessage, type TestMessage } from "../helpers/messages.js";
 import { SmtpTestServer, smtpServerMissing, stopSmtpServers, type Arrival } from "../helpers/smtp-server.js";
 import { waitFor } from "../helpers/wait.js";
+import { skipWhenMissing } from "../helpers/skip.js";
 
 const ADDRESS = "archive@example.org";
 const SENDER = "archive-bounces@example.org";
@@ -47,11 +48,7 @@ describe("e2e: the smtp sink", function () {
   this.timeout(180_000);
 
   before(function () {
-    const missing = smtpServerMissing();
-    if (missing) {
-      console.warn(`\n  !!! SKIPPING the smtp e2e tests: ${missing}.\n`);
-      this.skip();
-    }
+    skipWhenMissing(this, "the smtp e2e tests", smtpServerMissing());
   });
   afterEach(stopSmtpServers);
 

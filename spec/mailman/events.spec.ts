@@ -11,6 +11,7 @@ import { Outbox } from "../../lib/store/outbox.js";
 import { Mesh } from "../helpers/mesh.js";
 import { readMaildirArchive } from "../helpers/messages.js";
 import { mailmanMissing, MailmanSite } from "./site.js";
+import { skipWhenMissing } from "../helpers/skip.js";
 
 /** The events of a list an `events:` sink stored, in order. */
 function storedEvents(dir: string, list: string): Array<Record<string, string>> {
@@ -23,11 +24,7 @@ describe("Mailman: list events through the mq-archive plugin", function () {
   this.timeout(240_000);
 
   before(function () {
-    const missing = mailmanMissing();
-    if (missing) {
-      console.warn(`\n  !!! SKIPPING the Mailman tests: ${missing}.\n`);
-      this.skip();
-    }
+    skipWhenMissing(this, "the Mailman tests", mailmanMissing());
   });
 
   it("publishes list created, owner, moderator added and removed, and list deleted, in order with the list's posts", async () => {

@@ -16,6 +16,7 @@ import { holdWriteLock } from "../helpers/outbox-lock.js";
 import { fill, smallDisk, type SmallDisk } from "../helpers/small-disk.js";
 import { waitFor } from "../helpers/wait.js";
 import { mailmanMissing, MailmanSite } from "./site.js";
+import { skipWhenMissing } from "../helpers/skip.js";
 
 const LIST = "dev@example.com";
 
@@ -30,11 +31,7 @@ describe("Mailman: no post lost when the outbox cannot take it", function () {
   let disk: SmallDisk | null = null;
 
   beforeEach(function () {
-    const missing = mailmanMissing();
-    if (missing) {
-      console.warn(`\n  !!! SKIPPING the Mailman tests: ${missing}.\n`);
-      this.skip();
-    }
+    skipWhenMissing(this, "the Mailman tests", mailmanMissing());
     const mounted = smallDisk("16m");
     if (typeof mounted === "string") {
       console.warn(`\n  !!! SKIPPING the Mailman fault test: ${mounted}. It needs root (or CAP_SYS_ADMIN) to mount a tmpfs.\n`);

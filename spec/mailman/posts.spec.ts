@@ -7,16 +7,13 @@ import { expect } from "chai";
 import { Mesh } from "../helpers/mesh.js";
 import { readMaildirArchive } from "../helpers/messages.js";
 import { mailmanMissing, MailmanSite, messageIdHash } from "./site.js";
+import { skipWhenMissing } from "../helpers/skip.js";
 
 describe("Mailman: posts through the mq-archive archiver", function () {
   this.timeout(180_000);
 
   before(function () {
-    const missing = mailmanMissing();
-    if (missing) {
-      console.warn(`\n  !!! SKIPPING the Mailman tests: ${missing}.\n`);
-      this.skip();
-    }
+    skipWhenMissing(this, "the Mailman tests", mailmanMissing());
   });
 
   it("archives each post Mailman accepts once, through publish, serve and subscribe, with Archived-At", async () => {

@@ -14,6 +14,7 @@ import { waitFor } from "../helpers/wait.js";
 import { dashboardQueries, EXAMPLES, readDashboard, ruleExprs, withGrafanaVariables } from "./examples.js";
 import { SERVE_METRICS, SUBSCRIBE_METRICS, type DocumentedMetric } from "./metric-names.js";
 import { PrometheusServer, prometheusMissing, type Sample } from "./prometheus-server.js";
+import { skipWhenMissing } from "../helpers/skip.js";
 
 /** `# TYPE name type` of every metric a /metrics page exports. */
 async function exportedTypes(endpoint: string): Promise<Map<string, string>> {
@@ -44,11 +45,7 @@ describe("metrics: a real Prometheus scraping serve and subscribe", function () 
   this.timeout(180_000);
 
   before(function () {
-    const missing = prometheusMissing();
-    if (missing) {
-      console.warn(`\n  !!! SKIPPING the Prometheus server tests: ${missing}.\n`);
-      this.skip();
-    }
+    skipWhenMissing(this, "the Prometheus server tests", prometheusMissing());
   });
 
   it("shows a stopped peer's lag under its name, loads the example alerts, and every dashboard query finds series", async () => {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { tempDir } from "../helpers/tmp.js";
 import { allPanels, dashboardQueries, EXAMPLES, promtoolMissing, readDashboard, ruleExprs, withGrafanaVariables } from "./examples.js";
 import { metricNamesIn, queryableNames } from "./metric-names.js";
+import { skipWhenMissing } from "../helpers/skip.js";
 
 function promtool(args: string[], cwd = EXAMPLES): void {
   const r = spawnSync("promtool", args, { cwd, encoding: "utf8" });
@@ -22,11 +23,7 @@ describe("examples/prometheus with promtool", function () {
   this.timeout(60_000);
 
   before(function () {
-    const missing = promtoolMissing();
-    if (missing) {
-      console.warn(`\n  !!! SKIPPING the promtool checks of examples/prometheus: ${missing}.\n`);
-      this.skip();
-    }
+    skipWhenMissing(this, "the promtool checks of examples/prometheus", promtoolMissing());
   });
 
   it("the alert rules load", () => {

@@ -22,6 +22,7 @@ import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { batch, expectSinkError, SinkBench, sinkContract } from "./contract.js";
 import { eventRecord, sinkRecord } from "./records.js";
+import { skipWhenMissing } from "../helpers/skip.js";
 
 const ADDRESS = "archive@example.org";
 
@@ -37,11 +38,7 @@ describe("smtp sink, with a real SMTP server (aiosmtpd)", function () {
   this.timeout(60_000);
 
   before(function () {
-    const missing = smtpServerMissing();
-    if (missing) {
-      console.warn(`\n  !!! SKIPPING the smtp sink tests: ${missing}.\n`);
-      this.skip();
-    }
+    skipWhenMissing(this, "the smtp sink tests", smtpServerMissing());
   });
 
   describe("the shared contract", () => {
