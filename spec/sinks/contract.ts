@@ -36,6 +36,8 @@ export class SinkBench {
   readonly dir = join(this.base, "archive");
   readonly state = SubscriberState.open(join(this.base, "state.db"));
   private readonly sinks: Sink[] = [];
+  /** What the sinks reported through SinkContext.problem, in order. */
+  readonly problems: Array<string | null> = [];
 
   constructor(private readonly makeSink: MakeSink) {}
 
@@ -43,7 +45,7 @@ export class SinkBench {
   async start(committed: number, outbox: string | null = OUTBOX): Promise<Sink> {
     const sink = this.makeSink(this.dir);
     this.sinks.push(sink);
-    await sink.start({ journal: this.state.journal(sink.name), committed, position: () => this.state.position, commits: () => this.state.commits, outbox, log: silentLogger() });
+    await sink.start({ journal: this.state.journal(sink.name), committed, position: () => this.state.position, commits: () => this.state.commits, outbox, log: silentLogger(), problem: (text) => this.problems.push(text) });
     return sink;
   }
 
