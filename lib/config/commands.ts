@@ -81,6 +81,15 @@ export const SINK_OPTIONS = {
     describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
     default: "10m",
   },
+  "hyperkitty-key-file": {
+    type: "string",
+    describe: "hyperkitty sink: a file holding HyperKitty's MAILMAN_ARCHIVER_KEY (not readable by others; read again after HyperKitty refuses it)",
+  },
+  "hyperkitty-timeout": {
+    type: "duration",
+    describe: "hyperkitty sink: give up on one POST after this long (a temporary failure, retried)",
+    default: "60s",
+  },
 } satisfies OptionSpecs;
 
 export const SUBSCRIBE_OPTIONS = {
@@ -90,7 +99,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR, hyperkitty:URL (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },

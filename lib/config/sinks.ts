@@ -5,5 +5,10 @@ import type { SINK_OPTIONS } from "./commands.js";
 import type { Resolved } from "./spec.js";
 
 export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
-  return { timeoutMs: opts["exec-timeout"] };
+  const keyFile = opts["hyperkitty-key-file"];
+  return {
+    timeoutMs: opts["exec-timeout"],
+    hyperkittyTimeoutMs: opts["hyperkitty-timeout"],
+    ...(keyFile === undefined ? {} : { hyperkittyKeyFile: keyFile }),
+  };
 }

@@ -1,4 +1,4 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, null.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, hyperkitty:URL, null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
@@ -6,13 +6,14 @@ import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { EventsSink } from "./events.js";
 import { ExecSink, type ExecOptions } from "./exec.js";
+import { HyperKittySink, type HyperKittyOptions } from "./hyperkitty.js";
 import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
 import { NullSink } from "./null.js";
 import type { Sink } from "./sink.js";
 
 /** Options of the sinks that take any; each reads only its own. */
-export interface SinkOptions extends ExecOptions {}
+export interface SinkOptions extends ExecOptions, HyperKittyOptions {}
 
 export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
@@ -29,7 +30,9 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new EventsSink(resolve(arg));
     case "exec":
       return new ExecSink(arg, options);
+    case "hyperkitty":
+      return new HyperKittySink(arg, options);
     default:
-      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND or null`);
+      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, hyperkitty:URL or null`);
   }
 }
