@@ -17,7 +17,8 @@ export type Outcome =
 /** A configuration problem: every message would fail alike until someone fixes it. Retried. */
 export type Reading = Outcome | { type: "problem"; message: string };
 
-const PAUSED = "archiving to it is paused and retried until that is fixed";
+/** How every problem ends: what the peer does meanwhile. */
+export const PAUSED = "archiving to it is paused and retried until that is fixed";
 const EXCERPT = 300;
 
 export function readAnswer(a: Answer, where: { url: string; keyFile: string }): Reading {

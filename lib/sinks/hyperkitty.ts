@@ -21,7 +21,7 @@
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { ConfigError, SinkError, UsageError } from "../errors.js";
 import { formatDuration } from "../config/units.js";
-import { readAnswer, type Outcome, type Reading } from "./hyperkitty-answer.js";
+import { PAUSED, readAnswer, type Outcome, type Reading } from "./hyperkitty-answer.js";
 import { storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
 export interface HyperKittyOptions {
@@ -85,7 +85,7 @@ export class HyperKittySink implements Sink {
     try {
       key = this.key ??= readArchiverKey(this.keyFile);
     } catch (err) {
-      return this.problem(`${(err as Error).message}. Paused: retrying, reading the file again each time`);
+      return this.problem(`${(err as Error).message} (read again at each retry); ${PAUSED}`);
     }
     const outcome = await this.post(record, key);
     if (outcome.type === "problem") {
@@ -134,7 +134,7 @@ export class HyperKittySink implements Sink {
     }
     if (e.cause?.message === "bad port") {
       // The Fetch standard's blocked ports (6000, 6665-6669, 587, ...): fetch will never connect to one.
-      return { type: "problem", message: `Node's fetch refuses to connect to port ${this.endpoint.port} (reserved for other protocols by the Fetch standard): serve HyperKitty on another port; archiving to it is paused and retried until that is fixed` };
+      return { type: "problem", message: `Node's fetch refuses to connect to port ${this.endpoint.port} (reserved for other protocols by the Fetch standard): serve HyperKitty on another port; ${PAUSED}` };
     }
     return { type: "failed", transient: true, message: `cannot reach HyperKitty at ${url}: ${e.cause?.message ?? e.message}; retrying` };
   }

@@ -5,7 +5,7 @@
 // from the copies capture.py keeps inside it.
 
 import { expect } from "chai";
-import { chmodSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { ConfigError, UsageError } from "../../lib/errors.js";
 import { HyperKittySink, type HyperKittyOptions } from "../../lib/sinks/hyperkitty.js";
 import type { SinkRecord } from "../../lib/sinks/sink.js";
@@ -155,6 +155,22 @@ describe("hyperkitty sink, with a real HyperKitty", function () {
       await sink.store([r]);
       expect(bench.problems.at(-1), "the problem is over").to.equal(null);
       expect(stored().map((e) => e.messageId)).to.deep.equal(await idsOf([r]));
+    });
+
+    it("pauses while the key file cannot be read after a 401 (being rewritten, say), then reads it again", async () => {
+      keyFile = hk.writeKeyFile("sink.key", "stale-key-0000");
+      const sink = await bench.start(0);
+      const r = record(list, 1);
+      expect((await expectSinkError(sink.store([r]))).message).to.contain("(401)");
+      rmSync(keyFile);
+      const err = await expectSinkError(sink.store([r]));
+      expect(err.transient).to.equal(true);
+      expect(err.message).to.contain(`cannot read the HyperKitty key file ${keyFile}`).and.to.contain("paused");
+      expect(bench.problems.at(-1)).to.equal(err.message);
+      hk.writeKeyFile("sink.key");
+      await sink.store([r]);
+      expect(bench.problems.at(-1)).to.equal(null);
+      expect(stored()).to.have.length(1);
     });
 
     it("pauses while HyperKitty refuses this host (403: MAILMAN_ARCHIVER_FROM), then stores", async () => {
