@@ -88,7 +88,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const serveCpuAtStart = cpuSeconds(serve.process.pid!);
   const children: ChildProcess[] = [];
   try {
-    const publisherJob: PublisherJob = { db, messages: o.messages, size: o.size, rate: o.rate, list: "bench" };
+    // A list's full address, as Mailman names lists: the hyperkitty sink takes no other.
+    const publisherJob: PublisherJob = { db, messages: o.messages, size: o.size, rate: o.rate, list: "bench@lists.example.org" };
     let publisher: Child<"published"> | null = null;
     let backlogDone = 0;
     if (o.backlog) {

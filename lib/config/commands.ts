@@ -114,6 +114,15 @@ export const SINK_OPTIONS = {
     type: "string",
     describe: "smtp sinks: PEM file of the certificate authorities to trust for the server's certificate, instead of the system's",
   },
+  "hyperkitty-key-file": {
+    type: "string",
+    describe: "hyperkitty sink: a file holding HyperKitty's MAILMAN_ARCHIVER_KEY (not readable by others; read again after HyperKitty refuses it)",
+  },
+  "hyperkitty-timeout": {
+    type: "duration",
+    describe: "hyperkitty sink: give up on one POST after this long (a temporary failure, retried)",
+    default: "60s",
+  },
 } satisfies OptionSpecs;
 
 export const SUBSCRIBE_OPTIONS = {
@@ -123,7 +132,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR, smtp:ADDRESS (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR, hyperkitty:URL, smtp:ADDRESS (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },

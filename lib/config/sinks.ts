@@ -5,6 +5,7 @@ import type { SINK_OPTIONS } from "./commands.js";
 import type { Resolved } from "./spec.js";
 
 export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
+  const keyFile = opts["hyperkitty-key-file"];
   return {
     timeoutMs: opts["exec-timeout"],
     mhonarcTimeoutMs: opts["mhonarc-timeout"],
@@ -12,5 +13,7 @@ export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
     smtpTimeoutMs: opts["smtp-timeout"],
     ...(opts["smtp-from"] === undefined ? {} : { smtpFrom: opts["smtp-from"] }),
     ...(opts["smtp-ca"] === undefined ? {} : { smtpCa: opts["smtp-ca"] }),
+    hyperkittyTimeoutMs: opts["hyperkitty-timeout"],
+    ...(keyFile === undefined ? {} : { hyperkittyKeyFile: keyFile }),
   };
 }

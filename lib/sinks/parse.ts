@@ -1,4 +1,4 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, smtp:ADDRESS, null.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL, smtp:ADDRESS, exec:COMMAND, null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { EventsSink } from "./events.js";
 import { ExecSink, type ExecOptions } from "./exec.js";
+import { HyperKittySink, type HyperKittyOptions } from "./hyperkitty.js";
 import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
 import { MhonarcSink, type MhonarcOptions } from "./mhonarc.js";
@@ -14,7 +15,7 @@ import type { Sink } from "./sink.js";
 import { SmtpSink, type SmtpOptions } from "./smtp.js";
 
 /** Options of the sinks that take any; each reads only its own. */
-export interface SinkOptions extends ExecOptions, MhonarcOptions, SmtpOptions {}
+export interface SinkOptions extends ExecOptions, MhonarcOptions, SmtpOptions, HyperKittyOptions {}
 
 export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
@@ -35,9 +36,11 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new ExecSink(arg, options);
     case "smtp":
       return new SmtpSink(arg, options);
+    case "hyperkitty":
+      return new HyperKittySink(arg, options);
     default:
       throw new UsageError(
-        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, smtp:ADDRESS or null`,
+        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL, smtp:ADDRESS, exec:COMMAND or null`,
       );
   }
 }

@@ -37,6 +37,14 @@ export interface SinkContext {
   /** The outbox being followed, or null before the first session. */
   outbox: string | null;
   log: Logger;
+  /**
+   * Say that this sink cannot go on until a person fixes something (a wrong
+   * key, a wrong address): the text says what and how; null says it goes on
+   * again. Call it when that changes (repeats are ignored). The subscriber
+   * logs each change once, keeps the text in its state file for `status
+   * --state`, and logs the sink's retries meanwhile at debug only.
+   */
+  problem: (text: string | null) => void;
 }
 
 export interface Sink {

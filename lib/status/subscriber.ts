@@ -55,6 +55,8 @@ export interface SubscriberStatus {
   lists: string[] | null;
   deadLetters: number;
   retriesPending: number;
+  /** What sinks said a person must fix (a wrong key, say), as the running (or last) subscriber reported it. */
+  sinkProblems: Array<{ sink: string; problem: string; since: string }>;
 }
 
 export function readSubscriberStatus(state: SubscriberState): SubscriberStatus {
@@ -67,10 +69,11 @@ export function readSubscriberStatus(state: SubscriberState): SubscriberStatus {
     lists: state.lists,
     deadLetters: state.deadLetterCount(),
     retriesPending: state.pendingRetries().length,
+    sinkProblems: state.sinkProblems.map((p) => ({ sink: p.sink, problem: p.problem, since: new Date(p.since).toISOString() })),
   };
 }
 
-export function formatSubscriberStatus(s: SubscriberStatus): string {
+export function formatSubscriberStatus(s: SubscriberStatus, now = Date.now()): string {
   return [
     `archive peer state ${s.state} (peer ${s.peerId})`,
     `  follows outbox ${s.outbox ?? "(none yet)"}, stored up to seq ${s.position}`,
@@ -78,6 +81,7 @@ export function formatSubscriberStatus(s: SubscriberStatus): string {
     `  lists: ${s.lists === null ? "all it may receive" : s.lists.join(", ")}`,
     `  dead letters: ${s.deadLetters}${s.retriesPending > 0 ? ` (${s.retriesPending} marked for retry)` : ""}` +
       (s.deadLetters > 0 ? " — see mq-archive dead-letters --state … list" : ""),
+    ...s.sinkProblems.map((p) => `  needs attention for ${formatDuration(now - Date.parse(p.since))}: ${p.sink}: ${p.problem}`),
     "",
   ].join("\n");
 }

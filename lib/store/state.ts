@@ -16,6 +16,13 @@ import { migrate, STATE_KIND, STATE_SCHEMA_VERSION } from "./state-schema.js";
 
 export type { DeadLetter, DeadLetterInput, DeadLetterStatus } from "./dead-letters.js";
 
+/** A condition a sink reported a person must fix (SinkContext.problem), and since when (ms). */
+export interface SinkProblem {
+  sink: string;
+  problem: string;
+  since: number;
+}
+
 export interface BatchCommit {
   position: number;
   archived: readonly ArchivedEntry[];
@@ -149,6 +156,29 @@ export class SubscriberState {
   /** Records archived (stored by every sink, or dead-lettered) since this state file was created or upgraded, by kind. */
   get archivedCounts(): { messages: number; events: number } {
     return { messages: Number(this.meta("archived_messages") ?? "0"), events: Number(this.meta("archived_events") ?? "0") };
+  }
+
+  /** The problems the sinks reported and have not cleared (informational: not part of any commit). */
+  get sinkProblems(): SinkProblem[] {
+    const raw = this.meta("sink_problems");
+    return raw === null ? [] : (JSON.parse(raw) as SinkProblem[]);
+  }
+
+  /** Set one sink's problem, or clear it (null). */
+  setSinkProblem(sink: string, problem: string | null, now = Date.now()): void {
+    const next = this.sinkProblems.filter((p) => p.sink !== sink);
+    if (problem !== null) next.push({ sink, problem, since: now });
+    this.writeSinkProblems(next);
+  }
+
+  /** Forget every sink's problem (a subscriber starting: only its own sinks speak now). */
+  clearSinkProblems(): void {
+    if (this.meta("sink_problems") !== null) this.writeSinkProblems([]);
+  }
+
+  private writeSinkProblems(problems: readonly SinkProblem[]): void {
+    const value = problems.length === 0 ? null : JSON.stringify(problems);
+    this.guard(() => this.write(() => this.setMeta("sink_problems", value))());
   }
 
   /** Mark dead letters for another attempt (`all`, or one id). Returns how many were marked. */

@@ -31,6 +31,8 @@ export interface DelivererOptions {
   maxBatchBytes?: number;
   /** Commit a group of stored records at the latest this long after its first. */
   maxCommitDelayMs?: number;
+  /** Whether a sink reported a problem a person must fix (its retries are then logged at debug: the problem said why). */
+  paused?: (sink: string) => boolean;
   /** Backoff bounds for retries (ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -296,7 +298,7 @@ export class Deliverer {
       stats.retries++;
       const delay = this.backoff(failures);
       if (!unexpected) {
-        this.o.log.warn(
+        this.o.log[this.o.paused?.(sink.name) ? "debug" : "warn"](
           { sink: sink.name, seq: record.seq, list: record.list, transient: e.transient, attempt: attempts, retryInMs: delay, err: e },
           e.transient ? "temporary sink failure; will retry" : "sink failure; will retry",
         );

@@ -22,6 +22,7 @@ import { Link } from "./link.js";
 import { Lifecycle, runCloseSteps } from "../lifecycle.js";
 import type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
 import { SessionMachine, TICK_MS } from "./session-machine.js";
+import { SinkProblems } from "./sink-problems.js";
 
 export type { SinkStats, SubscriberCounters } from "./counters.js";
 export type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
@@ -77,12 +78,15 @@ export class Subscriber implements AsyncIterable<Delivery> {
     if (tooMany !== null) throw new ConfigError(`--lists: ${tooMany}`);
     this.noteListChange(o.lists ?? null);
     this.sinks = this.chooseSinks();
-    for (const sink of this.sinks) await this.startSink(sink);
+    const problems = new SinkProblems(this.state, this.log);
+    problems.reset();
+    for (const sink of this.sinks) await this.startSink(sink, problems);
     this.deliverer = new Deliverer({
       state: this.state,
       sinks: this.sinks,
       log: this.log.child({ component: "deliverer" }),
       maxAttempts: o.maxAttempts ?? 5,
+      paused: (sink) => problems.has(sink),
       ...(o.retryMinMs === undefined ? {} : { retryMinMs: o.retryMinMs }),
       ...(o.retryMaxMs === undefined ? {} : { retryMaxMs: o.retryMaxMs }),
       onStored: (count) => this.perform(machine.stored(count)),
@@ -103,7 +107,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
    * Start a sink, waiting out temporary trouble (a full disk, a directory
    * not there yet): a peer that cannot store now pauses, it does not exit.
    */
-  private async startSink(sink: Sink): Promise<void> {
+  private async startSink(sink: Sink, problems: SinkProblems): Promise<void> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 30_000)) {
       try {
         await sink.start({
@@ -113,6 +117,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
           commits: () => this.state.commits,
           outbox: this.state.outboxId,
           log: this.log.child({ sink: sink.name }),
+          problem: (text) => problems.report(sink.name, text),
         });
         return;
       } catch (err) {

@@ -27,6 +27,8 @@ export interface ContractOptions {
   knownBugs?: { unsafeList?: string };
   /** The records the sink stores (default: messages). */
   record?: MakeRecord;
+  /** Three list names (default alpha, beta, gamma); HyperKitty's take full addresses. */
+  lists?: readonly [string, string, string];
 }
 
 /** A sink's working directory, its state database, and every sink instance started over them. */
@@ -36,6 +38,8 @@ export class SinkBench {
   readonly dir = join(this.base, "archive");
   readonly state = SubscriberState.open(join(this.base, "state.db"));
   private readonly sinks: Sink[] = [];
+  /** What the sinks reported through SinkContext.problem, in order. */
+  readonly problems: Array<string | null> = [];
 
   constructor(private readonly makeSink: MakeSink) {}
 
@@ -43,7 +47,7 @@ export class SinkBench {
   async start(committed: number, outbox: string | null = OUTBOX): Promise<Sink> {
     const sink = this.makeSink(this.dir);
     this.sinks.push(sink);
-    await sink.start({ journal: this.state.journal(sink.name), committed, position: () => this.state.position, commits: () => this.state.commits, outbox, log: silentLogger() });
+    await sink.start({ journal: this.state.journal(sink.name), committed, position: () => this.state.position, commits: () => this.state.commits, outbox, log: silentLogger(), problem: (text) => this.problems.push(text) });
     return sink;
   }
 
@@ -107,7 +111,8 @@ export function sinkContract(name: string, makeSink: MakeSink, readBack: ReadBac
       await bench.close();
     });
 
-    const lists = ["alpha", "beta", "gamma"];
+    const lists = options.lists ?? ["alpha", "beta", "gamma"];
+    const [alpha, beta] = lists;
     const record = options.record ?? sinkRecord;
     const batch = (from: number, to: number): SinkRecord[] => batchOf(from, to, lists, record);
 
@@ -149,13 +154,13 @@ export function sinkContract(name: string, makeSink: MakeSink, readBack: ReadBac
       "fails a record whose list name is unsafe as a file name permanently, after storing those before it",
       async () => {
         const sink = await bench.start(0);
-        const records = [record("alpha", 1), record("beta", 2), record("../escaped", 3), record("alpha", 4)];
+        const records = [record(alpha, 1), record(beta, 2), record("../escaped", 3), record(alpha, 4)];
         const err = await expectSinkError(sink.store(records));
         expect(err.transient, "transient").to.equal(false);
         expect(err.code).to.equal("SINK_PERMANENT");
         expect(err.stored, "stored").to.equal(2);
-        expect((await hashesOf(readBack, bench.dir, "alpha"))[0]).to.equal(sha256(records[0]!.body));
-        expect(await hashesOf(readBack, bench.dir, "beta")).to.deep.equal([sha256(records[1]!.body)]);
+        expect((await hashesOf(readBack, bench.dir, alpha))[0]).to.equal(sha256(records[0]!.body));
+        expect(await hashesOf(readBack, bench.dir, beta)).to.deep.equal([sha256(records[1]!.body)]);
         expect(readdirSync(bench.base).filter((n) => n.includes("escaped")), "written outside the sink's directory").to.deep.equal([]);
       },
     );

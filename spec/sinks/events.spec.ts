@@ -167,7 +167,7 @@ describe("EventsSink killed with SIGKILL while storing", () => {
       const state = SubscriberState.open(statePath);
       const sink = new EventsSink(dir);
       try {
-        await sink.start({ journal: state.journal(sink.name), committed: state.position, position: () => state.position, commits: () => state.commits, outbox: OUTBOX, log: silentLogger() });
+        await sink.start({ journal: state.journal(sink.name), committed: state.position, position: () => state.position, commits: () => state.commits, outbox: OUTBOX, log: silentLogger(), problem: () => {} });
         const position = state.position;
         expect(position, `round ${round}: progress`).to.be.greaterThan(lastPosition);
         lastPosition = position;

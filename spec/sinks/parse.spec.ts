@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { resolve } from "node:path";
 import { UsageError } from "../../lib/errors.js";
 import { ExecSink } from "../../lib/sinks/exec.js";
+import { HyperKittySink } from "../../lib/sinks/hyperkitty.js";
 import { MaildirSink } from "../../lib/sinks/maildir.js";
 import { MboxSink } from "../../lib/sinks/mbox.js";
 import { parseSink } from "../../lib/sinks/parse.js";
@@ -26,7 +27,14 @@ describe("parseSink", () => {
     expect(sink.name).to.equal("exec:public-inbox-mda --no-precheck || test $? = 75 && echo a:b");
   });
 
-  for (const spec of ["hyperkitty:http://localhost", "Maildir:/srv", "file:/srv"]) {
+  it("makes a hyperkitty sink over HyperKitty's base URL, which needs its key file", () => {
+    const sink = parseSink("hyperkitty:https://archives.example.org/hyperkitty", { hyperkittyKeyFile: "/etc/mq-archive/hyperkitty.key" });
+    expect(sink).to.be.instanceOf(HyperKittySink);
+    expect(sink.name).to.equal("hyperkitty:https://archives.example.org/hyperkitty/");
+    expect(() => parseSink("hyperkitty:https://archives.example.org/hyperkitty/")).to.throw(UsageError, /--hyperkitty-key-file/);
+  });
+
+  for (const spec of ["nntp:news.example.org", "Maildir:/srv", "file:/srv"]) {
     it(`refuses an unknown kind: ${spec}`, () => {
       expect(() => parseSink(spec)).to.throw(UsageError, /unknown sink/);
     });

@@ -370,7 +370,7 @@ describe("smtp sink settings", () => {
       const lines: Array<Record<string, unknown>> = [];
       const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
       const sink = new SmtpSink(ADDRESS, options);
-      await sink.start({ journal: { get: () => null, set: async () => {} }, committed: 0, position: () => 0, commits: () => 0, outbox: null, log });
+      await sink.start({ journal: { get: () => null, set: async () => {} }, committed: 0, position: () => 0, commits: () => 0, outbox: null, log, problem: () => {} });
       await sink.close();
       return lines;
     };
