@@ -39,7 +39,9 @@ export const FAULT_KINDS: readonly Kind[] = WEIGHTS.map(([kind]) => kind);
 /** What a daemon said before it exited: its errors and whatever was not a log line. */
 function lastWords(d: Daemon): string {
   const important = d.stderrText.filter((line) => !line.startsWith("{") || /"level":(50|60)/.test(line));
-  return important.slice(-4).join(" | ").slice(0, 2000);
+  // Each line cut short, never the last ones: the reason a daemon died comes last.
+  const last = important.slice(-6).map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line));
+  return `(exit ${d.ended ?? "?"}) ${last.join(" | ")}`;
 }
 
 export class FaultInjector {

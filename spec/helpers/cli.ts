@@ -46,6 +46,8 @@ export class Daemon {
   readonly stderrText: string[] = [];
   private exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private exited = false;
+  /** How it ended: its exit code or the signal that killed it (null while it runs). */
+  ended: string | null = null;
 
   private constructor(
     readonly args: string[],
@@ -69,6 +71,7 @@ export class Daemon {
     this.exit = new Promise((resolve) =>
       child.on("exit", (code, signal) => {
         this.exited = true;
+        this.ended = signal ?? String(code);
         running.delete(this);
         resolve({ code, signal });
       }),

@@ -31,15 +31,18 @@ export function mailmanMissing(): string | null {
 }
 
 let installed: Promise<string> | null = null;
+let installedAt: string | null = null;
 
-/** pip-install the package once per test run; returns the directory it went to. */
-export function installPackage(): Promise<string> {
+/** pip-install the package (again once a test's temp directories were removed); returns the directory it went to. */
+export async function installPackage(): Promise<string> {
+  if (installedAt !== null && !existsSync(installedAt)) installed = null;
   installed ??= (async () => {
     const dir = tempDir("mqa-mailman-package-");
     const source = join(dir, "source");
     cpSync(PACKAGE, source, { recursive: true, filter: (p) => !/(__pycache__|\.egg-info|\/build)$/.test(p) });
     const target = join(dir, "site-packages");
     await run(PYTHON, ["-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps", "--no-index", "--target", target, source]);
+    installedAt = target;
     return target;
   })();
   return installed;
