@@ -78,7 +78,7 @@ export const SERVE_OPTIONS = {
 export const SINK_OPTIONS = {
   "exec-timeout": {
     type: "duration",
-    describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
+    describe: "kill an exec sink command (or public-inbox-mda) running longer than this (a failed attempt); 0 for no limit",
     default: "10m",
   },
 } satisfies OptionSpecs;
@@ -90,7 +90,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR (messages), events:DIR (list events), exec:COMMAND, public-inbox[:PI_CONFIG] (messages) or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },

@@ -1,4 +1,5 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, null.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND,
+// public-inbox[:PI_CONFIG], null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
@@ -9,6 +10,7 @@ import { ExecSink, type ExecOptions } from "./exec.js";
 import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
 import { NullSink } from "./null.js";
+import { PublicInboxSink } from "./public-inbox.js";
 import type { Sink } from "./sink.js";
 
 /** Options of the sinks that take any; each reads only its own. */
@@ -16,6 +18,8 @@ export interface SinkOptions extends ExecOptions {}
 
 export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
+  // The config is optional: public-inbox's own default ($PI_CONFIG, else ~/.public-inbox/config).
+  if (spec === "public-inbox") return new PublicInboxSink(undefined, options);
   const colon = spec.indexOf(":");
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const arg = colon < 0 ? "" : spec.slice(colon + 1);
@@ -29,7 +33,9 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new EventsSink(resolve(arg));
     case "exec":
       return new ExecSink(arg, options);
+    case "public-inbox":
+      return new PublicInboxSink(arg, options);
     default:
-      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND or null`);
+      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, public-inbox[:PI_CONFIG] or null`);
   }
 }

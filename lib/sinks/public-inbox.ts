@@ -1,0 +1,203 @@
+// public-inbox[:PI_CONFIG] — each message into the public-inbox inbox of its
+// list, through public-inbox-mda --no-precheck, with ORIGINAL_RECIPIENT the
+// list's posting address and PI_EMERGENCY set. List events pass by (storeKind).
+//
+// -mda's exit 0 does not prove storage (a duplicate, a spam verdict, a
+// filter that ignores the message all exit 0), so a batch goes:
+//   1. one Perl run (public-inbox-check) finds each list's inbox and which
+//      messages it already holds, by content hash: those (replays after a
+//      crash) are not delivered again, so -mda never sees a duplicate;
+//   2. -mda once per other message, in order, stopping at a failure;
+//   3. one Perl run confirms that every message -mda took is in the inbox.
+// Only what step 1 or 3 found is acknowledged. The bytes go to -mda as the
+// outbox holds them, so a replay hashes the same (a v2 inbox would store a
+// second copy of a Message-ID whose content differs).
+//
+// A list name with "@" is the posting address; one without is the inbox
+// NAME (publicinbox.NAME), whose first address is given as recipient.
+//
+// Failures: no inbox for the list, a refusal (65), an unknown recipient
+// (67), exit 0 without storing, a signal, a Perl die (255): permanent,
+// dead-lettered after the retries, the message naming the fix. A system
+// error (-mda dies with errno as status: ENOSPC 28, EACCES 13, ...), a run
+// past the timeout (the inbox lock held by -watch or -index), public-inbox
+// not installed, a config it cannot read: temporary, retried in order.
+//
+// Order: a message -mda took but step 3 cannot find fails the batch there,
+// yet later messages of the batch were already given to -mda; they are
+// found in step 1 when they come again, so they stay once, but they may sit
+// before it in the inbox. With spamcheck none and the filters public-inbox
+// ships this does not happen (step 1 sees a filter's verdict beforehand).
+
+import { constants, homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { SinkError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ExecOptions } from "./exec.js";
+import { checkInbox, type InboxCheck } from "./public-inbox-check.js";
+import { EmergencyMaildir } from "./public-inbox-emergency.js";
+import { runProgram, type RunOutcome } from "./run-program.js";
+import { storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
+
+type Known = Extract<InboxCheck, { status: "stored" | "absent" }>;
+
+/** Exit statuses of a -mda that died of a system error (Perl's die exits with errno): the inbox's trouble, not the message's. */
+const SYSTEM_ERRORS = ["ENOENT", "EIO", "EAGAIN", "ENOMEM", "EACCES", "EBUSY", "ENFILE", "EMFILE", "ENOSPC", "EROFS", "EDQUOT"];
+const TRANSIENT_STATUS = new Map(SYSTEM_ERRORS.map((name) => [constants.errno[name as keyof typeof constants.errno], name]));
+
+/** The config file public-inbox itself reads when PI_CONFIG is not set. */
+export function defaultPiConfig(): string {
+  return process.env.PI_CONFIG ?? join(homedir(), ".public-inbox", "config");
+}
+
+export class PublicInboxSink implements Sink {
+  readonly name: string;
+  readonly config: string;
+  private readonly emergency: EmergencyMaildir;
+  private log: Logger | null = null;
+
+  /** `emergency`: PI_EMERGENCY (default: $PI_EMERGENCY, else "emergency" beside the config). */
+  constructor(config: string = defaultPiConfig(), private readonly options: ExecOptions & { emergency?: string } = {}) {
+    this.config = resolve(config);
+    this.name = `public-inbox:${this.config}`;
+    this.emergency = new EmergencyMaildir(resolve(options.emergency ?? process.env.PI_EMERGENCY ?? join(dirname(this.config), "emergency")));
+  }
+
+  /** Check that perl, public-inbox's modules and the config are there (a temporary failure: the peer waits). */
+  async start(context: SinkContext): Promise<void> {
+    this.log = context.log;
+    await checkInbox(this.config, [], this.options.timeoutMs);
+    await this.reportEmergency();
+  }
+
+  /** The emergency Maildir is looked after, but trouble reading it never fails a delivery. */
+  private async reportEmergency(): Promise<void> {
+    if (this.log === null) return;
+    try {
+      await this.emergency.report(this.log);
+    } catch (err) {
+      this.log.warn({ err, emergency: this.emergency.dir }, "cannot look into the public-inbox emergency Maildir");
+    }
+  }
+
+  async store(records: readonly SinkRecord[]): Promise<void> {
+    await storeKind("message", records, (safe) => this.deliver(safe));
+  }
+
+  private async deliver(records: readonly SinkRecord[]): Promise<void> {
+    const before = await this.check(records);
+    const replays = before.filter((c) => c.status === "stored").length;
+    if (replays > 0) this.log?.debug({ replays }, "public-inbox: already in the inbox (a replay); not delivered again");
+    const taken: number[] = [];
+    let failure: { index: number; error: SinkError } | null = null;
+    for (let i = 0; i < records.length && failure === null; i++) {
+      const check = before[i]!;
+      if (check.status === "stored") continue;
+      if (check.status !== "absent") failure = { index: i, error: this.lookupError(records[i]!, check) };
+      else {
+        const error = await this.runMda(records[i]!, check);
+        if (error === null) taken.push(i);
+        else failure = { index: i, error };
+      }
+    }
+    await this.reportEmergency();
+    await this.confirm(records, before, taken, failure);
+  }
+
+  /** Step 3: everything -mda took (and a failed one that may have stored anyway) must be in the inbox now. */
+  private async confirm(records: readonly SinkRecord[], before: readonly InboxCheck[], taken: number[], failure: { index: number; error: SinkError } | null): Promise<void> {
+    const ranAndFailed = failure !== null && before[failure.index]?.status === "absent" ? [failure.index] : [];
+    const asked = [...taken, ...ranAndFailed];
+    const after = asked.length === 0 ? [] : await this.check(asked.map((i) => records[i]!), taken[0] ?? failure?.index ?? 0);
+    const found = new Set(asked.filter((_, k) => after[k]?.status === "stored"));
+    const missing = taken.find((i) => !found.has(i));
+    if (missing !== undefined && (failure === null || missing < failure.index)) {
+      throw new SinkError(this.notStored(records[missing]!, before[missing] as Known), { transient: false, stored: missing });
+    }
+    if (failure === null) return;
+    if (found.has(failure.index)) {
+      // Killed or failed after storing: it counts; the rest of the batch comes again.
+      const message = `${failure.error.message} — but the message is in the inbox; the rest of the batch comes again`;
+      throw new SinkError(message, { transient: true, stored: failure.index + 1, cause: failure.error });
+    }
+    throw new SinkError(failure.error.message, { transient: failure.error.transient, stored: failure.index, cause: failure.error });
+  }
+
+  /** One Perl run; a failure of the run itself fails the batch from `from` (nothing after it is confirmed). */
+  private async check(records: readonly SinkRecord[], from = 0): Promise<InboxCheck[]> {
+    try {
+      return await checkInbox(this.config, records, this.options.timeoutMs);
+    } catch (err) {
+      if (!(err instanceof SinkError)) throw err;
+      throw new SinkError(err.message, { transient: err.transient, stored: from, cause: err });
+    }
+  }
+
+  /** Run -mda for one message; null when it exited 0 (to be confirmed), else why it failed. */
+  private async runMda(record: SinkRecord, check: Known): Promise<SinkError | null> {
+    const recipient = record.list.includes("@") ? record.list : check.address;
+    const env = { ...process.env, PI_CONFIG: this.config, PI_EMERGENCY: this.emergency.dir, ORIGINAL_RECIPIENT: recipient };
+    const startedAt = Date.now();
+    const outcome = await runProgram("public-inbox-mda", ["--no-precheck"], { env, input: record.body, timeoutMs: this.options.timeoutMs ?? 0 });
+    if (outcome.type === "not-run") return new SinkError(`${outcome.message} (install public-inbox)`, { transient: outcome.transient });
+    // Whatever happened is accounted for below (confirmed, retried or a dead letter with its bytes): -mda's own copy is not needed.
+    try {
+      const removed = await this.emergency.removeCopiesOf(outcome.pid, startedAt);
+      if (removed > 0) this.log?.debug({ seq: record.seq, removed }, "public-inbox: removed the emergency copy of our -mda run");
+    } catch (err) {
+      this.log?.warn({ err, emergency: this.emergency.dir }, "cannot remove the emergency copy of our -mda run");
+    }
+    if (outcome.code === 0 && outcome.signal === null) return null;
+    return this.mdaError(outcome, check, recipient);
+  }
+
+  private mdaError(outcome: Extract<RunOutcome, { type: "exit" }>, check: Known, recipient: string): SinkError {
+    const said = outcome.stderr === "" ? "" : `: ${outcome.stderr}`;
+    const inbox = `inbox ${check.inbox}`;
+    if (outcome.timedOut) {
+      const message = `public-inbox-mda ran past ${this.options.timeoutMs} ms for ${inbox} and was killed (is its lock held by public-inbox-watch, -index or -purge?)${said}`;
+      return new SinkError(message, { transient: true });
+    }
+    if (outcome.signal !== null) return new SinkError(`public-inbox-mda killed by ${outcome.signal}${said}`, { transient: false });
+    switch (outcome.code) {
+      case 65: {
+        const message = `${inbox} refused the message (public-inbox-mda exit 65)${said}; its filter is ${check.filter} (publicinbox.${check.inbox}.filter in ${this.config}; PublicInbox::Filter::Mirror takes everything)`;
+        return new SinkError(message, { transient: false });
+      }
+      case 67: {
+        const message = `public-inbox-mda found no usable inbox for ORIGINAL_RECIPIENT=${recipient} (exit 67)${said}; check publicinbox.${check.inbox}.address and .inboxdir in ${this.config}`;
+        return new SinkError(message, { transient: false });
+      }
+    }
+    const errno = TRANSIENT_STATUS.get(outcome.code ?? -1);
+    const status = `public-inbox-mda exit ${outcome.code}${errno === undefined ? "" : ` (${errno})`} for ${inbox}${said}`;
+    return new SinkError(status, { transient: errno !== undefined });
+  }
+
+  private lookupError(record: SinkRecord, check: InboxCheck): SinkError {
+    if (check.status === "error") {
+      return new SinkError(`cannot look into inbox ${check.inbox ?? "?"} of ${this.config}: ${check.error}`, { transient: true });
+    }
+    const list = record.list;
+    const message = list.includes("@")
+      ? `no public-inbox inbox has the address ${list} in ${this.config}: add publicinbox.NAME.address = ${list} ` +
+        `(git config -f ${this.config} --add publicinbox.NAME.address ${list}, or public-inbox-init -V2 NAME DIR URL ${list}), then retry the dead letters`
+      : `no public-inbox inbox named ${list} in ${this.config} (a list name without "@" names the inbox): ` +
+        `create it (public-inbox-init -V2 ${list} DIR URL ADDRESS) or name the list by its posting address, then retry the dead letters`;
+    return new SinkError(message, { transient: false });
+  }
+
+  private notStored(record: SinkRecord, check: Known): string {
+    const why =
+      check.verdict === "ignore"
+        ? `its filter ${check.filter} ignores it`
+        : check.verdict === "reject"
+          ? `its filter ${check.filter} refuses it: ${check.reason ?? ""}`
+          : "a spam check (publicinboxmda.spamcheck) or a filter may have dropped it";
+    return `public-inbox-mda exited 0 but the message is not in inbox ${check.inbox} (Message-ID <${check.mid}>, content hash ${check.hash}, seq ${record.seq}): ${why}`;
+  }
+
+  async close(): Promise<void> {
+    this.log = null;
+  }
+}
