@@ -166,7 +166,7 @@ sub check {
 	}
 	my $hash = content_hash($eml);
 	$r->{hash} = unpack('H*', $hash);
-	my $over = $ibx->over or die "cannot open the over index of $ibx->{inboxdir}\n";
+	my $over = $ibx->over or die "cannot open the over index of $ibx->{inboxdir} (a v1 inbox needs public-inbox-index first)\n";
 	my ($mid, $num) = find($ibx, $over, $eml, $hash);
 	$r->{status} = defined($num) ? 'stored' : 'absent';
 	$r->{mid} = $mid;

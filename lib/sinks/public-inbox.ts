@@ -41,6 +41,12 @@ import { storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.
 
 type Known = Extract<InboxCheck, { status: "stored" | "absent" }>;
 
+/** Why a message is not stored; thrown once, as a SinkError, with how many are. */
+interface Failure {
+  message: string;
+  transient: boolean;
+}
+
 /** Exit statuses of a -mda that died of a system error (Perl's die exits with errno): the inbox's trouble, not the message's. */
 const SYSTEM_ERRORS = ["ENOENT", "EIO", "EAGAIN", "ENOMEM", "EACCES", "EBUSY", "ENFILE", "EMFILE", "ENOSPC", "EROFS", "EDQUOT"];
 const TRANSIENT_STATUS = new Map(SYSTEM_ERRORS.map((name) => [constants.errno[name as keyof typeof constants.errno], name]));
@@ -89,23 +95,25 @@ export class PublicInboxSink implements Sink {
     const replays = before.filter((c) => c.status === "stored").length;
     if (replays > 0) this.log?.debug({ replays }, "public-inbox: already in the inbox (a replay); not delivered again");
     const taken: number[] = [];
-    let failure: { index: number; error: SinkError } | null = null;
+    let failure: { index: number; why: Failure } | null = null;
     for (let i = 0; i < records.length && failure === null; i++) {
       const check = before[i]!;
       if (check.status === "stored") continue;
-      if (check.status !== "absent") failure = { index: i, error: this.lookupError(records[i]!, check) };
+      if (check.status !== "absent") failure = { index: i, why: this.lookupFailure(records[i]!, check) };
       else {
-        const error = await this.runMda(records[i]!, check);
-        if (error === null) taken.push(i);
-        else failure = { index: i, error };
+        const why = await this.runMda(records[i]!, check);
+        if (why === null) taken.push(i);
+        else failure = { index: i, why };
       }
     }
+    const ran = taken.length + (failure !== null && before[failure.index]?.status === "absent" ? 1 : 0);
+    this.log?.debug({ records: records.length, replays, ran }, "public-inbox: batch given to public-inbox-mda");
     await this.reportEmergency();
     await this.confirm(records, before, taken, failure);
   }
 
   /** Step 3: everything -mda took (and a failed one that may have stored anyway) must be in the inbox now. */
-  private async confirm(records: readonly SinkRecord[], before: readonly InboxCheck[], taken: number[], failure: { index: number; error: SinkError } | null): Promise<void> {
+  private async confirm(records: readonly SinkRecord[], before: readonly InboxCheck[], taken: number[], failure: { index: number; why: Failure } | null): Promise<void> {
     const ranAndFailed = failure !== null && before[failure.index]?.status === "absent" ? [failure.index] : [];
     const asked = [...taken, ...ranAndFailed];
     const after = asked.length === 0 ? [] : await this.check(asked.map((i) => records[i]!), taken[0] ?? failure?.index ?? 0);
@@ -117,10 +125,10 @@ export class PublicInboxSink implements Sink {
     if (failure === null) return;
     if (found.has(failure.index)) {
       // Killed or failed after storing: it counts; the rest of the batch comes again.
-      const message = `${failure.error.message} — but the message is in the inbox; the rest of the batch comes again`;
-      throw new SinkError(message, { transient: true, stored: failure.index + 1, cause: failure.error });
+      const message = `${failure.why.message} — but the message is in the inbox; the rest of the batch comes again`;
+      throw new SinkError(message, { transient: true, stored: failure.index + 1 });
     }
-    throw new SinkError(failure.error.message, { transient: failure.error.transient, stored: failure.index, cause: failure.error });
+    throw new SinkError(failure.why.message, { transient: failure.why.transient, stored: failure.index });
   }
 
   /** One Perl run; a failure of the run itself fails the batch from `from` (nothing after it is confirmed). */
@@ -129,17 +137,17 @@ export class PublicInboxSink implements Sink {
       return await checkInbox(this.config, records, this.options.timeoutMs);
     } catch (err) {
       if (!(err instanceof SinkError)) throw err;
-      throw new SinkError(err.message, { transient: err.transient, stored: from, cause: err });
+      throw new SinkError(err.message, { transient: err.transient, stored: from, cause: err.cause });
     }
   }
 
   /** Run -mda for one message; null when it exited 0 (to be confirmed), else why it failed. */
-  private async runMda(record: SinkRecord, check: Known): Promise<SinkError | null> {
+  private async runMda(record: SinkRecord, check: Known): Promise<Failure | null> {
     const recipient = record.list.includes("@") ? record.list : check.address;
     const env = { ...process.env, PI_CONFIG: this.config, PI_EMERGENCY: this.emergency.dir, ORIGINAL_RECIPIENT: recipient };
     const startedAt = Date.now();
     const outcome = await runProgram("public-inbox-mda", ["--no-precheck"], { env, input: record.body, timeoutMs: this.options.timeoutMs ?? 0 });
-    if (outcome.type === "not-run") return new SinkError(`${outcome.message} (install public-inbox)`, { transient: outcome.transient });
+    if (outcome.type === "not-run") return { message: `${outcome.message} (install public-inbox)`, transient: outcome.transient };
     // Whatever happened is accounted for below (confirmed, retried or a dead letter with its bytes): -mda's own copy is not needed.
     try {
       const removed = await this.emergency.removeCopiesOf(outcome.pid, startedAt);
@@ -148,35 +156,35 @@ export class PublicInboxSink implements Sink {
       this.log?.warn({ err, emergency: this.emergency.dir }, "cannot remove the emergency copy of our -mda run");
     }
     if (outcome.code === 0 && outcome.signal === null) return null;
-    return this.mdaError(outcome, check, recipient);
+    return this.mdaFailure(outcome, check, recipient);
   }
 
-  private mdaError(outcome: Extract<RunOutcome, { type: "exit" }>, check: Known, recipient: string): SinkError {
+  private mdaFailure(outcome: Extract<RunOutcome, { type: "exit" }>, check: Known, recipient: string): Failure {
     const said = outcome.stderr === "" ? "" : `: ${outcome.stderr}`;
     const inbox = `inbox ${check.inbox}`;
     if (outcome.timedOut) {
       const message = `public-inbox-mda ran past ${this.options.timeoutMs} ms for ${inbox} and was killed (is its lock held by public-inbox-watch, -index or -purge?)${said}`;
-      return new SinkError(message, { transient: true });
+      return { message, transient: true };
     }
-    if (outcome.signal !== null) return new SinkError(`public-inbox-mda killed by ${outcome.signal}${said}`, { transient: false });
+    if (outcome.signal !== null) return { message: `public-inbox-mda killed by ${outcome.signal}${said}`, transient: false };
     switch (outcome.code) {
       case 65: {
         const message = `${inbox} refused the message (public-inbox-mda exit 65)${said}; its filter is ${check.filter} (publicinbox.${check.inbox}.filter in ${this.config}; PublicInbox::Filter::Mirror takes everything)`;
-        return new SinkError(message, { transient: false });
+        return { message, transient: false };
       }
       case 67: {
         const message = `public-inbox-mda found no usable inbox for ORIGINAL_RECIPIENT=${recipient} (exit 67)${said}; check publicinbox.${check.inbox}.address and .inboxdir in ${this.config}`;
-        return new SinkError(message, { transient: false });
+        return { message, transient: false };
       }
     }
     const errno = TRANSIENT_STATUS.get(outcome.code ?? -1);
     const status = `public-inbox-mda exit ${outcome.code}${errno === undefined ? "" : ` (${errno})`} for ${inbox}${said}`;
-    return new SinkError(status, { transient: errno !== undefined });
+    return { message: status, transient: errno !== undefined };
   }
 
-  private lookupError(record: SinkRecord, check: InboxCheck): SinkError {
+  private lookupFailure(record: SinkRecord, check: InboxCheck): Failure {
     if (check.status === "error") {
-      return new SinkError(`cannot look into inbox ${check.inbox ?? "?"} of ${this.config}: ${check.error}`, { transient: true });
+      return { message: `cannot look into inbox ${check.inbox ?? "?"} of ${this.config}: ${check.error}`, transient: true };
     }
     const list = record.list;
     const message = list.includes("@")
@@ -184,7 +192,7 @@ export class PublicInboxSink implements Sink {
         `(git config -f ${this.config} --add publicinbox.NAME.address ${list}, or public-inbox-init -V2 NAME DIR URL ${list}), then retry the dead letters`
       : `no public-inbox inbox named ${list} in ${this.config} (a list name without "@" names the inbox): ` +
         `create it (public-inbox-init -V2 ${list} DIR URL ADDRESS) or name the list by its posting address, then retry the dead letters`;
-    return new SinkError(message, { transient: false });
+    return { message, transient: false };
   }
 
   private notStored(record: SinkRecord, check: Known): string {

@@ -82,13 +82,19 @@ export class PiSite {
   }
 }
 
-/** The bytes the sink gave public-inbox: the stored message without the List-Id line -mda added last to the header. */
-export function withoutAddedListId(stored: Buffer, address: string): Buffer {
-  const end = stored.indexOf("\n\n");
-  const line = Buffer.from(`List-Id: <${address.replace("@", ".")}>\n`);
-  const at = end < 0 ? -1 : end + 1 - line.length;
-  if (at < 0 || !stored.subarray(at, end + 1).equals(line)) return stored;
-  return Buffer.concat([stored.subarray(0, at), stored.subarray(end + 1)]);
+/**
+ * The bytes the sink gave public-inbox: the stored message without what -mda
+ * appended to its header, a List-Id and, to a message without one, the
+ * Message-ID it made (digest2mid: "...@z").
+ */
+export function asDelivered(stored: Buffer, address: string): Buffer {
+  const text = stored.toString("latin1");
+  const end = text.indexOf("\n\n");
+  if (end < 0) return stored;
+  const head = text.slice(0, end).split("\n");
+  if (/^Message-ID: <[\w.-]+@z>$/.test(head.at(-1) ?? "")) head.pop();
+  if (head.at(-1) === `List-Id: <${address.replace("@", ".")}>`) head.pop();
+  return Buffer.from(`${head.join("\n")}${text.slice(end)}`, "latin1");
 }
 
 // Both end with POSIX::_exit: public-inbox's cleanup at global destruction clobbers the exit status.

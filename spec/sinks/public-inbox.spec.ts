@@ -6,16 +6,34 @@
 
 import { expect } from "chai";
 import { existsSync, mkdirSync, readdirSync, writeFileSync, chmodSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
+import { parseSink } from "../../lib/sinks/parse.js";
 import { PublicInboxSink } from "../../lib/sinks/public-inbox.js";
 import type { SinkRecord } from "../../lib/sinks/sink.js";
 import { sha256 } from "../helpers/messages.js";
-import { PiSite, publicInboxMissing, withoutAddedListId } from "../helpers/public-inbox.js";
+import { asDelivered, PiSite, publicInboxMissing } from "../helpers/public-inbox.js";
 import { tempDir } from "../helpers/tmp.js";
 import { expectSinkError, SinkBench, sinkContract } from "./contract.js";
 import { OUTBOX, sinkRecord } from "./records.js";
+
+describe("parseSink: public-inbox", () => {
+  it("takes the config file after the colon, resolved, and $PI_CONFIG (else ~/.public-inbox/config) without one", () => {
+    expect(parseSink("public-inbox:pi/config").name).to.equal(`public-inbox:${join(process.cwd(), "pi/config")}`);
+    const saved = process.env.PI_CONFIG;
+    process.env.PI_CONFIG = "/srv/pi/config";
+    try {
+      expect(parseSink("public-inbox").name).to.equal("public-inbox:/srv/pi/config");
+      delete process.env.PI_CONFIG;
+      expect(parseSink("public-inbox").name).to.equal(`public-inbox:${join(homedir(), ".public-inbox", "config")}`);
+    } finally {
+      if (saved === undefined) delete process.env.PI_CONFIG;
+      else process.env.PI_CONFIG = saved;
+    }
+  });
+});
 
 const missing = publicInboxMissing();
 if (missing) console.warn(`\n  !!! SKIPPING the public-inbox sink tests: ${missing}.\n`);
@@ -41,7 +59,7 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
     async (dir, list) => {
       const site = new PiSite(dir);
       if (!existsSync(site.config)) return [];
-      return site.messages(list).map((m) => withoutAddedListId(m, `${list}@lists.example.org`));
+      return site.messages(list).map((m) => asDelivered(m, `${list}@lists.example.org`));
     },
   );
 
@@ -66,6 +84,14 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
       receivedAt: Date.UTC(2026, 10, 30) + seq,
       body: Buffer.from(text),
     });
+    /** A sink started as SinkBench starts one, with its log lines kept. */
+    const startLogged = async (sink = new PublicInboxSink(site.config)): Promise<{ sink: PublicInboxSink; lines: Array<Record<string, unknown>> }> => {
+      const lines: Array<Record<string, unknown>> = [];
+      const capture = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString())), done()) });
+      const log = pino({ level: "debug" }, capture);
+      await sink.start({ journal: bench.state.journal(sink.name), committed: 0, position: () => 0, commits: () => 0, outbox: OUTBOX, log });
+      return { sink, lines };
+    };
     const emergencyFiles = (): string[] =>
       ["new", "tmp"].flatMap((sub) => (existsSync(join(site.emergency, sub)) ? readdirSync(join(site.emergency, sub)) : []));
 
@@ -73,7 +99,7 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
       const records = [1, 2, 3].map((seq) => ({ ...sinkRecord("dev", seq, 3000), list: "dev@example.org" }));
       const sink = await bench.start(0);
       await sink.store(records);
-      expect(site.messages("dev").map((m) => sha256(withoutAddedListId(m, "dev@example.org")))).to.deep.equal(records.map((r) => sha256(r.body)));
+      expect(site.messages("dev").map((m) => sha256(asDelivered(m, "dev@example.org")))).to.deep.equal(records.map((r) => sha256(r.body)));
       expect(site.stored("dev", records.map((r) => r.body))).to.deep.equal(records.map(() => ({ count: 1, byMid: true })));
       expect(emergencyFiles(), "emergency Maildir").to.deep.equal([]);
     });
@@ -81,7 +107,10 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
     it("stores a message redelivered with the same bytes once, without running -mda on it again", async () => {
       const records = [1, 2].map((seq) => ({ ...sinkRecord("dev", seq), list: "dev@example.org" }));
       await (await bench.start(0)).store(records);
-      await (await bench.start(0)).store(records);
+      const again = await startLogged();
+      await again.sink.store(records);
+      await again.sink.close();
+      expect(again.lines.filter((l) => l.msg === "public-inbox: batch given to public-inbox-mda").map((l) => [l.replays, l.ran])).to.deep.equal([[2, 0]]);
       expect(site.stored("dev", records.map((r) => r.body))).to.deep.equal([
         { count: 1, byMid: true },
         { count: 1, byMid: true },
@@ -99,14 +128,17 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
       expect(d, "dated").to.deep.equal({ count: 1, byMid: true });
       // Without a Date the Message-ID -mda makes carries the time of import: the digest part finds it.
       expect(u!.count, "undated").to.equal(1);
-      expect(site.messages("dev")).to.have.length(2);
+      expect(site.messages("dev").map((m) => asDelivered(m, "dev@example.org").toString()), "as delivered, once each").to.deep.equal([
+        dated.body.toString(),
+        undated.body.toString(),
+      ]);
     });
 
     it("public-inbox-mda alone stores a message without Message-ID and Date twice when it comes again (why the sink checks first)", async () => {
       const undated = message(1, "From: a@example.org\nTo: dev@example.org\nSubject: twice\n\nbody\n");
       const { execFileSync } = await import("node:child_process");
       const env = { ...site.env, ORIGINAL_RECIPIENT: "dev@example.org" };
-      for (let i = 0; i < 2; i++) execFileSync("public-inbox-mda", ["--no-precheck"], { env, input: undated.body });
+      for (let i = 0; i < 2; i++) execFileSync("public-inbox-mda", ["--no-precheck"], { env, input: undated.body, stdio: "pipe" });
       expect(site.stored("dev", [undated.body])[0]!.count).to.equal(2);
     });
 
@@ -173,10 +205,7 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
     it("reports messages waiting in the emergency Maildir (not its own) at start and leaves them", async () => {
       mkdirSync(join(site.emergency, "new"), { recursive: true });
       writeFileSync(join(site.emergency, "new", "1700000000.4242_0.elsewhere"), "Subject: left\n\nx\n");
-      const lines: Array<Record<string, unknown>> = [];
-      const capture = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString())), done()) });
-      const sink = new PublicInboxSink(site.config);
-      await sink.start({ journal: bench.state.journal(sink.name), committed: 0, position: () => 0, commits: () => 0, outbox: OUTBOX, log: pino({ level: "debug" }, capture) });
+      const { sink, lines } = await startLogged();
       await sink.store([{ ...sinkRecord("dev", 1), list: "dev@example.org" }]);
       const warned = lines.filter((l) => String(l.msg).startsWith("public-inbox emergency Maildir holds messages"));
       expect(warned, "warned once: the count did not change").to.have.length(1);
