@@ -28,7 +28,10 @@ import { runProgram } from "./run-program.js";
 
 export type InboxCheck =
   | { status: "unknown" }
+  /** Trouble with the inbox (its index, its filter): worth waiting for. */
   | { status: "error"; error: string; inbox?: string }
+  /** public-inbox cannot parse or hash this message: no later attempt will. */
+  | { status: "unreadable"; error: string; inbox: string }
   | {
       status: "stored" | "absent";
       inbox: string;
@@ -81,6 +84,8 @@ function parseCheck(line: string, failed: (what: string) => SinkError): InboxChe
       return { status: "unknown" };
     case "error":
       return { status: "error", error: str("error").trim(), ...(v.inbox === undefined ? {} : { inbox: str("inbox") }) };
+    case "unreadable":
+      return { status: "unreadable", error: str("error").trim(), inbox: str("inbox") };
     case "stored":
     case "absent": {
       const verdict = v.verdict === "reject" || v.verdict === "ignore" ? { verdict: v.verdict as "reject" | "ignore", reason: str("reason") } : {};
@@ -147,14 +152,28 @@ sub inbox_for {
 	$ibx ? PublicInbox::InboxWritable->new($ibx) : 0;
 }
 
+# Dies for trouble with the inbox (its index, its filter); a message public-inbox cannot read is an answer.
 sub check {
 	my ($ibx, $sref) = @_;
 	return { status => 'unknown' } unless $ibx;
 	my $r = { inbox => $ibx->{name}, address => $ibx->{-primary_address} };
-	$$sref =~ s/\A[\r\n]*From [^\r\n]*\r?\n//s;
-	my $eml = PublicInbox::Eml->new($$sref);
 	my $filter = filter_for($ibx);
 	$r->{filter} = ref($filter);
+	my ($eml, $hash) = eval { as_stored($filter, $sref, $r) };
+	return { %$r, status => 'unreadable', error => "$@" } unless defined $hash;
+	$r->{hash} = unpack('H*', $hash);
+	my $over = $ibx->over or die "cannot open the over index of $ibx->{inboxdir} (a v1 inbox needs public-inbox-index first)\n";
+	my ($mid, $num) = find($ibx, $over, $eml, $hash);
+	$r->{status} = defined($num) ? 'stored' : 'absent';
+	$r->{mid} = $mid;
+	$r;
+}
+
+# The message as -mda would store it, and its content hash; the filter's verdict goes in $r.
+sub as_stored {
+	my ($filter, $sref, $r) = @_;
+	$$sref =~ s/\A[\r\n]*From [^\r\n]*\r?\n//s;
+	my $eml = PublicInbox::Eml->new($$sref);
 	my $ret = $filter->delivery($eml);
 	if (ref($ret) && $ret->isa('PublicInbox::Eml')) {
 		$eml = $ret;
@@ -164,13 +183,7 @@ sub check {
 		$r->{verdict} = 'reject';
 		$r->{reason} = $filter->err;
 	}
-	my $hash = content_hash($eml);
-	$r->{hash} = unpack('H*', $hash);
-	my $over = $ibx->over or die "cannot open the over index of $ibx->{inboxdir} (a v1 inbox needs public-inbox-index first)\n";
-	my ($mid, $num) = find($ibx, $over, $eml, $hash);
-	$r->{status} = defined($num) ? 'stored' : 'absent';
-	$r->{mid} = $mid;
-	$r;
+	($eml, content_hash($eml));
 }
 
 # As public-inbox-mda picks it (mda_filter_adjust).

@@ -17,7 +17,8 @@
 // NAME (publicinbox.NAME), whose first address is given as recipient.
 //
 // Failures: no inbox for the list, a refusal (65), an unknown recipient
-// (67), exit 0 without storing, a signal, a Perl die (255): permanent,
+// (67), exit 0 without storing, a message public-inbox cannot parse, a
+// signal, a Perl die (255): permanent,
 // dead-lettered after the retries, the message naming the fix. A system
 // error (-mda dies with errno as status: ENOSPC 28, EACCES 13, ...), a run
 // past the timeout (the inbox lock held by -watch or -index), public-inbox
@@ -26,8 +27,9 @@
 // Order: a message -mda took but step 3 cannot find fails the batch there,
 // yet later messages of the batch were already given to -mda; they are
 // found in step 1 when they come again, so they stay once, but they may sit
-// before it in the inbox. With spamcheck none and the filters public-inbox
-// ships this does not happen (step 1 sees a filter's verdict beforehand).
+// before it in the inbox. Only a spam verdict (publicinboxmda.spamcheck not
+// none) can do that: a filter that ignores a message is seen in step 1 and
+// the batch stops there, and -mda dedupes what another writer stored.
 
 import { constants, homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -45,6 +47,13 @@ type Known = Extract<InboxCheck, { status: "stored" | "absent" }>;
 interface Failure {
   message: string;
   transient: boolean;
+}
+
+/** Where a batch stopped: the record, why, and whether -mda ran for it (it may have stored it anyway). */
+interface Stop {
+  index: number;
+  why: Failure;
+  ran: boolean;
 }
 
 /** Exit statuses of a -mda that died of a system error (Perl's die exits with errno): the inbox's trouble, not the message's. */
@@ -95,26 +104,27 @@ export class PublicInboxSink implements Sink {
     const replays = before.filter((c) => c.status === "stored").length;
     if (replays > 0) this.log?.debug({ replays }, "public-inbox: already in the inbox (a replay); not delivered again");
     const taken: number[] = [];
-    let failure: { index: number; why: Failure } | null = null;
+    let failure: Stop | null = null;
     for (let i = 0; i < records.length && failure === null; i++) {
       const check = before[i]!;
       if (check.status === "stored") continue;
-      if (check.status !== "absent") failure = { index: i, why: this.lookupFailure(records[i]!, check) };
+      if (check.status !== "absent") failure = { index: i, why: this.lookupFailure(records[i]!, check), ran: false };
+      else if (check.verdict === "ignore") failure = { index: i, why: { message: this.notStored(records[i]!, check, false), transient: false }, ran: false };
       else {
         const why = await this.runMda(records[i]!, check);
         if (why === null) taken.push(i);
-        else failure = { index: i, why };
+        else failure = { index: i, why, ran: true };
       }
     }
-    const ran = taken.length + (failure !== null && before[failure.index]?.status === "absent" ? 1 : 0);
+    const ran = taken.length + (failure?.ran ? 1 : 0);
     this.log?.debug({ records: records.length, replays, ran }, "public-inbox: batch given to public-inbox-mda");
     await this.reportEmergency();
     await this.confirm(records, before, taken, failure);
   }
 
   /** Step 3: everything -mda took (and a failed one that may have stored anyway) must be in the inbox now. */
-  private async confirm(records: readonly SinkRecord[], before: readonly InboxCheck[], taken: number[], failure: { index: number; why: Failure } | null): Promise<void> {
-    const ranAndFailed = failure !== null && before[failure.index]?.status === "absent" ? [failure.index] : [];
+  private async confirm(records: readonly SinkRecord[], before: readonly InboxCheck[], taken: number[], failure: Stop | null): Promise<void> {
+    const ranAndFailed = failure?.ran ? [failure.index] : [];
     const asked = [...taken, ...ranAndFailed];
     const after = asked.length === 0 ? [] : await this.check(asked.map((i) => records[i]!), taken[0] ?? failure?.index ?? 0);
     const found = new Set(asked.filter((_, k) => after[k]?.status === "stored"));
@@ -186,6 +196,9 @@ export class PublicInboxSink implements Sink {
     if (check.status === "error") {
       return { message: `cannot look into inbox ${check.inbox ?? "?"} of ${this.config}: ${check.error}`, transient: true };
     }
+    if (check.status === "unreadable") {
+      return { message: `public-inbox cannot read this message (inbox ${check.inbox}): ${check.error}`, transient: false };
+    }
     const list = record.list;
     const message = list.includes("@")
       ? `no public-inbox inbox has the address ${list} in ${this.config}: add publicinbox.NAME.address = ${list} ` +
@@ -195,14 +208,15 @@ export class PublicInboxSink implements Sink {
     return { message, transient: false };
   }
 
-  private notStored(record: SinkRecord, check: Known): string {
+  private notStored(record: SinkRecord, check: Known, ran = true): string {
     const why =
       check.verdict === "ignore"
         ? `its filter ${check.filter} ignores it`
         : check.verdict === "reject"
           ? `its filter ${check.filter} refuses it: ${check.reason ?? ""}`
           : "a spam check (publicinboxmda.spamcheck) or a filter may have dropped it";
-    return `public-inbox-mda exited 0 but the message is not in inbox ${check.inbox} (Message-ID <${check.mid}>, content hash ${check.hash}, seq ${record.seq}): ${why}`;
+    const what = ran ? "public-inbox-mda exited 0 but the message is not in inbox" : "not given to public-inbox-mda, which would not store it in inbox";
+    return `${what} ${check.inbox} (Message-ID <${check.mid}>, content hash ${check.hash}, seq ${record.seq}): ${why}`;
   }
 
   async close(): Promise<void> {

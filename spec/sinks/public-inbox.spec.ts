@@ -202,6 +202,34 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
       }
     });
 
+    it("stops before a message the inbox's filter ignores (-mda would exit 0 without storing it), permanently", async () => {
+      // A filter of the operator's own (public-inbox loads publicinbox.NAME.filter as a Perl module).
+      const lib = tempDir("mqa-pi-filter-");
+      mkdirSync(join(lib, "MqaTest"));
+      const filter = "package MqaTest::IgnoreMuted;\nuse parent 'PublicInbox::Filter::Base';\n" +
+        "sub delivery { my ($self, $eml) = @_; ($eml->header('Subject') // '') =~ /muted/ ? PublicInbox::Filter::Base::IGNORE() : $self->ACCEPT($eml) }\n1;\n";
+      writeFileSync(join(lib, "MqaTest", "IgnoreMuted.pm"), filter);
+      site.set("publicinbox.dev.filter", "MqaTest::IgnoreMuted");
+      const saved = process.env.PERL5LIB;
+      process.env.PERL5LIB = lib;
+      try {
+        const { sink, lines } = await startLogged();
+        const ok = message(1, "From: a@example.org\nTo: dev@example.org\nSubject: fine\nMessage-ID: <fine@x>\n\ntext\n");
+        const muted = message(2, "From: a@example.org\nTo: dev@example.org\nSubject: muted\nMessage-ID: <muted@x>\n\ntext\n");
+        const later = message(3, "From: a@example.org\nTo: dev@example.org\nSubject: later\nMessage-ID: <later@x>\n\ntext\n");
+        const err = await expectSinkError(sink.store([ok, muted, later]));
+        expect(err.transient).to.equal(false);
+        expect(err.stored).to.equal(1);
+        expect(err.message).to.include("not given to public-inbox-mda").and.include("MqaTest::IgnoreMuted ignores it").and.include("<muted@x>");
+        expect(lines.filter((l) => l.msg === "public-inbox: batch given to public-inbox-mda").map((l) => l.ran), "-mda runs").to.deep.equal([1]);
+        expect(site.stored("dev", [ok.body, muted.body, later.body]).map((x) => x.count)).to.deep.equal([1, 0, 0]);
+        await sink.close();
+      } finally {
+        if (saved === undefined) delete process.env.PERL5LIB;
+        else process.env.PERL5LIB = saved;
+      }
+    });
+
     it("reports messages waiting in the emergency Maildir (not its own) at start and leaves them", async () => {
       mkdirSync(join(site.emergency, "new"), { recursive: true });
       writeFileSync(join(site.emergency, "new", "1700000000.4242_0.elsewhere"), "Subject: left\n\nx\n");
