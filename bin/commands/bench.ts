@@ -36,6 +36,7 @@ export async function runBenchCommand(opts: Resolved<typeof BENCH_OPTIONS>): Pro
     rate: opts.rate ?? null,
     backlog: opts.backlog,
     secure: opts.secure,
+    metrics: opts.metrics,
     ...(opts.dir === undefined ? {} : { dir: opts.dir }),
     ...(tty ? { onProgress: (line: string) => process.stderr.write(`\r\x1b[K${line}`) } : {}),
   });

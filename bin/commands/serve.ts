@@ -10,6 +10,9 @@ import { DAEMON_OUTBOX, Publisher } from "../../lib/publisher/publisher.js";
 import { serveSecurity } from "../../lib/config/security.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { runUntilStopped } from "../daemon.js";
+import { daemonRegistry, startMetricsEndpoint } from "../../lib/metrics/endpoint.js";
+import { serveMetrics } from "../../lib/metrics/serve.js";
+import { parseMetricsListen } from "../../lib/metrics/listen.js";
 
 export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<number> {
   const bind = validateEndpoint(opts.bind, "--bind");
@@ -21,6 +24,7 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     insecureRemote: opts["insecure-remote"],
     endpoints: [bind, pubBind],
   });
+  const listen = opts.metrics === undefined ? null : parseMetricsListen(opts.metrics, opts["metrics-remote"]);
   const log = createLogger(opts["log-level"]);
   // Waits for another process's lock at start-up only. Its checkpoint thread runs until close() settles.
   const outbox = Outbox.open(opts.db, { ...DAEMON_OUTBOX, busyTimeoutMs: 30_000 });
@@ -48,6 +52,12 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
     if (err instanceof MqArchiveError) throw err;
     throw new UsageError(`cannot listen on ${bind} / ${pubBind}: ${(err as Error).message}`, { cause: err });
   }
+  const registry = daemonRegistry();
+  const metrics = await startMetricsEndpoint(listen, registry, () => serveMetrics(registry, publisher, opts.spool ?? null), log).catch(async (err: unknown) => {
+    await publisher.close();
+    await outbox.close();
+    throw err;
+  });
   let reloader: PeersReloader | null = null;
   if (security.secure) {
     reloader = new PeersReloader(security.peersFile, publisher, log.child({ component: "peers" }));
@@ -59,6 +69,7 @@ export async function runServe(opts: Resolved<typeof SERVE_OPTIONS>): Promise<nu
   }
   const status = await runUntilStopped(publisher, log);
   reloader?.close();
+  await metrics?.close();
   await outbox.close(); // the checkpoint thread is done with the files before the process exits
   return status;
 }

@@ -9,12 +9,17 @@ import { parseSink } from "../../lib/sinks/parse.js";
 import { sinkOptions } from "../../lib/config/sinks.js";
 import { Subscriber } from "../../lib/subscriber/subscriber.js";
 import { runUntilStopped } from "../daemon.js";
+import { daemonRegistry, startMetricsEndpoint } from "../../lib/metrics/endpoint.js";
+import { storeTimer, subscribeMetrics } from "../../lib/metrics/subscribe.js";
+import { parseMetricsListen } from "../../lib/metrics/listen.js";
 
 export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Promise<number> {
   const connect = validateEndpoint(opts.connect, "--connect");
   const security = subscribeSecurity({ key: opts.key, serverKey: opts["server-key"], insecure: opts.insecure });
   const sinks = opts.sink.map((spec) => parseSink(spec, sinkOptions(opts)));
+  const listen = opts.metrics === undefined ? null : parseMetricsListen(opts.metrics, opts["metrics-remote"]);
   const log = createLogger(opts["log-level"]);
+  const registry = daemonRegistry();
   const subscriber = new Subscriber({
     connect,
     state: opts.state,
@@ -26,9 +31,17 @@ export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Pr
     retryMaxMs: opts["retry-max"],
     ...(opts["accept-outbox"] === undefined ? {} : { acceptOutbox: opts["accept-outbox"] }),
     ...(security.secure ? { security: { keys: security.keys, serverKey: security.serverKey } } : {}),
+    ...(listen === null ? {} : { onStoreTime: storeTimer(registry) }),
     log,
   });
   await subscriber.start();
   if (!security.secure) log.warn("connected without encryption or authentication (--insecure)");
-  return runUntilStopped(subscriber, log);
+  const register = () => subscribeMetrics(registry, subscriber, { heartbeatMs: 1000, retryMaxMs: opts["retry-max"] });
+  const metrics = await startMetricsEndpoint(listen, registry, register, log).catch(async (err: unknown) => {
+    await subscriber.close();
+    throw err;
+  });
+  const status = await runUntilStopped(subscriber, log);
+  await metrics?.close();
+  return status;
 }

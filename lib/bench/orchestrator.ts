@@ -34,6 +34,8 @@ export interface BenchOptions {
   /** null, maildir or mbox (a directory per subscriber in the working directory), or a full sink spec. */
   sink: string;
   sinkOptions?: SinkOptions;
+  /** serve and the subscribers with their metrics endpoints on, each scraped every second. */
+  metrics?: boolean;
   rate: number | null;
   backlog: boolean;
   secure: boolean;
@@ -48,6 +50,8 @@ export interface BenchReport {
   sink: string;
   mode: "throughput" | "rate" | "backlog";
   secure: boolean;
+  /** Metrics endpoints on and scraped every second: how many scrapes answered 200 (null: off). */
+  metricsScrapes: number | null;
   /** Records committed per second by the publishing process. */
   publishRate: number;
   /** Messages per second from the first commit until every subscriber acknowledged the last. */
@@ -65,7 +69,8 @@ export interface BenchReport {
 interface Child<T extends RoleMessage["type"]> {
   process: ChildProcess;
   result: Promise<Extract<RoleMessage, { type: T }>>;
-  ready: Promise<void>;
+  /** Resolves when it is ready, with its metrics endpoint's URL when it has one. */
+  ready: Promise<string>;
   progress: number;
   peak: number;
   /** CPU seconds used between its ready and its result. */
@@ -79,7 +84,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const db = join(dir, "outbox", "outbox.db");
   mkdirSync(dirname(db), { recursive: true });
   const security = o.secure ? makeKeys(dir, o.subscribers) : null;
-  const serve = await startServe(o.bin, db, security?.serveArgs ?? ["--insecure"]);
+  const serve = await startServe(o.bin, db, [...(security?.serveArgs ?? ["--insecure"]), ...(o.metrics ? ["--metrics", "127.0.0.1:0"] : [])]);
   const serveCpuAtStart = cpuSeconds(serve.process.pid!);
   const children: ChildProcess[] = [];
   try {
@@ -94,13 +99,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
     const subscribers = Array.from({ length: o.subscribers }, (_, index) => {
       const job: SubscriberJob = {
-        index, connect: serve.endpoint, dir, sink: o.sink, sinkOptions: o.sinkOptions ?? {}, expect: o.messages,
+        index, connect: serve.endpoint, dir, sink: o.sink, sinkOptions: o.sinkOptions ?? {}, metrics: o.metrics ?? false, expect: o.messages,
         security: security ? { keyFile: security.subscriberKeys[index]!, serverKey: security.serverKey } : null,
       };
       return role(o.bin, "subscriber", job, "delivered");
     });
     children.push(...subscribers.map((s) => s.process));
-    await Promise.all(subscribers.map((s) => s.ready));
+    const subscriberMetrics = await Promise.all(subscribers.map((s) => s.ready));
+    const scraper = o.metrics ? startScraping([serve.metrics!, ...subscriberMetrics]) : null;
     if (!o.backlog) {
       publisher = role(o.bin, "publisher", publisherJob, "published");
       children.push(publisher.process);
@@ -111,6 +117,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }, 500);
     const published = await publisher!.result;
     const delivered = await Promise.all(subscribers.map((s) => s.result));
+    scraper?.stop();
     clearInterval(ticker);
     const serveRss = peakRss(serve.process.pid!);
     const serveCpu = cpuSeconds(serve.process.pid!) - serveCpuAtStart;
@@ -136,6 +143,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       sink: o.sink,
       mode: o.backlog ? "backlog" : o.rate === null ? "throughput" : "rate",
       secure: o.secure,
+      metricsScrapes: scraper?.answered ?? null,
       publishRate: round(o.messages / ((published.end - published.start) / 1000)),
       endToEndRate: round(o.messages / seconds),
       catchUpRate: o.backlog ? round(o.messages / ((lastDelivery - catchUpStart) / 1000)) : null,
@@ -187,14 +195,14 @@ function role<T extends RoleMessage["type"]>(bin: string, name: string, job: Pub
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   let cpuAtReady = 0;
-  let markReady!: () => void;
+  let markReady!: (metrics: string) => void;
   let failReady!: (err: Error) => void;
   const entry = {
     process: child,
     progress: 0,
     peak: 0,
     cpu: 0,
-    ready: new Promise<void>((resolve, reject) => {
+    ready: new Promise<string>((resolve, reject) => {
       markReady = resolve;
       failReady = reject;
     }),
@@ -202,7 +210,7 @@ function role<T extends RoleMessage["type"]>(bin: string, name: string, job: Pub
       child.on("message", (m: RoleMessage) => {
         if (m.type === "ready") {
           cpuAtReady = cpuSeconds(child.pid!);
-          markReady();
+          markReady(m.metrics ?? "");
         } else if (m.type === "progress") entry.progress = m.count;
         else if (m.type === result) {
           entry.peak = peakRss(child.pid!);
@@ -224,8 +232,29 @@ function role<T extends RoleMessage["type"]>(bin: string, name: string, job: Pub
   return entry;
 }
 
-async function startServe(bin: string, db: string, security: string[]): Promise<{ process: ChildProcess; endpoint: string }> {
-  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, ...NODE_ARGS, bin, "serve", "--db", db, "--bind", "tcp://127.0.0.1:0", ...security, "--log-level", "info"], {
+/** Scrape every URL once a second, as a (demanding) Prometheus would; bodies are read and dropped. */
+function startScraping(urls: readonly string[]): { stop: () => void; answered: number } {
+  const scraper = {
+    answered: 0,
+    stop: () => clearInterval(timer),
+  };
+  const scrape = (): void => {
+    for (const url of urls) {
+      void fetch(`${url}/metrics`)
+        .then(async (r) => {
+          await r.arrayBuffer();
+          if (r.status === 200) scraper.answered++;
+        })
+        .catch(() => {});
+    }
+  };
+  const timer = setInterval(scrape, 1000);
+  scrape();
+  return scraper;
+}
+
+async function startServe(bin: string, db: string, args: string[]): Promise<{ process: ChildProcess; endpoint: string; metrics: string | null }> {
+  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, ...NODE_ARGS, bin, "serve", "--db", db, "--bind", "tcp://127.0.0.1:0", ...args, "--log-level", "info"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   return new Promise((resolve, reject) => {
@@ -233,10 +262,11 @@ async function startServe(bin: string, db: string, security: string[]): Promise<
     const onData = (chunk: Buffer): void => {
       buffered += chunk.toString();
       const m = /"router":"([^"]+)"/.exec(buffered);
-      if (m) {
+      const metrics = /"metrics":"([^"]+)"/.exec(buffered)?.[1] ?? null;
+      if (m && (metrics !== null || !args.includes("--metrics"))) {
         child.stderr!.off("data", onData);
         child.stderr!.resume();
-        resolve({ process: child, endpoint: m[1]! });
+        resolve({ process: child, endpoint: m[1]!, metrics });
       }
     };
     child.stderr!.on("data", onData);

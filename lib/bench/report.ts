@@ -11,7 +11,7 @@ export function formatReport(r: BenchReport): string {
     ...r.peakRssBytes.subscribers.map((b, i) => `subscriber ${i} ${formatBytes(b)}`),
   ];
   const lines = [
-    `mq-archive bench: ${r.messages} × ${formatBytes(r.size)}, ${r.subscribers} subscriber(s), sink ${r.sink}, ${r.mode}${r.secure ? ", CURVE" : ""}`,
+    `mq-archive bench: ${r.messages} × ${formatBytes(r.size)}, ${r.subscribers} subscriber(s), sink ${r.sink}, ${r.mode}${r.secure ? ", CURVE" : ""}${r.metricsScrapes === null ? "" : `, metrics scraped every 1 s (${r.metricsScrapes} answered)`}`,
     `  durable publish     ${r.publishRate.toLocaleString("en")} msg/s`,
     `  end to end          ${r.endToEndRate.toLocaleString("en")} msg/s (${r.megabytesPerSecond} MB/s, committed → acked by every subscriber)`,
   ];

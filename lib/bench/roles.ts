@@ -8,10 +8,13 @@ import { IMPORT_BATCH } from "../ingest/bulk-import.js";
 import { Outbox } from "../store/outbox.js";
 import { readKeyFile } from "../security/keys.js";
 import { HandlerSink } from "../sinks/handler.js";
+import { daemonRegistry } from "../metrics/endpoint.js";
+import { MetricsServer } from "../metrics/http.js";
+import { storeTimer, subscribeMetrics } from "../metrics/subscribe.js";
 import { parseSink, type SinkOptions } from "../sinks/parse.js";
 import type { Sink } from "../sinks/sink.js";
 import { Subscriber } from "../subscriber/subscriber.js";
-import { createLogger } from "../log.js";
+import { createLogger, silentLogger } from "../log.js";
 import { BenchMessages } from "./messages.js";
 import { startDebugProbes } from "./debug-probes.js";
 import { preciseNow } from "./stats.js";
@@ -31,12 +34,14 @@ export interface SubscriberJob {
   dir: string;
   sink: string;
   sinkOptions: SinkOptions;
+  /** Its metrics endpoint on (127.0.0.1, a free port), told in "ready". */
+  metrics: boolean;
   expect: number;
   security: { keyFile: string; serverKey: string } | null;
 }
 
 export type RoleMessage =
-  | { type: "ready" }
+  | { type: "ready"; metrics?: string }
   | { type: "progress"; count: number }
   | { type: "published"; start: number; end: number; commits: Array<[number, number]> }
   | { type: "delivered"; start: number; end: number; handoffs: Array<[number, number]> };
@@ -108,18 +113,23 @@ export async function runSubscriberRole(job: SubscriberJob): Promise<void> {
   const sinks: Sink[] = [timing];
   if (job.sink !== "null") sinks.unshift(parseSink(benchSinkSpec(job), job.sinkOptions));
   const security = job.security ? { keys: readKeyFile(job.security.keyFile), serverKey: job.security.serverKey } : null;
+  const registry = job.metrics ? daemonRegistry() : null;
   const subscriber = new Subscriber({
     connect: job.connect,
     state: join(job.dir, `sub${job.index}.db`),
     sinks,
     name: `bench-${job.index}`,
+    ...(registry ? { onStoreTime: storeTimer(registry) } : {}),
     ...(process.env.MQA_BENCH_DEBUG ? { log: createLogger("debug") } : {}),
     ...(security ? { security } : {}),
   });
   const probes = startDebugProbes();
   await subscriber.start();
+  const metrics = registry
+    ? await MetricsServer.start({ host: "127.0.0.1", port: 0 }, registry, subscribeMetrics(registry, subscriber, { heartbeatMs: 1000, retryMaxMs: 30_000 }), silentLogger())
+    : null;
   while (!subscriber.connected) await new Promise((resolve) => setTimeout(resolve, 5));
-  await tell({ type: "ready" });
+  await tell({ type: "ready", ...(metrics ? { metrics: metrics.url } : {}) });
   const progress = setInterval(() => void tell({ type: "progress", count }), 500);
   await done;
   // Delivered means committed (and acknowledged), not just handed to the sinks.
@@ -128,6 +138,7 @@ export async function runSubscriberRole(job: SubscriberJob): Promise<void> {
   clearInterval(progress);
   probes?.report(subscriber.counters);
   await subscriber.close();
+  await metrics?.close();
   await tell({ type: "delivered", start: first, end, handoffs });
   await untilDismissed();
 }

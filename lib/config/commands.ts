@@ -35,6 +35,15 @@ export const PUBLISH_OPTIONS = {
 
 export type PublishOptions = Resolved<typeof PUBLISH_OPTIONS>;
 
+/** The daemons' metrics endpoint (lib/metrics). */
+export const METRICS_OPTIONS = {
+  metrics: {
+    type: "string",
+    describe: "serve Prometheus metrics (/metrics) and a health check (/healthz) over HTTP on HOST:PORT, e.g. 127.0.0.1:9580 (loopback only unless --metrics-remote)",
+  },
+  "metrics-remote": { type: "boolean", describe: "allow --metrics on a non-loopback address", default: false },
+} satisfies OptionSpecs;
+
 export const SERVE_OPTIONS = {
   ...common,
   ...logging,
@@ -71,6 +80,7 @@ export const SERVE_OPTIONS = {
   },
   heartbeat: { type: "duration", describe: "heartbeat interval; a peer silent for 3 intervals is dropped", default: "1s" },
   spool: { type: "string", describe: "import what the Mailman plugin spools here (DIR/lists/<list>/new/) as it arrives" },
+  ...METRICS_OPTIONS,
   "max-size": { type: "size", describe: "largest spooled message accepted (as publish's --max-size)", default: "64MiB" },
 } satisfies OptionSpecs;
 
@@ -78,7 +88,35 @@ export const SERVE_OPTIONS = {
 export const SINK_OPTIONS = {
   "exec-timeout": {
     type: "duration",
-    describe: "kill an exec sink command (or public-inbox-mda) running longer than this (a failed attempt); 0 for no limit",
+    describe: "kill an exec sink command running longer than this (a failed attempt); 0 for no limit",
+    default: "10m",
+  },
+  "mhonarc-timeout": {
+    type: "duration",
+    describe: "stop a mhonarc run (of up to 250 messages) taking longer than this: SIGTERM, then SIGKILL and its lock removed; a failed attempt; 0 for no limit",
+    default: "5m",
+  },
+  "smtp-url": {
+    type: "string",
+    describe: "smtp sinks' server: smtp://HOST[:PORT], smtp+starttls://[USER:PASSWORD@]HOST[:PORT] (STARTTLS required) or smtps://... (TLS); a password is better in MQ_ARCHIVE_SMTP_URL or --config than here",
+    default: "smtp://127.0.0.1:25",
+  },
+  "smtp-from": {
+    type: "string",
+    describe: "smtp sinks' envelope sender (MAIL FROM, where bounces go), or <> for the null reverse-path (default: mq-archive@<host name>)",
+  },
+  "smtp-timeout": {
+    type: "duration",
+    describe: "smtp sinks: longest wait to connect, for the greeting and for each reply (a temporary failure)",
+    default: "5m",
+  },
+  "smtp-ca": {
+    type: "string",
+    describe: "smtp sinks: PEM file of the certificate authorities to trust for the server's certificate, instead of the system's",
+  },
+  "public-inbox-timeout": {
+    type: "duration",
+    describe: "kill a public-inbox-mda (or the sink's perl check) running longer than this, e.g. waiting on an inbox lock public-inbox-index holds: a temporary failure, retried; 0 for no limit",
     default: "10m",
   },
 } satisfies OptionSpecs;
@@ -90,7 +128,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR (messages), events:DIR (list events), exec:COMMAND, public-inbox[:PI_CONFIG] (messages) or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR, smtp:ADDRESS, public-inbox[:PI_CONFIG] (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },
@@ -108,6 +146,7 @@ export const SUBSCRIBE_OPTIONS = {
   },
   credit: { type: "size", describe: "bytes the publisher may send ahead of what is stored", default: "8MiB" },
   ...SINK_OPTIONS,
+  ...METRICS_OPTIONS,
   "retry-max": {
     type: "duration",
     describe: "longest wait between retries of a failing sink (the wait doubles from 100ms up to this)",
@@ -126,6 +165,7 @@ export const STATUS_OPTIONS = {
   state: { type: "string", describe: "an archive peer's state file instead: its position and dead letters" },
   spool: { type: "string", describe: "also (or only) the spool: messages waiting, their age, rejected ones" },
   json: { type: "boolean", describe: "print JSON instead of a table", default: false },
+  watch: { type: "boolean", describe: "redraw the table every second until Ctrl-C (for a terminal)", default: false },
 } satisfies OptionSpecs;
 
 export const DEAD_LETTERS_OPTIONS = {
@@ -152,6 +192,7 @@ export const BENCH_OPTIONS = {
   rate: { type: "number", describe: "publish at this many messages per second, one fsync'd commit each (latency mode)" },
   backlog: { type: "boolean", describe: "publish everything first, then start the subscribers (catch-up mode)", default: false },
   secure: { type: "boolean", describe: "CURVE on (keys generated for the run)", default: false },
+  metrics: { type: "boolean", describe: "metrics endpoints on in serve and the subscribers, each scraped every second", default: false },
   json: { type: "boolean", describe: "print the report as JSON", default: false },
   dir: { type: "string", describe: "working directory (default: a new temporary one, removed afterwards)" },
   role: { type: "string", describe: "internal: the part a child process plays", cliOnly: true },

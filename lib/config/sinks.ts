@@ -5,5 +5,13 @@ import type { SINK_OPTIONS } from "./commands.js";
 import type { Resolved } from "./spec.js";
 
 export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
-  return { timeoutMs: opts["exec-timeout"] };
+  return {
+    timeoutMs: opts["exec-timeout"],
+    mhonarcTimeoutMs: opts["mhonarc-timeout"],
+    smtpUrl: opts["smtp-url"],
+    smtpTimeoutMs: opts["smtp-timeout"],
+    publicInboxTimeoutMs: opts["public-inbox-timeout"],
+    ...(opts["smtp-from"] === undefined ? {} : { smtpFrom: opts["smtp-from"] }),
+    ...(opts["smtp-ca"] === undefined ? {} : { smtpCa: opts["smtp-ca"] }),
+  };
 }

@@ -12,13 +12,13 @@ import type { KeyPair } from "../security/keys.js";
 import type { PeerAcl } from "../security/peers-file.js";
 import { Outbox } from "../store/outbox.js";
 import { derivePubEndpoint } from "../transport/endpoints.js";
-import { PubSocket, RouterSocket, type CurveServer } from "../transport/zmq.js";
-import { MAX_HEADER_BYTES } from "../wire/frames.js";
+import type { CurveServer, RouterSocket } from "../transport/zmq.js";
 import { Control, emptyCounters, type PublisherCounters } from "./control.js";
 import { Fanout } from "./fanout.js";
 import { Gatekeeper } from "./gatekeeper.js";
 import type { Session, SessionTimers } from "./session.js";
-import { startSpoolDrain, type SpoolOptions } from "./spool-drain.js";
+import { startSpoolDrain, type SpoolDrain, type SpoolOptions } from "./spool-drain.js";
+import { bindPub, bindRouter } from "./sockets.js";
 import { Streamer } from "./streamer.js";
 import { OutboxWatcher } from "./watcher.js";
 
@@ -46,33 +46,6 @@ export interface PublisherOptions {
 export interface BoundEndpoints {
   router: string;
   pub: string;
-}
-
-/**
- * libzmq ends a connection that sends a single part over this, before the
- * daemon sees it. Peers send one-part frames of at most MAX_HEADER_BYTES;
- * parts up to twice that reach the daemon and are answered TOO_LARGE.
- */
-const ROUTER_MAX_PART = 2 * MAX_HEADER_BYTES;
-/**
- * Messages libzmq queues for one peer before a send to it fails (and its
- * stream pauses). A message carries at most CHUNK_BYTES of bodies unless a
- * single record is larger, so a connection that never reads pins at most
- * 64 × 256 KiB = 16 MiB of serve; an honest peer's credit (8 MiB) stays
- * well inside it.
- */
-const ROUTER_HWM = 64;
-/**
- * Messages PUB queues for one subscriber before dropping for it. A message
- * carries at most PUB_MAX_BODY of bodies (one record, or a batch), so a
- * stalled subscriber pins at most 512 × 64 KiB = 32 MiB of serve's memory
- * (with 1,000, batches of 60 KB pinned 60 MB; 256 made a healthy subscriber
- * drop behind PUB in bursts and repair over ROUTER, measured).
- */
-const PUB_HWM = 512;
-
-function bindPub(endpoint: string, curve: CurveServer | undefined): Promise<PubSocket> {
-  return PubSocket.bind(endpoint, { sendHighWaterMark: PUB_HWM, ...(curve ? { curve } : {}) });
 }
 
 /**
@@ -107,6 +80,10 @@ export class Publisher {
   private readonly opened: Array<() => unknown> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private head = 0;
+  /** The head when serve started: what was committed since is `head - startHead`. */
+  private startHead = 0;
+  private pruned = 0;
+  private spool: SpoolDrain | null = null;
 
   constructor(private readonly options: PublisherOptions) {
     this.log = options.log ?? silentLogger();
@@ -128,16 +105,12 @@ export class Publisher {
     const o = this.options;
     const outbox = this.openOutbox();
     this.head = outbox.records.head();
+    this.startHead = this.head;
     const gate = o.security ? new Gatekeeper(o.security.keys, o.security.peers, this.log.child({ component: "gatekeeper" })) : null;
     const curve = gate ? await gate.start() : null;
     if (gate) this.opened.push(() => gate.close());
     if (o.security) await this.syncPeers(outbox, o.security.peers);
-    const router = await RouterSocket.bind(o.bind, {
-      heartbeatMs: this.heartbeatMs,
-      maxMessageSize: ROUTER_MAX_PART,
-      sendHighWaterMark: ROUTER_HWM,
-      ...(curve ? { curve: curve.router } : {}),
-    });
+    const router = await bindRouter(o.bind, this.heartbeatMs, curve?.router);
     this.opened.push(() => router.close());
     const pub = await bindPub(o.pubBind ?? derivePubEndpoint(o.bind), curve?.pub);
     const control = new Control({
@@ -167,7 +140,11 @@ export class Publisher {
     this.running = { outbox, router, control, fanout, streamer, gate, pubCurve: curve?.pub };
     router.listen({ onMessage: (id, parts) => this.receive(id, parts), onError: (err) => this.fail(err) });
     this.startTimers(outbox.path);
-    if (o.spool) this.opened.push(await startSpoolDrain(o.spool, outbox.path, this.log.child({ component: "spool" })));
+    if (o.spool) {
+      const spool = await startSpoolDrain(o.spool, outbox.path, this.log.child({ component: "spool" }));
+      this.spool = spool;
+      this.opened.push(() => spool.close());
+    }
     const bound = { router: router.endpoint, pub: pub.endpoint };
     this.log.info({ ...bound, outbox: outbox.path, outboxId: outbox.id, head: this.head }, "publisher listening");
     return bound;
@@ -309,16 +286,19 @@ export class Publisher {
       if (isOutboxBusy(err)) return; // next time
       throw err;
     }
+    this.pruned += pruned;
     if (pruned > 0) this.log.info({ pruned, first: r.outbox.records.first() }, "pruned records every peer acknowledged");
     else this.log.debug({ first: r.outbox.records.first() }, "prune check: nothing to prune");
   }
 
   /** Counters for status and tests. */
-  counters(): PublisherCounters & { head: number; sessions: number; refusedKeys: number; sharedReads: number } {
+  counters(): PublisherCounters & { head: number; committed: number; pruned: number; sessions: number; refusedKeys: number; sharedReads: number } {
     const r = this.running;
     return {
       ...(r?.control.counters ?? emptyCounters()),
       head: this.head,
+      committed: this.head - this.startHead,
+      pruned: this.pruned,
       sessions: r?.control.table.size ?? 0,
       refusedKeys: r?.gate?.refusedTotal ?? 0,
       sharedReads: r?.streamer.sharedReads ?? 0,
@@ -327,6 +307,16 @@ export class Publisher {
 
   sessions(): Session[] {
     return this.running ? [...this.running.control.table.all()] : [];
+  }
+
+  /** The outbox being served, or null when not started (for status views such as the metrics). */
+  get outbox(): Outbox | null {
+    return this.running?.outbox ?? null;
+  }
+
+  /** Since when (ms) the spool's imports have failed; null when they work or there is no spool. */
+  get spoolFailingSince(): number | null {
+    return this.spool?.failingSince ?? null;
   }
 
   private fail(error: Error): void {

@@ -43,11 +43,11 @@ const FIRST_RETRY_MS = 100;
 const BUSY_WARN_AFTER_MS = 1000;
 const HOUR_MS = 3_600_000;
 
-/** Start draining `options.dir` into the outbox at `outboxPath`; resolves with the close step. */
-export async function startSpoolDrain(options: SpoolOptions, outboxPath: string, log: Logger): Promise<() => Promise<void>> {
+/** Start draining `options.dir` into the outbox at `outboxPath`. */
+export async function startSpoolDrain(options: SpoolOptions, outboxPath: string, log: Logger): Promise<SpoolDrain> {
   const drain = new SpoolDrain(options, outboxPath, log);
   await drain.start();
-  return () => drain.close();
+  return drain;
 }
 
 export class SpoolDrain {
@@ -72,6 +72,11 @@ export class SpoolDrain {
     private readonly outboxPath: string,
     private readonly log: Logger,
   ) {}
+
+  /** Since when (ms) imports have failed, or null when the last one worked. */
+  get failingSince(): number | null {
+    return this.troubleSince === 0 ? null : this.troubleSince;
+  }
 
   async start(): Promise<void> {
     try {

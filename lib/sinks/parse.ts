@@ -1,4 +1,4 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND,
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, smtp:ADDRESS,
 // public-inbox[:PI_CONFIG], null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
@@ -9,12 +9,14 @@ import { EventsSink } from "./events.js";
 import { ExecSink, type ExecOptions } from "./exec.js";
 import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
+import { MhonarcSink, type MhonarcOptions } from "./mhonarc.js";
 import { NullSink } from "./null.js";
-import { PublicInboxSink } from "./public-inbox.js";
+import { PublicInboxSink, type PublicInboxOptions } from "./public-inbox.js";
 import type { Sink } from "./sink.js";
+import { SmtpSink, type SmtpOptions } from "./smtp.js";
 
 /** Options of the sinks that take any; each reads only its own. */
-export interface SinkOptions extends ExecOptions {}
+export interface SinkOptions extends ExecOptions, MhonarcOptions, SmtpOptions, PublicInboxOptions {}
 
 export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
@@ -31,11 +33,17 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new MboxSink(resolve(arg));
     case "events":
       return new EventsSink(resolve(arg));
+    case "mhonarc":
+      return new MhonarcSink(resolve(arg), options);
     case "exec":
       return new ExecSink(arg, options);
+    case "smtp":
+      return new SmtpSink(arg, options);
     case "public-inbox":
       return new PublicInboxSink(arg, options);
     default:
-      throw new UsageError(`unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, exec:COMMAND, public-inbox[:PI_CONFIG] or null`);
+      throw new UsageError(
+        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, exec:COMMAND, smtp:ADDRESS, public-inbox[:PI_CONFIG] or null`,
+      );
   }
 }

@@ -35,7 +35,6 @@ import { constants, homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { SinkError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ExecOptions } from "./exec.js";
 import { checkInbox, type InboxCheck } from "./public-inbox-check.js";
 import { EmergencyMaildir } from "./public-inbox-emergency.js";
 import { runProgram, type RunOutcome } from "./run-program.js";
@@ -60,6 +59,13 @@ interface Stop {
 const SYSTEM_ERRORS = ["ENOENT", "EIO", "EAGAIN", "ENOMEM", "EACCES", "EBUSY", "ENFILE", "EMFILE", "ENOSPC", "EROFS", "EDQUOT"];
 const TRANSIENT_STATUS = new Map(SYSTEM_ERRORS.map((name) => [constants.errno[name as keyof typeof constants.errno], name]));
 
+export interface PublicInboxOptions {
+  /** Kill a public-inbox-mda or perl run after this long (ms): a temporary failure. 0 or absent: no limit. */
+  publicInboxTimeoutMs?: number;
+  /** PI_EMERGENCY (default: $PI_EMERGENCY, else "emergency" beside the config). */
+  publicInboxEmergency?: string;
+}
+
 /** The config file public-inbox itself reads when PI_CONFIG is not set. */
 export function defaultPiConfig(): string {
   return process.env.PI_CONFIG ?? join(homedir(), ".public-inbox", "config");
@@ -69,19 +75,20 @@ export class PublicInboxSink implements Sink {
   readonly name: string;
   readonly config: string;
   private readonly emergency: EmergencyMaildir;
+  private readonly timeoutMs: number;
   private log: Logger | null = null;
 
-  /** `emergency`: PI_EMERGENCY (default: $PI_EMERGENCY, else "emergency" beside the config). */
-  constructor(config: string = defaultPiConfig(), private readonly options: ExecOptions & { emergency?: string } = {}) {
+  constructor(config: string = defaultPiConfig(), options: PublicInboxOptions = {}) {
     this.config = resolve(config);
     this.name = `public-inbox:${this.config}`;
-    this.emergency = new EmergencyMaildir(resolve(options.emergency ?? process.env.PI_EMERGENCY ?? join(dirname(this.config), "emergency")));
+    this.timeoutMs = options.publicInboxTimeoutMs ?? 0;
+    this.emergency = new EmergencyMaildir(resolve(options.publicInboxEmergency ?? process.env.PI_EMERGENCY ?? join(dirname(this.config), "emergency")));
   }
 
   /** Check that perl, public-inbox's modules and the config are there (a temporary failure: the peer waits). */
   async start(context: SinkContext): Promise<void> {
     this.log = context.log;
-    await checkInbox(this.config, [], this.options.timeoutMs);
+    await checkInbox(this.config, [], this.timeoutMs);
     await this.reportEmergency();
   }
 
@@ -144,7 +151,7 @@ export class PublicInboxSink implements Sink {
   /** One Perl run; a failure of the run itself fails the batch from `from` (nothing after it is confirmed). */
   private async check(records: readonly SinkRecord[], from = 0): Promise<InboxCheck[]> {
     try {
-      return await checkInbox(this.config, records, this.options.timeoutMs);
+      return await checkInbox(this.config, records, this.timeoutMs);
     } catch (err) {
       if (!(err instanceof SinkError)) throw err;
       throw new SinkError(err.message, { transient: err.transient, stored: from, cause: err.cause });
@@ -156,7 +163,7 @@ export class PublicInboxSink implements Sink {
     const recipient = record.list.includes("@") ? record.list : check.address;
     const env = { ...process.env, PI_CONFIG: this.config, PI_EMERGENCY: this.emergency.dir, ORIGINAL_RECIPIENT: recipient };
     const startedAt = Date.now();
-    const outcome = await runProgram("public-inbox-mda", ["--no-precheck"], { env, input: record.body, timeoutMs: this.options.timeoutMs ?? 0 });
+    const outcome = await runProgram("public-inbox-mda", ["--no-precheck"], { env, input: record.body, timeoutMs: this.timeoutMs });
     if (outcome.type === "not-run") return { message: `${outcome.message} (install public-inbox)`, transient: outcome.transient };
     // Whatever happened is accounted for below (confirmed, retried or a dead letter with its bytes): -mda's own copy is not needed.
     try {
@@ -173,7 +180,7 @@ export class PublicInboxSink implements Sink {
     const said = outcome.stderr === "" ? "" : `: ${outcome.stderr}`;
     const inbox = `inbox ${check.inbox}`;
     if (outcome.timedOut) {
-      const message = `public-inbox-mda ran past ${this.options.timeoutMs} ms for ${inbox} and was killed (is its lock held by public-inbox-watch, -index or -purge?)${said}`;
+      const message = `public-inbox-mda ran past ${this.timeoutMs} ms for ${inbox} and was killed (is its lock held by public-inbox-watch, -index or -purge?)${said}`;
       return { message, transient: true };
     }
     if (outcome.signal !== null) return { message: `public-inbox-mda killed by ${outcome.signal}${said}`, transient: false };

@@ -6,6 +6,7 @@
 
 import { utimesSync, writeFileSync } from "node:fs";
 import type { BodyRecord, RecordKind } from "../message/record.js";
+import { TOTALS_SINCE_VERSION } from "./outbox-schema.js";
 import { lazy, type Db, type Guard } from "./sqlite.js";
 
 /** The file `append` touches after each commit, beside the outbox. */
@@ -93,7 +94,13 @@ export class SqliteRecordLog implements RecordLog {
   }
 
   append(record: NewRecord): AppendResult {
-    const result = this.guard(() => this.db.transaction(() => this.appendOne(record, Date.now())).immediate());
+    const result = this.guard(() =>
+      this.db.transaction(() => {
+        const r = this.appendOne(record, Date.now());
+        if (!r.duplicate) this.addToTotals([record]);
+        return r;
+      }).immediate(),
+    );
     if (!result.duplicate) this.wake();
     return result;
   }
@@ -102,7 +109,13 @@ export class SqliteRecordLog implements RecordLog {
   appendMany(records: readonly NewRecord[]): AppendResult[] {
     return this.guard(() => {
       const now = Date.now();
-      const results = this.db.transaction(() => records.map((r) => this.appendOne(r, now))).immediate();
+      const results = this.db
+        .transaction(() => {
+          const appended = records.map((r) => this.appendOne(r, now));
+          this.addToTotals(records.filter((_, i) => !appended[i]!.duplicate));
+          return appended;
+        })
+        .immediate();
       if (results.some((r) => !r.duplicate)) this.wake();
       return results;
     });
@@ -125,6 +138,18 @@ export class SqliteRecordLog implements RecordLog {
         /* serve's poll will notice */
       }
     }
+  }
+
+  /** Inside the write transaction that inserted them: the running totals (schema 4) count them. */
+  private addToTotals(records: readonly NewRecord[], sign = 1): void {
+    if (records.length === 0) return;
+    let events = 0;
+    let bytes = 0;
+    for (const r of records) {
+      if (r.kind === "event") events++;
+      bytes += r.body.length;
+    }
+    this.stmts.addTotals.run(sign * records.length, sign * events, sign * bytes);
   }
 
   /** Inside a write transaction. Looks before inserting: an ignored INSERT would still burn a seq. */
@@ -183,8 +208,15 @@ export class SqliteRecordLog implements RecordLog {
   prune(bounds: PruneBounds): number {
     return this.guard(() => {
       let total = 0;
+      const chunk = this.db.transaction((): number => {
+        const gone = this.stmts.prune.all(bounds.through, bounds.before) as Array<{ kind: RecordKind; size: number }>;
+        if (gone.length > 0) {
+          this.stmts.addTotals.run(-gone.length, -gone.filter((g) => g.kind === "event").length, -gone.reduce((n, g) => n + g.size, 0));
+        }
+        return gone.length;
+      });
       for (;;) {
-        const n = this.stmts.prune.run(bounds.through, bounds.before).changes;
+        const n = chunk.immediate();
         total += n;
         if (n < PRUNE_CHUNK) return total;
       }
@@ -194,9 +226,15 @@ export class SqliteRecordLog implements RecordLog {
   /** What is retained: records (of them `events` list events), their bytes, the first seq and the head. */
   stats(): { head: number; first: number; count: number; events: number; bytes: number } {
     return this.guard(() => {
-      const s = this.stmts.stats.get() as { count: number; events: number | null; bytes: number | null; first: number | null };
-      return { head: this.head(), first: s.first ?? 0, count: s.count, events: s.events ?? 0, bytes: s.bytes ?? 0 };
+      // An outbox older than its running totals (opened read-only, so not upgraded) is counted row by row.
+      const totals = this.hasTotals ? this.stmts.totals : this.stmts.stats;
+      const s = totals.get() as { count: number; events: number | null; bytes: number | null };
+      return { head: this.head(), first: this.first(), count: s.count, events: s.events ?? 0, bytes: s.bytes ?? 0 };
     });
+  }
+
+  private get hasTotals(): boolean {
+    return (this.db.pragma("user_version", { simple: true }) as number) >= TOTALS_SINCE_VERSION;
   }
 
   /** What a peer is missing: records after `acked` it would receive, their bytes and the oldest one's age. */
@@ -240,9 +278,12 @@ function prepare(db: Db) {
     body: () => db.prepare("SELECT body FROM records WHERE seq = ?").pluck(),
     prune: () => db.prepare(
       `DELETE FROM records WHERE seq IN
-         (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`,
+         (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})
+       RETURNING kind, size`,
     ),
-    stats: () => db.prepare("SELECT count(*) AS count, sum(kind = 'event') AS events, sum(size) AS bytes, min(seq) AS first FROM records"),
+    stats: () => db.prepare("SELECT count(*) AS count, sum(kind = 'event') AS events, sum(size) AS bytes FROM records"),
+    totals: () => db.prepare("SELECT count, events, bytes FROM record_totals WHERE id = 0"),
+    addTotals: () => db.prepare("UPDATE record_totals SET count = count + ?, events = events + ?, bytes = bytes + ? WHERE id = 0"),
     lagScan: () => db.prepare("SELECT list, size, received_at FROM records WHERE seq > ? ORDER BY seq"),
   });
 }

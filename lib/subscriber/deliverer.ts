@@ -13,6 +13,9 @@ import { RateLimiter, type Logger } from "../log.js";
 import type { Sink, SinkRecord } from "../sinks/sink.js";
 import { archiveKey, type ArchivedEntry } from "../store/archived.js";
 import type { DeadLetterInput, SubscriberState } from "../store/state.js";
+import { BatchSize } from "./batch-size.js";
+import { countStored, newSinkStats, type SinkStats } from "./counters.js";
+import { retryDeadLetters } from "./dead-letter-retry.js";
 import { Fifo } from "./fifo.js";
 
 /** A released entry: a record to store, or a pass that only moves the position. */
@@ -37,6 +40,8 @@ export interface DelivererOptions {
   onCommitted: (position: number) => void;
   /** The deliverer cannot go on (the state database failed). */
   onFatal: (err: Error) => void;
+  /** Each store() call that returned, with its duration (metrics). */
+  onStoreTime?: (sink: string, seconds: number) => void;
 }
 
 class Aborted extends Error {}
@@ -52,12 +57,16 @@ export class Deliverer {
   private readonly sleepers = new Set<() => void>();
   private retriesRequested = false;
   private unexpected = 0;
+  /** Per sink, by name: what it stored, retried and set aside. */
+  readonly sinkStats = new Map<string, SinkStats>();
+  private readonly batchSize: BatchSize;
   private readonly unexpectedLogs = new RateLimiter(UNEXPECTED_LOG_MS);
   /** Stored in every sink, not yet committed. */
   private pending: { position: number; count: number; archived: ArchivedEntry[]; deadLetters: DeadLetterInput[]; since: number } | null =
     null;
 
   constructor(private readonly o: DelivererOptions) {
+    this.batchSize = new BatchSize(o.maxBatch ?? 2048);
     this.loop = this.run();
   }
 
@@ -98,7 +107,7 @@ export class Deliverer {
       while (!this.closing) {
         if (this.retriesRequested && this.pending === null) {
           this.retriesRequested = false;
-          await this.retryDeadLetters();
+          await retryDeadLetters({ ...this.o, closing: () => this.closing, patiently: (write) => this.patiently(write) });
           continue;
         }
         if (this.queue.length === 0) {
@@ -111,11 +120,13 @@ export class Deliverer {
         }
         const batch = this.takeBatch();
         this.storing = batch.length;
+        const started = performance.now();
         try {
           await this.store(batch);
         } finally {
           this.storing = 0;
         }
+        this.batchSize.took(batch.length, performance.now() - started);
         const p = this.pending!;
         if (p.count >= this.maxBatch || Date.now() - p.since >= this.maxDelayMs) await this.commitPending();
         else await new Promise((resolve) => setImmediate(resolve)); // let the sockets fill the queue
@@ -129,7 +140,7 @@ export class Deliverer {
   }
 
   private takeBatch(): Released[] {
-    const max = this.maxBatch;
+    const max = this.batchSize.next;
     const maxBytes = this.o.maxBatchBytes ?? 4 * 1024 * 1024;
     const batch: Released[] = [];
     let bytes = 0;
@@ -227,31 +238,6 @@ export class Deliverer {
     }
   }
 
-  /** One attempt per dead letter marked for retry, in the sink it failed in. */
-  private async retryDeadLetters(): Promise<void> {
-    for (const dead of this.o.state.pendingRetries()) {
-      if (this.closing) return;
-      const sink = this.o.sinks.find((s) => s.name === dead.sink);
-      const fields = { id: dead.id, sink: dead.sink, seq: dead.seq, list: dead.list, messageId: dead.messageId };
-      if (sink === undefined) {
-        this.o.state.failedRetry(dead.id, `this subscriber has no sink ${dead.sink} any more`);
-        this.o.log.error(fields, "dead letter not retried: its sink is not configured");
-        continue;
-      }
-      try {
-        const { outbox, seq, kind, list, messageId, receivedAt, body } = dead;
-        await sink.store([{ outbox, seq, kind, list, messageId, receivedAt, body }]);
-      } catch (err) {
-        this.o.state.failedRetry(dead.id, errorMessage(err));
-        this.o.log.error({ ...fields, err }, "dead letter failed again; it stays in the dead-letter store");
-        continue;
-      }
-      // Stored: it must now leave the dead-letter store, or a later retry would store it twice.
-      await this.patiently(() => this.o.state.resolveDeadLetter(dead.id));
-      this.o.log.info(fields, "dead letter delivered on retry");
-    }
-  }
-
   /** Store every record in one sink, retrying as the failure deserves. Returns its dead letters. */
   private async storeAll(sink: Sink, records: readonly SinkRecord[]): Promise<DeadLetterInput[]> {
     const dead: DeadLetterInput[] = [];
@@ -260,13 +246,17 @@ export class Deliverer {
     let failures = 0;
     // An unexpected error does not say which record failed: the rest of the batch goes one record at a time.
     let oneByOne = false;
+    const stats = this.statsOf(sink.name);
     while (done < records.length) {
       if (this.closing) throw new Aborted();
       const slice = oneByOne ? records.slice(done, done + 1) : records.slice(done);
       let e: SinkError;
       let unexpected = false;
+      const started = performance.now();
       try {
         await sink.store(slice);
+        this.o.onStoreTime?.(sink.name, (performance.now() - started) / 1000);
+        countStored(stats, slice);
         done += slice.length;
         attempts = 0;
         failures = 0;
@@ -279,11 +269,14 @@ export class Deliverer {
           continue;
         }
       }
+      this.o.onStoreTime?.(sink.name, (performance.now() - started) / 1000);
       if (e.stored > 0) {
+        countStored(stats, slice.slice(0, e.stored));
         done += Math.min(e.stored, slice.length);
         attempts = 0;
         failures = 0; // the backoff is per record: a new failing record starts short
       }
+      if (e.transient) stats.failingSince ??= Date.now();
       const record = records[done];
       if (record === undefined) return dead;
       failures++;
@@ -293,11 +286,14 @@ export class Deliverer {
           "permanent failure: set aside as a dead letter; the list goes on",
         );
         dead.push({ ...record, sink: sink.name, error: e.message, attempts });
+        stats.deadLetters++;
+        stats.failingSince = null; // the list goes on
         done++;
         attempts = 0;
         failures = 0;
         continue;
       }
+      stats.retries++;
       const delay = this.backoff(failures);
       if (!unexpected) {
         this.o.log.warn(
@@ -308,6 +304,12 @@ export class Deliverer {
       await this.sleep(delay);
     }
     return dead;
+  }
+
+  private statsOf(sink: string): SinkStats {
+    let stats = this.sinkStats.get(sink);
+    if (stats === undefined) this.sinkStats.set(sink, (stats = newSinkStats()));
+    return stats;
   }
 
   /** Count and log (rate-limited) an error a sink threw that is not a SinkError; it is retried as a permanent failure. */

@@ -26,6 +26,8 @@ export interface SubscriberOptions {
   retryMaxMs?: number;
   /** Follow this outbox id if the publisher's outbox was replaced. */
   acceptOutbox?: string;
+  /** Each sink's store() call, with how long it took (metrics hook it here). */
+  onStoreTime?: (sink: string, seconds: number) => void;
   /** This peer's CURVE keys and the publisher's public key; absent means plaintext (--insecure). */
   security?: { keys: KeyPair; serverKey: string };
   log?: Logger;

@@ -15,7 +15,7 @@ import { patternsProblem } from "../security/list-match.js";
 import { makeProof } from "../security/proof.js";
 import type { WelcomeFrame } from "../wire/frames.js";
 import type { SessionAction } from "./actions.js";
-import { newCounters, type SubscriberCounters } from "./counters.js";
+import { newCounters, type SinkStats, type SubscriberCounters } from "./counters.js";
 import { Deliverer } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
 import { Link } from "./link.js";
@@ -23,7 +23,7 @@ import { Lifecycle, runCloseSteps } from "../lifecycle.js";
 import type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
 import { SessionMachine, TICK_MS } from "./session-machine.js";
 
-export type { SubscriberCounters } from "./counters.js";
+export type { SinkStats, SubscriberCounters } from "./counters.js";
 export type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
 
 export class Subscriber implements AsyncIterable<Delivery> {
@@ -88,6 +88,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       onStored: (count) => this.perform(machine.stored(count)),
       onCommitted: (position) => this.perform(machine.committedUpTo(position)),
       onFatal: (err) => void this.close(err),
+      ...(o.onStoreTime ? { onStoreTime: o.onStoreTime } : {}),
     });
     this.link = this.createLink(machine);
     this.timer = setInterval(() => this.lifecycle.isClosing || this.perform(machine.tick(Date.now())), TICK_MS);
@@ -174,6 +175,21 @@ export class Subscriber implements AsyncIterable<Delivery> {
   /** Everything at or below this seq is stored and committed. */
   get position(): number {
     return this.machine?.position ?? 0;
+  }
+
+  /** The publisher's head as last heard (heartbeats, welcomes, records). */
+  get publisherHead(): number {
+    return this.machine?.view.head ?? 0;
+  }
+
+  /** Per sink: records stored by kind, retries, dead letters, and since when it fails. */
+  get sinkStats(): ReadonlyMap<string, SinkStats> {
+    return this.deliverer?.sinkStats ?? new Map();
+  }
+
+  /** Dead letters in the state file, as last counted. */
+  get deadLetterCount(): number {
+    return this.deadLetters;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery> {

@@ -5,11 +5,12 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { DAEMON_NODE_ARGS } from "../../lib/bench/orchestrator.js";
 import { runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/tmp.js";
 
 describe("cli: bench", function () {
   this.timeout(60_000);
 
-  for (const args of [["--sink", "maildir"], ["--rate", "500", "--secure"], ["--backlog", "--subscribers", "2"]]) {
+  for (const args of [["--sink", "maildir"], ["--rate", "500", "--secure", "--metrics"], ["--backlog", "--subscribers", "2"], ["--sink", `events:${tempDir("mqa-bench-events-")}`]]) {
     it(`reports a complete run with ${args.join(" ")}`, async () => {
       const r = await runCli(["bench", "--messages", "300", "--size", "2KB", "--json", ...args]);
       expect(r.status, r.stderr).to.equal(0);
@@ -25,6 +26,9 @@ describe("cli: bench", function () {
       expect(all.reduce((a, b) => a + b)).to.be.above(0); // clock ticks are 10 ms: some process used one
       if (args.includes("--rate")) expect(report.latencyMs.samples).to.equal(300);
       if (args.includes("--backlog")) expect(report.catchUpRate).to.be.above(0);
+      // 300 messages at 500/s take over half a second: at least serve and the subscriber answered once.
+      if (args.includes("--metrics")) expect(report.metricsScrapes).to.be.at.least(2);
+      else expect(report.metricsScrapes).to.equal(null);
     });
   }
 

@@ -5,7 +5,9 @@ import { expect } from "chai";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { OutboxStatus } from "../../lib/status/outbox.js";
-import { runCli } from "../helpers/cli.js";
+import { spawn } from "node:child_process";
+import { BIN, runCli } from "../helpers/cli.js";
+import { waitFor } from "../helpers/wait.js";
 import { makeMessage } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
 import { withOutbox } from "./outbox-util.js";
@@ -86,5 +88,29 @@ describe("mq-archive status", () => {
     const result = await runCli(["status"], { env: { MQ_ARCHIVE_DB: "", MQ_ARCHIVE_CONFIG: "" } });
     expect(result.status).to.equal(64);
     expect(result.stderr).to.include("--db");
+  });
+
+  it("--watch redraws the table every second, showing new records, until Ctrl-C", async () => {
+    seed();
+    const child = spawn(process.execPath, [BIN, "status", "--db", db, "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes("head seq 3"), { what: "a first frame" });
+    withOutbox(db, (o) => {
+      const m = makeMessage("dev", 4, 2048);
+      o.records.append({ list: "dev", messageId: m.messageId, body: m.body });
+    });
+    await waitFor(() => out.includes("head seq 4"), { what: "a frame with the new record" });
+    child.kill("SIGINT");
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    expect(code).to.equal(0);
+    expect(out.split("\x1b[H\x1b[2J").length, "frames, each after a clear").to.be.at.least(3);
+  });
+
+  it("--watch does not go with --json", async () => {
+    seed();
+    const result = await runCli(["status", "--db", db, "--watch", "--json"]);
+    expect(result.status).to.equal(64);
+    expect(result.stderr).to.contain("--watch is for a terminal");
   });
 });

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { Outbox, Publisher, Subscriber, generateKeyPair, type SinkRecord } from "../../lib/index.js";
 import { PeerAcl } from "../../lib/security/peers-file.js";
 import { Mesh } from "../helpers/mesh.js";
+import { freePortPair } from "../helpers/ports.js";
 import { makeMessage, sha256 } from "../helpers/messages.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -226,13 +227,19 @@ describe("library", function () {
     const mesh = await Mesh.create();
     await mesh.serve();
     const out = mesh.path("custom");
-    const child = spawn(process.execPath, [EXAMPLE, mesh.endpoint, mesh.path("custom.db"), out], { stdio: "ignore" });
+    const metricsPort = await freePortPair();
+    const child = spawn(process.execPath, [EXAMPLE, mesh.endpoint, mesh.path("custom.db"), out, `127.0.0.1:${metricsPort}`], { stdio: "ignore" });
     try {
       const messages = Array.from({ length: 20 }, (_, i) => makeMessage("dev", i));
       const seqs = mesh.publish(messages);
       await waitFor(() => seqs.every((s) => existsSync(join(out, "dev", `${s}.eml`))), { what: "the example's files" });
       await mesh.waitAcked(["custom-archiver"], seqs[seqs.length - 1]!);
       seqs.forEach((s, i) => expect(sha256(readFileSync(join(out, "dev", `${s}.eml`)))).to.equal(sha256(messages[i]!.body)));
+      // Its own metric beside the subscriber's, on one endpoint.
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const bytes = messages.reduce((n, m) => n + m.body.length, 0);
+      expect(text).to.contain(`\ncustom_archiver_bytes_written_total ${bytes}\n`);
+      expect(text).to.match(/\nmq_archive_subscriber_position_seq 20\n/);
     } finally {
       // Gone before the temp directory is removed: a closing archiver still writes its state there.
       if (child.exitCode === null && child.signalCode === null) {

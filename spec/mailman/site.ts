@@ -23,7 +23,7 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 export function mailmanMissing(): string | null {
   if (!existsSync(RUNNER)) return `${RUNNER} is missing. Install Debian's mailman3 (.ci/run does)`;
   try {
-    execFileSync(PYTHON, ["-c", "import pip, setuptools"], { stdio: "pipe" });
+    execFileSync(PYTHON, ["-c", "import setuptools, pip"], { stdio: "pipe" });
   } catch {
     return `${PYTHON} lacks pip or setuptools, which install the plugin. Install Debian's python3-pip and python3-setuptools (.ci/run does)`;
   }

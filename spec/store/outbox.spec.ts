@@ -156,3 +156,51 @@ describe("Outbox", () => {
     expect(openError(() => Outbox.open(join(tempDir(), "no", "such", "dir.db"))).code).to.equal("OUTBOX_UNUSABLE");
   });
 });
+
+describe("Outbox running totals (schema 4)", () => {
+  /** count, events and bytes as a scan of every row gives them. */
+  function scanned(path: string): { count: number; events: number; bytes: number } {
+    const db = new Database(path, { readonly: true });
+    try {
+      const s = db.prepare("SELECT count(*) AS count, coalesce(sum(kind = 'event'), 0) AS events, coalesce(sum(size), 0) AS bytes FROM records").get() as {
+        count: number;
+        events: number;
+        bytes: number;
+      };
+      return s;
+    } finally {
+      db.close();
+    }
+  }
+  const totals = (o: Outbox) => {
+    const { count, events, bytes } = o.records.stats();
+    return { count, events, bytes };
+  };
+
+  it("stay equal to a scan through appends, duplicates, events and pruning", () => {
+    const path = join(tempDir(), "outbox.db");
+    const outbox = open(path);
+    for (let i = 0; i < 40; i++) outbox.records.append(rec(i % 3 === 0 ? "ops" : "dev", i, 200 + i * 37));
+    outbox.records.append(rec("dev", 1)); // a duplicate: no row, no change
+    outbox.records.appendMany([{ kind: "event", list: "dev", messageId: "event:e1", body: Buffer.from('{"id":"e1"}') }, rec("dev", 99)]);
+    expect(totals(outbox)).to.deep.equal(scanned(path));
+    outbox.peers.write([{ id: "p", name: "p", lists: null, acked: 25, at: Date.now() }], []);
+    expect(outbox.pruneAcknowledged(Date.now() + 1000)).to.equal(25);
+    expect(totals(outbox)).to.deep.equal(scanned(path)).and.to.include({ count: 17, events: 1 });
+  });
+
+  it("an outbox of schema 3 is counted once when it is upgraded; read-only, it is counted by a scan", async () => {
+    const path = join(tempDir(), "outbox.db");
+    const outbox = Outbox.open(path);
+    for (let i = 0; i < 10; i++) outbox.records.append(rec("dev", i));
+    await outbox.close();
+    const db = new Database(path);
+    db.exec("DROP TABLE record_totals; DROP INDEX records_lag; PRAGMA user_version = 3");
+    db.close();
+    expect(totals(open(path, { readonly: true }))).to.deep.equal(scanned(path));
+    const upgraded = open(path);
+    expect(totals(upgraded)).to.deep.equal(scanned(path)).and.to.include({ count: 10 });
+    upgraded.records.append(rec("dev", 10));
+    expect(totals(upgraded)).to.deep.equal(scanned(path)).and.to.include({ count: 11 });
+  });
+});
