@@ -4,11 +4,11 @@
 //
 // -mda's exit 0 does not prove storage (a duplicate, a spam verdict, a
 // filter that ignores the message all exit 0), so a batch goes:
-//   1. one Perl run (public-inbox-check) finds each list's inbox and which
+//   1. one request to perl (public-inbox-check) finds each list's inbox and which
 //      messages it already holds, by content hash: those (replays after a
 //      crash) are not delivered again, so -mda never sees a duplicate;
 //   2. -mda once per other message, in order, stopping at a failure;
-//   3. one Perl run confirms that every message -mda took is in the inbox.
+//   3. one more request confirms that every message -mda took is in the inbox.
 // Only what step 1 or 3 found is acknowledged. The bytes go to -mda as the
 // outbox holds them, so a replay hashes the same (a v2 inbox would store a
 // second copy of a Message-ID whose content differs).
@@ -35,7 +35,7 @@ import { constants, homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { SinkError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { checkInbox, type InboxCheck } from "./public-inbox-check.js";
+import { InboxChecker, type InboxCheck } from "./public-inbox-check.js";
 import { EmergencyMaildir } from "./public-inbox-emergency.js";
 import { runProgram, type RunOutcome } from "./run-program.js";
 import { storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
@@ -76,19 +76,21 @@ export class PublicInboxSink implements Sink {
   readonly config: string;
   private readonly emergency: EmergencyMaildir;
   private readonly timeoutMs: number;
+  private readonly checker: InboxChecker;
   private log: Logger | null = null;
 
   constructor(config: string = defaultPiConfig(), options: PublicInboxOptions = {}) {
     this.config = resolve(config);
     this.name = `public-inbox:${this.config}`;
     this.timeoutMs = options.publicInboxTimeoutMs ?? 0;
+    this.checker = new InboxChecker(this.config, this.timeoutMs);
     this.emergency = new EmergencyMaildir(resolve(options.publicInboxEmergency ?? process.env.PI_EMERGENCY ?? join(dirname(this.config), "emergency")));
   }
 
   /** Check that perl, public-inbox's modules and the config are there (a temporary failure: the peer waits). */
   async start(context: SinkContext): Promise<void> {
     this.log = context.log;
-    await checkInbox(this.config, [], this.timeoutMs);
+    await this.checker.check([]);
     await this.reportEmergency();
   }
 
@@ -148,10 +150,10 @@ export class PublicInboxSink implements Sink {
     throw new SinkError(failure.why.message, { transient: failure.why.transient, stored: failure.index });
   }
 
-  /** One Perl run; a failure of the run itself fails the batch from `from` (nothing after it is confirmed). */
+  /** One request to perl; when it gets no answer the batch fails from `from` (nothing after it is confirmed). */
   private async check(records: readonly SinkRecord[], from = 0): Promise<InboxCheck[]> {
     try {
-      return await checkInbox(this.config, records, this.timeoutMs);
+      return await this.checker.check(records);
     } catch (err) {
       if (!(err instanceof SinkError)) throw err;
       throw new SinkError(err.message, { transient: err.transient, stored: from, cause: err.cause });
@@ -227,6 +229,7 @@ export class PublicInboxSink implements Sink {
   }
 
   async close(): Promise<void> {
+    await this.checker.close();
     this.log = null;
   }
 }

@@ -5,6 +5,7 @@
 // goes through public-inbox's own Perl modules (spec/helpers/public-inbox).
 
 import { expect } from "chai";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync, chmodSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import type { SinkRecord } from "../../lib/sinks/sink.js";
 import { sha256 } from "../helpers/messages.js";
 import { asDelivered, PiSite, publicInboxMissing } from "../helpers/public-inbox.js";
 import { tempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
 import { expectSinkError, SinkBench, sinkContract } from "./contract.js";
 import { OUTBOX, sinkRecord } from "./records.js";
 
@@ -227,6 +229,35 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
       } finally {
         if (saved === undefined) delete process.env.PERL5LIB;
         else process.env.PERL5LIB = saved;
+      }
+    });
+
+    it("kills -mda waiting past --public-inbox-timeout on an inbox lock another holds: a temporary failure, then stored once", async () => {
+      const lock = join(site.dir, "dev", "inbox.lock");
+      // What public-inbox-index or -watch does while it works: hold the inbox's flock.
+      const holder = spawn("flock", [lock, "sleep", "600"], { detached: true, stdio: "ignore" });
+      try {
+        await waitFor(() => spawnSync("flock", ["-n", lock, "true"]).status === 1, { what: "the lock to be held" });
+        const { sink } = await startLogged(new PublicInboxSink(site.config, { publicInboxTimeoutMs: 5000 }));
+        const record = { ...sinkRecord("dev", 1), list: "dev@example.org" };
+        const err = await expectSinkError(sink.store([record]));
+        expect(err.transient).to.equal(true);
+        expect(err.stored).to.equal(0);
+        expect(err.message).to.include("ran past 5000 ms").and.include("lock");
+        await sink.close();
+        process.kill(-holder.pid!, "SIGKILL");
+        // Retried with no limit: -mda alone takes 1–3 s on this busy machine.
+        const { sink: again } = await startLogged(new PublicInboxSink(site.config));
+        await again.store([record]);
+        await again.close();
+        expect(site.stored("dev", [record.body])).to.deep.equal([{ count: 1, byMid: true }]);
+        expect(emergencyFiles(), "the killed -mda's copy (in tmp/) is removed too").to.deep.equal([]);
+      } finally {
+        try {
+          process.kill(-holder.pid!, "SIGKILL");
+        } catch {
+          /* gone */
+        }
       }
     });
 
