@@ -1,12 +1,13 @@
 // The Perl side of the public-inbox sink's checks (public-inbox-check.ts),
 // kept running for the sink's life: loading public-inbox's modules costs
-// ~0.3 s of CPU, a batch's lookups a few ms.
+// ~0.3 s of CPU, a request for one message a few ms.
 //
 // A request on stdin: "N\n", then N times "LISTLEN BODYLEN\n", the list
 // name and the message. The answer: one JSON line, {"ok":true,"answers":
-// [one per message]} or {"ok":false,"error":...}. Each request reads the
-// config afresh and opens the inboxes anew (an inbox added, a new epoch, a
-// message another writer stored: all seen), and lets them go after.
+// [one per message]} or {"ok":false,"error":...}. The config is read again
+// when its file changed (an inbox added is seen at the next request), an
+// index rebuilt since is reopened, and a blob git cat-file cannot find is
+// asked of a fresh one (an epoch -mda began since).
 //
 // It exits at end of input with POSIX::_exit: a plain exit status is
 // clobbered by public-inbox's cleanup at global destruction (an `exit 1`
@@ -16,6 +17,7 @@ export const CHECK_SCRIPT = String.raw`
 use strict;
 use v5.10.1;
 use POSIX ();
+use Time::HiRes ();
 use JSON::PP ();
 use PublicInbox::Config;
 use PublicInbox::Eml;
@@ -58,22 +60,37 @@ sub read_exactly {
 	$buf;
 }
 
+# Kept between requests while the config file stays the same file, unchanged: re-reading it
+# (git config) and starting git cat-file again cost ~50-100 ms each, a lookup a few.
+my ($cfg, $cfg_key, %inboxes);
+
 sub answer {
 	my ($items) = @_;
-	my $cfg = PublicInbox::Config->new;
-	my (%inboxes, @out);
+	config_now();
+	my @out;
 	for my $item (@$items) {
 		my ($list, $str) = @$item;
 		my $ibx = $inboxes{$list} //= inbox_for($cfg, $list);
 		push @out, eval { check($ibx, \$str) } //
 			+{ status => 'error', error => "$@", ($ibx ? (inbox => $ibx->{name}) : ()) };
 	}
-	# Let go of git cat-file and the index until the next request.
+	\@out;
+}
+
+sub config_now {
+	my @st = Time::HiRes::stat($ENV{PI_CONFIG}) or die "cannot stat $ENV{PI_CONFIG}: $!\n";
+	my $key = join(',', @st[0, 1, 7, 9]); # device, inode (git config renames a new file in), size, mtime
+	if (defined($cfg_key) && $key eq $cfg_key) {
+		# An index rebuilt since (public-inbox-index --reindex, -xcpdb) is another file: reopen it.
+		$_->{over}->check_inodes for grep { $_ && $_->{over} } values %inboxes;
+		return;
+	}
 	for my $ibx (grep { $_ } values %inboxes) {
 		$ibx->{git}->cleanup if $ibx->{git};
-		delete @$ibx{qw(git over search)};
 	}
-	\@out;
+	%inboxes = ();
+	$cfg = PublicInbox::Config->new;
+	$cfg_key = $key;
 }
 
 sub inbox_for {
@@ -158,9 +175,20 @@ sub find_by_mid {
 	my ($ibx, $over, $mid, $hash) = @_;
 	my ($id, $prev);
 	while (my $smsg = $over->next_by_mid($mid, \$id, \$prev)) {
-		my $stored = $ibx->smsg_eml($smsg) // next;
+		my $stored = stored_eml($ibx, $smsg) // next;
 		return $smsg->{num} if content_hash($stored) eq $hash;
 	}
 	undef;
+}
+
+# A git cat-file finds the packs -mda writes after its start (git 2.39, checked), but it reads all.git's
+# alternates once: a blob in an epoch begun since may need a fresh one.
+sub stored_eml {
+	my ($ibx, $smsg) = @_;
+	my $eml = $ibx->smsg_eml($smsg);
+	return $eml if $eml;
+	$ibx->{git}->cleanup if $ibx->{git};
+	delete $ibx->{git};
+	$ibx->smsg_eml($smsg);
 }
 `;
