@@ -123,6 +123,11 @@ export const SINK_OPTIONS = {
     describe: "hyperkitty sink: give up on one POST after this long (a temporary failure, retried)",
     default: "60s",
   },
+  "public-inbox-timeout": {
+    type: "duration",
+    describe: "kill a public-inbox-mda (or the sink's perl check) running longer than this, e.g. waiting on an inbox lock public-inbox-index holds: a temporary failure, retried; 0 for no limit",
+    default: "10m",
+  },
 } satisfies OptionSpecs;
 
 export const SUBSCRIBE_OPTIONS = {
@@ -132,7 +137,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR, hyperkitty:URL, smtp:ADDRESS (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR, hyperkitty:URL, public-inbox[:PI_CONFIG], smtp:ADDRESS (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },

@@ -11,6 +11,7 @@ export function sinkOptions(opts: Resolved<typeof SINK_OPTIONS>): SinkOptions {
     mhonarcTimeoutMs: opts["mhonarc-timeout"],
     smtpUrl: opts["smtp-url"],
     smtpTimeoutMs: opts["smtp-timeout"],
+    publicInboxTimeoutMs: opts["public-inbox-timeout"],
     ...(opts["smtp-from"] === undefined ? {} : { smtpFrom: opts["smtp-from"] }),
     ...(opts["smtp-ca"] === undefined ? {} : { smtpCa: opts["smtp-ca"] }),
     hyperkittyTimeoutMs: opts["hyperkitty-timeout"],

@@ -1,4 +1,5 @@
-// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL, smtp:ADDRESS, exec:COMMAND, null.
+// Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL,
+// public-inbox[:PI_CONFIG], smtp:ADDRESS, exec:COMMAND, null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
@@ -11,14 +12,17 @@ import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
 import { MhonarcSink, type MhonarcOptions } from "./mhonarc.js";
 import { NullSink } from "./null.js";
+import { PublicInboxSink, type PublicInboxOptions } from "./public-inbox.js";
 import type { Sink } from "./sink.js";
 import { SmtpSink, type SmtpOptions } from "./smtp.js";
 
 /** Options of the sinks that take any; each reads only its own. */
-export interface SinkOptions extends ExecOptions, MhonarcOptions, SmtpOptions, HyperKittyOptions {}
+export interface SinkOptions extends ExecOptions, MhonarcOptions, SmtpOptions, HyperKittyOptions, PublicInboxOptions {}
 
 export function parseSink(spec: string, options: SinkOptions = {}): Sink {
   if (spec === "null") return new NullSink();
+  // The config is optional: public-inbox's own default ($PI_CONFIG, else ~/.public-inbox/config).
+  if (spec === "public-inbox") return new PublicInboxSink(undefined, options);
   const colon = spec.indexOf(":");
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const arg = colon < 0 ? "" : spec.slice(colon + 1);
@@ -38,9 +42,11 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new SmtpSink(arg, options);
     case "hyperkitty":
       return new HyperKittySink(arg, options);
+    case "public-inbox":
+      return new PublicInboxSink(arg, options);
     default:
       throw new UsageError(
-        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL, smtp:ADDRESS, exec:COMMAND or null`,
+        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL, public-inbox[:PI_CONFIG], smtp:ADDRESS, exec:COMMAND or null`,
       );
   }
 }
