@@ -4,8 +4,9 @@
 // overwritten, and refused when others may read it (as ssh does).
 
 import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, writeSync, type Stats } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeSync, type Stats } from "node:fs";
 import { ConfigError, UsageError } from "../errors.js";
+import { readSecretFile } from "./secret-file.js";
 import { z85Decode, z85Encode } from "./z85.js";
 
 export interface KeyPair {
@@ -90,19 +91,7 @@ function writeExclusive(file: string, text: string, mode: number): void {
 
 /** Read a secret key file written by `keygen` (or a zcert secret certificate). */
 export function readKeyFile(file: string): KeyPair {
-  let text: string;
-  let stats: Stats;
-  try {
-    const fd = openSync(file, "r");
-    try {
-      stats = fstatSync(fd); // the file read, not whatever the path names by then
-      text = readFileSync(fd, "utf8");
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    throw new ConfigError(`cannot read key file ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const { text, stats } = readSecretFile(file, "key file");
   const publicKey = /public-key\s*=\s*"([^"]{40})"/.exec(text)?.[1];
   const secretKey = /secret-key\s*=\s*"([^"]{40})"/.exec(text)?.[1];
   if (!publicKey || !secretKey || !keyBytes(publicKey) || !keyBytes(secretKey)) {

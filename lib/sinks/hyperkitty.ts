@@ -18,9 +18,9 @@
 // body with no dependency, http: and https: alike, and its pool keeps the
 // connection alive between POSTs; AbortSignal.timeout bounds each POST.
 
-import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { ConfigError, SinkError, UsageError } from "../errors.js";
 import { formatDuration } from "../config/units.js";
+import { readSecretFile } from "../security/secret-file.js";
 import { PAUSED, readAnswer, type Outcome, type Reading } from "./hyperkitty-answer.js";
 import { storeKind, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
 
@@ -163,19 +163,8 @@ function baseUrl(url: string): URL {
  * control characters). A file every user may read is refused.
  */
 export function readArchiverKey(file: string): string {
-  let text: string;
-  let mode: number;
-  try {
-    const fd = openSync(file, "r");
-    try {
-      mode = fstatSync(fd).mode;
-      text = readFileSync(fd, "utf8");
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    throw new ConfigError(`cannot read the HyperKitty key file ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const { text, stats } = readSecretFile(file, "the HyperKitty key file");
+  const mode = stats.mode;
   if ((mode & 0o007) !== 0) {
     const shown = (mode & 0o777).toString(8).padStart(4, "0");
     throw new ConfigError(`${file}: permissions ${shown} let every user read HyperKitty's archiver key; run: chmod o-rwx ${file}`);
