@@ -32,6 +32,12 @@ export interface HyperKittyOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/**
+ * HyperKitty answers in well under 1 KiB ({"url": ...}, or an error's text);
+ * a proxy's error page is a few KiB. Past this, the rest of an answer is not
+ * read: a broken or hostile server cannot make the peer buffer it.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024;
 
 export class HyperKittySink implements Sink {
   readonly name: string;
@@ -115,7 +121,7 @@ export class HyperKittySink implements Sink {
         redirect: "manual", // a redirect turns the POST into a GET: say so instead
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      text = await response.text(); // read to the end, so the connection can serve the next POST
+      text = await readBounded(response, MAX_ANSWER_BYTES);
     } catch (err) {
       return this.unreachable(err);
     }
@@ -138,6 +144,29 @@ export class HyperKittySink implements Sink {
     }
     return { type: "failed", transient: true, message: `cannot reach HyperKitty at ${url}: ${e.cause?.message ?? e.message}; retrying` };
   }
+}
+
+/**
+ * The answer's text, read to its end (so the kept-alive connection can
+ * serve the next POST) unless it is longer than `limit` bytes: then the
+ * first `limit` bytes, and the connection is dropped.
+ */
+async function readBounded(response: Response, limit: number): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
 }
 
 /** The base URL, ending in "/" so the API path joins under it; no credentials (they would show in logs). */

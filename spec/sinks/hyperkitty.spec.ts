@@ -5,11 +5,16 @@
 // from the copies capture.py keeps inside it.
 
 import { expect } from "chai";
-import { chmodSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { ConfigError, UsageError } from "../../lib/errors.js";
-import { HyperKittySink, type HyperKittyOptions } from "../../lib/sinks/hyperkitty.js";
+import { HyperKittySink, MAX_ANSWER_BYTES, type HyperKittyOptions } from "../../lib/sinks/hyperkitty.js";
 import type { SinkRecord } from "../../lib/sinks/sink.js";
 import { sha256 } from "../helpers/messages.js";
+import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { expectSinkError, SinkBench, sinkContract, type MakeRecord } from "./contract.js";
 import { HyperKitty, hyperkittyMissing, storedIds } from "./hyperkitty/server.js";
@@ -265,5 +270,51 @@ describe("hyperkitty sink, with a real HyperKitty", function () {
         await bench.close();
       }
     });
+  });
+});
+
+describe("hyperkitty sink, against a server that answers without end", () => {
+  let server: Server;
+  let sent = 0;
+  let bench: SinkBench;
+
+  beforeEach(async () => {
+    sent = 0;
+    // A broken proxy: 502 and a body that never ends, as fast as the peer reads it.
+    server = createServer((_req, res) => {
+      res.writeHead(502, { "content-type": "text/html" });
+      const chunk = Buffer.alloc(64 * 1024, "<p>bad gateway</p>");
+      const pump = () => {
+        while (!res.destroyed && sent < 1024 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", pump);
+        }
+      };
+      pump();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const keyFile = join(tempDir("mqa-hk-key-"), "key");
+    writeFileSync(keyFile, "k", { mode: 0o600 });
+    const { port } = server.address() as AddressInfo;
+    bench = new SinkBench(() => new HyperKittySink(`http://127.0.0.1:${port}/hyperkitty/`, { hyperkittyKeyFile: keyFile }));
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    server.close();
+    await bench.close();
+  });
+
+  it("reads no more than MAX_ANSWER_BYTES of an answer, drops that connection, and retries on a new one", async () => {
+    const sink = await bench.start(0);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const err = await expectSinkError(sink.store([sinkRecord("alpha@lists.example.org", 1)]));
+      expect(err.transient, "a 502 is temporary").to.equal(true);
+      expect(err.message).to.contain("answered 502").and.to.contain("bad gateway");
+      expect(err.message.length, "the log line stays short").to.be.below(600);
+    }
+    // What the server managed to write before the peer let go: the cap and the socket buffers, not the gigabyte.
+    expect(sent).to.be.below(64 * 1024 * 1024);
+    expect(MAX_ANSWER_BYTES).to.equal(64 * 1024);
   });
 });
