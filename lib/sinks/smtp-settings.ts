@@ -4,8 +4,8 @@
 //
 // Addresses are plain local@domain with a dot-atom local part: no display
 // names, quoting or comments, so the address the operator wrote is exactly
-// the one in RCPT TO (nodemailer 6's address parser has misread quoted
-// local parts holding "@": GHSA-mm7p-fcc7-pg87).
+// the one in RCPT TO (nodemailer before 7.0.7 misread quoted local parts
+// holding "@": GHSA-mm7p-fcc7-pg87; this uses 10.x).
 
 import { hostname } from "node:os";
 import { UsageError } from "../errors.js";

@@ -8,7 +8,7 @@
 // The socket is handed over still connecting: nodemailer then owns every
 // failure (refused, reset, its greeting timeout covers the connecting
 // too). A getSocket that reports an error itself leaves a dead resource
-// in nodemailer 6's pool, which then never sends again.
+// in nodemailer's pool, which then never sends again (seen with 6.10).
 
 import { connect, type Socket } from "node:net";
 

@@ -16,7 +16,7 @@
 // Message-ID with the same content); a plain mailbox keeps two.
 
 import { readFile } from "node:fs/promises";
-import nodemailer from "nodemailer";
+import nodemailer, { type SendMailOptions, type Transporter } from "nodemailer";
 import type SMTPPool from "nodemailer/lib/smtp-pool/index.js";
 import { SinkError, StateMachineError, UsageError } from "../errors.js";
 import { hasEightBit, smtpData } from "../message/smtp-data.js";
@@ -39,7 +39,7 @@ export interface SmtpOptions {
 /** RFC 5321 §4.5.3.2 has a client wait 5 minutes for most replies; a shorter wait sends more duplicates. */
 export const DEFAULT_SMTP_TIMEOUT_MS = 5 * 60_000;
 
-type Transport = nodemailer.Transporter<SMTPPool.SentMessageInfo>;
+type Transport = Transporter<SMTPPool.SentMessageInfo>;
 
 export class SmtpSink implements Sink {
   readonly name: string;
@@ -99,7 +99,7 @@ export class SmtpSink implements Sink {
     // SIZE lets a server refuse an oversized message before it crosses (RFC 1870); BODY=8BITMIME declares 8-bit bytes (RFC 6152).
     const envelope = { from: this.sender, to: [this.address], size: data.length, use8BitMime: hasEightBit(data) };
     // The typings' Envelope lacks size and use8BitMime, which nodemailer passes on to the connection.
-    await transport.sendMail({ raw: data, envelope: envelope as unknown as SMTPPool.Options["envelope"] });
+    await transport.sendMail({ raw: data, envelope: envelope as unknown as SendMailOptions["envelope"] });
   }
 
   /** nodemailer's options; maxRequeues is missing from its type definitions. */
