@@ -109,11 +109,23 @@ sub check {
 	my ($eml, $hash) = eval { as_stored($filter, $sref, $r) };
 	return { %$r, status => 'unreadable', error => "$@" } unless defined $hash;
 	$r->{hash} = unpack('H*', $hash);
+	usable($ibx);
 	my $over = $ibx->over or die "cannot open the over index of $ibx->{inboxdir} (a v1 inbox needs public-inbox-index first)\n";
 	my ($mid, $num) = find($ibx, $over, $eml, $hash);
 	$r->{status} = defined($num) ? 'stored' : 'absent';
 	$r->{mid} = $mid;
 	$r;
+}
+
+# An open index outlives its directory: a disk not mounted, a directory moved by hand, must
+# stop the peer (a temporary failure), not let -mda fail on each message in turn.
+sub usable {
+	my ($ibx) = @_;
+	my $dir = $ibx->{inboxdir};
+	my $git = ($ibx->version // 1) == 2 ? "$dir/all.git" : $dir;
+	return if -d "$git/objects";
+	die "the directory of inbox $ibx->{name}, $dir, is missing or not a public-inbox inbox (a disk not mounted? moved?): " .
+		"restore it, or fix publicinbox.$ibx->{name}.inboxdir\n";
 }
 
 # The message as -mda would store it, and its content hash; the filter's verdict goes in $r.

@@ -6,7 +6,7 @@
 
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -170,6 +170,28 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
       site.addInbox("nobody", "nobody@example.org");
       await sink.store([lost]); // what a dead-letter retry does once the inbox exists
       expect(site.stored("nobody", [lost.body])).to.deep.equal([{ count: 1, byMid: true }]);
+    });
+
+    it("waits (a temporary failure) while an inbox's directory is gone or empty (a disk not mounted), naming it, then stores once it is back", async () => {
+      site.addInbox("gone", "gone@example.org");
+      const sink = await bench.start(0);
+      const text = (n: number) => `From: a@example.org\nTo: gone@example.org\nSubject: m${n}\nMessage-ID: <m${n}@x>\n\ntext\n`;
+      const first = message(1, text(1), "gone@example.org");
+      await sink.store([first]);
+      const dir = join(site.dir, "gone");
+      renameSync(dir, `${dir}.away`);
+      const next = message(2, text(2), "gone@example.org");
+      for (const state of ["gone", "empty"]) {
+        if (state === "empty") mkdirSync(dir); // the mount point of a disk not mounted
+        const err = await expectSinkError(sink.store([next]));
+        expect(err.transient, state).to.equal(true);
+        expect(err.stored, state).to.equal(0);
+        expect(err.message, state).to.include(dir).and.include("publicinbox.gone.inboxdir");
+      }
+      rmSync(dir, { recursive: true });
+      renameSync(`${dir}.away`, dir);
+      await sink.store([next]);
+      expect(site.stored("gone", [first.body, next.body]).map((s) => s.count)).to.deep.equal([1, 1]);
     });
 
     it("takes a list name without @ for the inbox name, and says so when there is no such inbox", async () => {
