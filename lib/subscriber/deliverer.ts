@@ -31,6 +31,12 @@ export interface DelivererOptions {
   maxBatchBytes?: number;
   /** Commit a group of stored records at the latest this long after its first. */
   maxCommitDelayMs?: number;
+  /**
+   * Whether records after `position` exist that have not arrived yet (the
+   * publisher's head is ahead): then a group waits for them, up to
+   * maxCommitDelayMs, instead of committing each time the queue runs dry.
+   */
+  moreComing?: (position: number) => boolean;
   /** Whether a sink reported a problem a person must fix (its retries are then logged at debug: the problem said why). */
   paused?: (sink: string) => boolean;
   /** Backoff bounds for retries (ms). */
@@ -113,8 +119,9 @@ export class Deliverer {
           continue;
         }
         if (this.queue.length === 0) {
-          if (this.pending !== null) await this.commitPending();
-          else {
+          if (this.pending !== null) {
+            if (!(await this.waitForMore(this.pending))) await this.commitPending();
+          } else {
             await new Promise<void>((resolve) => (this.wake = resolve));
             this.wake = null;
           }
@@ -139,6 +146,27 @@ export class Deliverer {
       this.closing = true;
       this.o.onFatal(err as Error);
     }
+  }
+
+  /**
+   * While catching up, records come in chunks and the queue runs dry between
+   * them: committing at each would cost an fsync per chunk (with 256 KiB
+   * chunks, 470 commits instead of 271 for 50,000 records). Wait for the
+   * next chunk instead, within the group's commit delay. Live, the head is
+   * the last record stored and the group commits at once. True if records
+   * arrived meanwhile.
+   */
+  private async waitForMore(p: { position: number; since: number }): Promise<boolean> {
+    const left = this.maxDelayMs - (Date.now() - p.since);
+    if (left <= 0 || this.o.moreComing?.(p.position) !== true) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      timer = setTimeout(resolve, left);
+    });
+    clearTimeout(timer);
+    this.wake = null;
+    return this.queue.length > 0 || this.retriesRequested;
   }
 
   private takeBatch(): Released[] {

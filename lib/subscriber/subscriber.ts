@@ -89,6 +89,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       paused: (sink) => problems.has(sink),
       ...(o.retryMinMs === undefined ? {} : { retryMinMs: o.retryMinMs }),
       ...(o.retryMaxMs === undefined ? {} : { retryMaxMs: o.retryMaxMs }),
+      moreComing: (position) => machine.view.head > position,
       onStored: (count) => this.perform(machine.stored(count)),
       onCommitted: (position) => this.perform(machine.committedUpTo(position)),
       onFatal: (err) => void this.close(err),
