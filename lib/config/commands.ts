@@ -137,7 +137,7 @@ export const SUBSCRIBE_OPTIONS = {
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
-    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR, hyperkitty:URL, public-inbox[:PI_CONFIG], smtp:ADDRESS (messages), events:DIR (list events), exec:COMMAND or null (repeatable; all must store before an ack)",
+    describe: "where to store records: maildir:DIR, mbox:DIR, mhonarc:DIR, hyperkitty:URL, public-inbox[:PI_CONFIG], smtp:ADDRESS (messages), events:DIR (list events), outbox:PATH (relay: records for serve --db PATH), exec:COMMAND or null (repeatable; all must store before an ack)",
     required: true,
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },

@@ -21,9 +21,11 @@ import { PeerGuard } from "./peer-guard.js";
 import { Replies } from "./replies.js";
 import type { Session, SessionTimers } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import type { OutboxIdentity } from "../store/relay-log.js";
 
 export interface ControlDeps {
-  outboxId: string;
+  /** The outbox's id (read again while a relay has not learnt it) and a relay's floor. */
+  identity: () => OutboxIdentity;
   records: Pick<RecordLog, "head" | "first">;
   peers: Pick<PeerLedger, "write" | "ackedOf">;
   router: Pick<RouterSocket, "send" | "discard">;

@@ -8,6 +8,7 @@ import type { Authorizer, PeerGrant } from "../security/authorizer.js";
 import { fingerprint } from "../security/keys.js";
 import { bothMatch, listMatcher } from "../security/list-match.js";
 import type { RecordLog } from "../store/record-log.js";
+import type { OutboxIdentity } from "../store/relay-log.js";
 import type { HelloFrame } from "../wire/frames.js";
 import type { PublisherCounters } from "./control.js";
 import type { PeerBook } from "./peer-book.js";
@@ -17,7 +18,7 @@ import { Session } from "./session.js";
 import { MAX_SESSIONS, type SessionTable } from "./session-table.js";
 
 export interface GreeterDeps {
-  outboxId: string;
+  identity: () => OutboxIdentity;
   records: Pick<RecordLog, "head" | "first">;
   authorizer: Authorizer;
   table: SessionTable;
@@ -56,30 +57,50 @@ export class Greeter {
       guard.ban(key); // an admitted connection naming a key we do not know: not read again
       return;
     }
-    const head = this.checkPosition(routingId, hello);
-    if (head === null) return;
+    const checked = this.checkPosition(routingId, hello);
+    if (checked === null) return;
     const busy = this.sessionRefusal(key, decision.grant.peerId, now);
     if (busy !== null) {
       counters.limited++;
       replies.error(routingId, "BUSY", busy);
       return;
     }
-    this.start(routingId, hello, decision.grant, head, now);
+    this.start(routingId, hello, decision.grant, checked, now);
   }
 
-  /** The outbox's head, or null when the hello names another outbox or a position past the head (answered). */
-  private checkPosition(routingId: Buffer, hello: HelloFrame): number | null {
-    const { outboxId, records, replies } = this.deps;
-    if (hello.outbox !== null && hello.outbox !== outboxId) {
-      replies.error(routingId, "OUTBOX_MISMATCH", `this publisher's outbox is ${outboxId}, not ${hello.outbox}`, outboxId);
+  /**
+   * The outbox's id and head, or null when the hello cannot start a session
+   * here (answered): it names another outbox, or a position past the head.
+   * A relay that cannot serve this peer yet (it has not learnt its origin,
+   * is behind the peer, or lacks records the peer needs) answers BUSY: the
+   * peer waits, or tries its next endpoint (the origin, another relay).
+   */
+  private checkPosition(routingId: Buffer, hello: HelloFrame): { id: string; head: number } | null {
+    const { records, replies } = this.deps;
+    const { id, relayFloor } = this.deps.identity();
+    if (id === null) {
+      replies.error(routingId, "BUSY", "this relay has not stored a record from its origin yet: retry, or use another endpoint");
+      return null;
+    }
+    if (hello.outbox !== null && hello.outbox !== id) {
+      replies.error(routingId, "OUTBOX_MISMATCH", `this publisher's outbox is ${id}, not ${hello.outbox}`, id);
       return null;
     }
     const head = records.head();
+    if (relayFloor !== null && hello.from > head) {
+      replies.error(routingId, "BUSY", `this relay has stored up to seq ${head}, behind this peer (seq ${hello.from}): retry, or use another endpoint`);
+      return null;
+    }
     if (hello.from > head) {
       replies.error(routingId, "POSITION_AHEAD", `peer says it stored up to seq ${hello.from}, but the outbox head is ${head}`, String(head));
       return null;
     }
-    return head;
+    if (relayFloor !== null && hello.from < relayFloor) {
+      const lacking = `seq ${hello.from + 1} to ${relayFloor}`;
+      replies.error(routingId, "BUSY", `this relay does not hold ${lacking} (it started relaying after them, or pruned them): fetch them from the origin or another relay`);
+      return null;
+    }
+    return { id, head };
   }
 
   /** Why this key may not start a session on this connection now, or null. */
@@ -94,8 +115,8 @@ export class Greeter {
     return null;
   }
 
-  private start(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, head: number, now: number): void {
-    const { outboxId, records, table, book, replies } = this.deps;
+  private start(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, { id, head }: { id: string; head: number }, now: number): void {
+    const { records, table, book, replies } = this.deps;
     const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
     const session = new Session({
       routingId,
@@ -117,7 +138,7 @@ export class Greeter {
     this.logPrunedGap(session, hello.from);
     replies.send(routingId, {
       type: "welcome",
-      outbox: outboxId,
+      outbox: id,
       head,
       first: records.first(),
       from: hello.from,

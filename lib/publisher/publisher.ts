@@ -114,7 +114,7 @@ export class Publisher {
     this.opened.push(() => router.close());
     const pub = await bindPub(o.pubBind ?? derivePubEndpoint(o.bind), curve?.pub);
     const control = new Control({
-      outboxId: outbox.id,
+      identity: () => outbox.identityNow(),
       records: outbox.records,
       peers: outbox.peers,
       router,

@@ -1,5 +1,5 @@
 // Sink specs from the command line: maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL,
-// public-inbox[:PI_CONFIG], smtp:ADDRESS, exec:COMMAND, null.
+// public-inbox[:PI_CONFIG], smtp:ADDRESS, outbox:PATH, exec:COMMAND, null.
 // What a sink needs beyond its spec (timeouts, key files, servers) comes in
 // SinkOptions, filled from the command line by sinkOptions (config/sinks.ts).
 
@@ -12,6 +12,7 @@ import { MaildirSink } from "./maildir.js";
 import { MboxSink } from "./mbox.js";
 import { MhonarcSink, type MhonarcOptions } from "./mhonarc.js";
 import { NullSink } from "./null.js";
+import { OutboxSink } from "./outbox.js";
 import { PublicInboxSink, type PublicInboxOptions } from "./public-inbox.js";
 import type { Sink } from "./sink.js";
 import { SmtpSink, type SmtpOptions } from "./smtp.js";
@@ -36,6 +37,8 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new EventsSink(resolve(arg));
     case "mhonarc":
       return new MhonarcSink(resolve(arg), options);
+    case "outbox":
+      return new OutboxSink(resolve(arg));
     case "exec":
       return new ExecSink(arg, options);
     case "smtp":
@@ -46,7 +49,7 @@ export function parseSink(spec: string, options: SinkOptions = {}): Sink {
       return new PublicInboxSink(arg, options);
     default:
       throw new UsageError(
-        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL, public-inbox[:PI_CONFIG], smtp:ADDRESS, exec:COMMAND or null`,
+        `unknown sink ${JSON.stringify(kind)} in ${JSON.stringify(spec)}: use maildir:DIR, mbox:DIR, events:DIR, mhonarc:DIR, hyperkitty:URL, public-inbox[:PI_CONFIG], smtp:ADDRESS, outbox:PATH, exec:COMMAND or null`,
       );
   }
 }

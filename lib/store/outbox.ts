@@ -10,6 +10,7 @@ import { Checkpointer } from "./checkpointer.js";
 import { migrate, OUTBOX_KIND as KIND, OUTBOX_SCHEMA_VERSION as SCHEMA_VERSION } from "./outbox-schema.js";
 import { PeerLedger } from "./peer-ledger.js";
 import { SqliteRecordLog } from "./record-log.js";
+import { PENDING, RelayLog, type OutboxIdentity } from "./relay-log.js";
 import { ensureSchema, ForeignDatabaseError, openDatabase, quickCheck, sqliteGuard, type Db, type Durability, type Guard } from "./sqlite.js";
 
 export interface OutboxOpenOptions {
@@ -27,8 +28,12 @@ export interface OutboxOpenOptions {
 }
 
 export class Outbox {
-  readonly id: string;
   readonly records: SqliteRecordLog;
+  /** Its records as a relay writes them (relay-log.ts). */
+  readonly relay: RelayLog;
+  private currentId: string;
+  /** Until a relay has its origin's id, the id is read again on each look. */
+  private settled: boolean;
   readonly peers: PeerLedger;
   private readonly guard: Guard;
   private checkpointer: Checkpointer | null = null;
@@ -38,11 +43,39 @@ export class Outbox {
     readonly path: string,
     private readonly db: Db,
   ) {
-    this.id = (db.prepare("SELECT value FROM meta WHERE key = 'outbox_id'").pluck().get() as string | undefined) ?? "";
-    if (this.id === "") throw new OutboxError("OUTBOX_CORRUPT", `${path} has no outbox id: not an mq-archive outbox`);
+    this.currentId = (db.prepare("SELECT value FROM meta WHERE key = 'outbox_id'").pluck().get() as string | undefined) ?? "";
+    if (this.currentId === "") throw new OutboxError("OUTBOX_CORRUPT", `${path} has no outbox id: not an mq-archive outbox`);
     this.guard = outboxGuard(path);
     this.records = new SqliteRecordLog(path, db, this.guard);
+    this.relay = new RelayLog(path, db, this.guard);
+    this.settled = this.records.head() > 0 && this.relay.role() !== PENDING;
     this.peers = new PeerLedger(db, this.guard);
+  }
+
+  /**
+   * The outbox's id: random at creation, or, for a relay, its origin's. An
+   * empty outbox may still become a relay (an archive host's subscribe may
+   * create it after serve opened it), so its id is read again until it
+   * holds records of a known origin. Null: a relay that has not learnt its
+   * origin yet.
+   */
+  identity(): string | null {
+    if (this.settled) return this.currentId;
+    const role = this.relay.role();
+    this.currentId = role !== null && role !== PENDING ? role : this.guard(() => this.db.prepare("SELECT value FROM meta WHERE key = 'outbox_id'").pluck().get() as string);
+    this.settled = this.records.head() > 0 && role !== PENDING;
+    return role === PENDING ? null : this.currentId;
+  }
+
+  /** The id and, for a relay, its floor: what a hello is checked against. */
+  identityNow(): OutboxIdentity {
+    const id = this.identity();
+    return { id, relayFloor: this.relay.role() === null ? null : this.relay.floor() };
+  }
+
+  /** The outbox's id as identity() has it; a pending relay's placeholder id until then. */
+  get id(): string {
+    return this.identity() ?? this.currentId;
   }
 
   static open(path: string, options: OutboxOpenOptions = {}): Outbox {
@@ -82,7 +115,10 @@ export class Outbox {
     if (registered === null) return 0;
     const through = Math.min(registered, limit);
     if (through <= 0) return 0;
-    return this.records.prune({ through, before: cutoff });
+    const pruned = this.records.prune({ through, before: cutoff });
+    // A relay's peers may not find the pruned records here any more: they go to the origin for them.
+    if (pruned > 0 && this.relay.role() !== null) this.relay.raiseFloor(this.records.lastPruned);
+    return pruned;
   }
 
   /** null when the database passes `PRAGMA quick_check`. */

@@ -14,6 +14,25 @@ export function wakeFile(dbPath: string): string {
   return `${dbPath}-wake`;
 }
 
+/**
+ * Tell a watching `serve` that a commit is visible now. SQLite's WAL write
+ * comes before the commit's fsync and its wal-index update, which no file
+ * watch sees; touching this file after the commit does.
+ */
+export function wakeServe(dbPath: string): void {
+  const file = wakeFile(dbPath);
+  const now = new Date();
+  try {
+    utimesSync(file, now, now); // setting times needs ownership: another user of a shared outbox writes instead
+  } catch {
+    try {
+      writeFileSync(file, ""); // creates it, or truncates it: a modification a watch sees
+    } catch {
+      /* serve's poll will notice */
+    }
+  }
+}
+
 export interface NewRecord {
   list: string;
   messageId: string;
@@ -84,6 +103,8 @@ const PRUNE_CHUNK = 1000;
 
 export class SqliteRecordLog implements RecordLog {
   private readonly stmts;
+  /** The highest seq the last prune() deleted (0: none yet). */
+  lastPruned = 0;
 
   constructor(
     private readonly path: string,
@@ -121,23 +142,8 @@ export class SqliteRecordLog implements RecordLog {
     });
   }
 
-  /**
-   * Tell a watching `serve` that a commit is visible now. SQLite's WAL write
-   * comes before the commit's fsync and its wal-index update, which no file
-   * watch sees; touching this file after the commit does.
-   */
   private wake(): void {
-    const file = wakeFile(this.path);
-    const now = new Date();
-    try {
-      utimesSync(file, now, now); // setting times needs ownership: another user of a shared outbox writes instead
-    } catch {
-      try {
-        writeFileSync(file, ""); // creates it, or truncates it: a modification a watch sees
-      } catch {
-        /* serve's poll will notice */
-      }
-    }
+    wakeServe(this.path);
   }
 
   /** Inside the write transaction that inserted them: the running totals (schema 4) count them. */
@@ -209,7 +215,8 @@ export class SqliteRecordLog implements RecordLog {
     return this.guard(() => {
       let total = 0;
       const chunk = this.db.transaction((): number => {
-        const gone = this.stmts.prune.all(bounds.through, bounds.before) as Array<{ kind: RecordKind; size: number }>;
+        const gone = this.stmts.prune.all(bounds.through, bounds.before) as Array<{ seq: number; kind: RecordKind; size: number }>;
+        for (const g of gone) this.lastPruned = Math.max(this.lastPruned, g.seq);
         if (gone.length > 0) {
           this.stmts.addTotals.run(-gone.length, -gone.filter((g) => g.kind === "event").length, -gone.reduce((n, g) => n + g.size, 0));
         }
@@ -279,7 +286,7 @@ function prepare(db: Db) {
     prune: () => db.prepare(
       `DELETE FROM records WHERE seq IN
          (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})
-       RETURNING kind, size`,
+       RETURNING seq, kind, size`,
     ),
     stats: () => db.prepare("SELECT count(*) AS count, sum(kind = 'event') AS events, sum(size) AS bytes FROM records"),
     totals: () => db.prepare("SELECT count, events, bytes FROM record_totals WHERE id = 0"),
