@@ -14,7 +14,7 @@ import { storeTimer, subscribeMetrics } from "../../lib/metrics/subscribe.js";
 import { parseMetricsListen } from "../../lib/metrics/listen.js";
 
 export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Promise<number> {
-  const connect = validateEndpoint(opts.connect, "--connect");
+  const connect = opts.connect.map((endpoint) => validateEndpoint(endpoint, "--connect"));
   const security = subscribeSecurity({ key: opts.key, serverKey: opts["server-key"], insecure: opts.insecure });
   const sinks = opts.sink.map((spec) => parseSink(spec, sinkOptions(opts)));
   const listen = opts.metrics === undefined ? null : parseMetricsListen(opts.metrics, opts["metrics-remote"]);
@@ -22,6 +22,7 @@ export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Pr
   const registry = daemonRegistry();
   const subscriber = new Subscriber({
     connect,
+    failover: { failoverMs: opts["failover-after"], returnMs: opts["return-after"] },
     state: opts.state,
     sinks,
     lists: opts.lists ?? null,

@@ -133,7 +133,22 @@ export const SINK_OPTIONS = {
 export const SUBSCRIBE_OPTIONS = {
   ...common,
   ...logging,
-  connect: { type: "string", describe: "the publisher's endpoint (its --bind), e.g. tcp://mail.example.org:5580", required: true },
+  connect: {
+    type: "array",
+    describe:
+      "the publisher's endpoint (its --bind), e.g. tcp://mail.example.org:5580; repeat for relays of the same origin, in order of preference: the next is tried after 10 s without a session, the first again after 5 minutes on another",
+    required: true,
+  },
+  "failover-after": {
+    type: "duration",
+    describe: "with several --connect: without a session this long, try the next endpoint",
+    default: "10s",
+  },
+  "return-after": {
+    type: "duration",
+    describe: "with several --connect: on a later endpoint, try the first again after this long",
+    default: "5m",
+  },
   state: { type: "string", describe: "state database file: position, journal, dead letters (created if missing)", required: true },
   sink: {
     type: "array",
@@ -143,7 +158,7 @@ export const SUBSCRIBE_OPTIONS = {
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list)" },
   name: { type: "string", describe: "this peer's name in the publisher's status (default: host name)" },
   key: { type: "string", describe: "this peer's secret key file (from mq-archive keygen)" },
-  "server-key": { type: "string", describe: "the publisher's public key: Z85 text or its .pub file" },
+  "server-key": { type: "array", describe: "the publisher's public key: Z85 text or its .pub file; with several --connect, one for each, in the same order (or one for all)" },
   insecure: {
     type: "boolean",
     describe: "connect without CURVE encryption and authentication",

@@ -36,18 +36,19 @@ export function serveSecurity(o: {
   return { secure: true, keys: readKeyFile(o.key), peers: new PeerAcl(readPeersFile(o.peers)), peersFile: o.peers };
 }
 
-export type SubscribeSecurity = { secure: true; keys: KeyPair; serverKey: string } | { secure: false };
+export type SubscribeSecurity = { secure: true; keys: KeyPair; serverKey: string[] } | { secure: false };
 
-export function subscribeSecurity(o: { key: string | undefined; serverKey: string | undefined; insecure: boolean }): SubscribeSecurity {
+/** One --server-key per --connect, in order (or one for all). */
+export function subscribeSecurity(o: { key: string | undefined; serverKey: readonly string[] | undefined; insecure: boolean }): SubscribeSecurity {
   if (o.insecure) {
     if (o.key !== undefined || o.serverKey !== undefined) throw new UsageError("--insecure contradicts --key/--server-key: choose one");
     return { secure: false };
   }
-  if (o.key === undefined || o.serverKey === undefined) {
+  if (o.key === undefined || o.serverKey === undefined || o.serverKey.length === 0) {
     throw new UsageError(
       "subscribe encrypts and authenticates its link: give --key (make one with `mq-archive keygen --out NAME`; " +
         "put its .pub line in the publisher's peers file) and --server-key (the publisher's public key), or --insecure",
     );
   }
-  return { secure: true, keys: readKeyFile(o.key), serverKey: readPublicKey(o.serverKey, "--server-key") };
+  return { secure: true, keys: readKeyFile(o.key), serverKey: o.serverKey.map((k) => readPublicKey(k, "--server-key")) };
 }

@@ -146,7 +146,7 @@ function prepare(db: Db) {
     startHead: () => db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('records', ?)"),
     raiseFloor: () =>
       db.prepare(
-        "INSERT INTO meta (key, value) VALUES ('relay_floor', ?1) ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+        "INSERT INTO meta (key, value) VALUES ('relay_floor', ?) ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
       ),
     addTotals: () => db.prepare("UPDATE record_totals SET count = count + ?, events = events + ?, bytes = bytes + ? WHERE id = 0"),
   });

@@ -47,9 +47,23 @@ export class Link {
   private relinkDelay = RELINK_MIN_MS;
   private closed = false;
   private warnedProtocol = false;
+  private endpoint: string;
+  private curve: CurveClient | undefined;
 
   constructor(private readonly o: LinkOptions) {
+    this.endpoint = o.connect;
+    this.curve = o.curve;
     this.dealer = this.connectDealer();
+  }
+
+  /** Connect to another endpoint (failover): new sockets, and the session is lost. */
+  retarget(endpoint: string, curve: CurveClient | undefined): void {
+    this.endpoint = endpoint;
+    this.curve = curve;
+    this.announced = null;
+    this.relinkDelay = RELINK_MIN_MS;
+    if (this.relinkTimer !== null) clearTimeout(this.relinkTimer);
+    this.rebuild();
   }
 
   private events(source: Source): ClientEvents {
@@ -62,10 +76,10 @@ export class Link {
   }
 
   private connectDealer(): DealerSocket {
-    return DealerSocket.connect(this.o.connect, {
+    return DealerSocket.connect(this.endpoint, {
       heartbeatMs: this.o.heartbeatMs,
       receiveHighWaterMark: 100_000,
-      ...(this.o.curve ? { curve: this.o.curve } : {}),
+      ...(this.curve ? { curve: this.curve } : {}),
       events: this.events("router"),
     });
   }
@@ -82,7 +96,7 @@ export class Link {
 
   /** Follow the publisher's PUB socket at the endpoint it announced. */
   followPub(announced: string): void {
-    const endpoint = pubEndpointFor(this.o.connect, announced);
+    const endpoint = pubEndpointFor(this.endpoint, announced);
     this.announced = announced;
     if (this.sub?.endpoint === endpoint) return;
     this.sub?.close();
@@ -90,7 +104,7 @@ export class Link {
     this.sub = SubSocket.connect(endpoint, {
       heartbeatMs: this.o.heartbeatMs,
       receiveHighWaterMark: 1_000,
-      ...(this.o.curve ? { curve: this.o.curve } : {}),
+      ...(this.curve ? { curve: this.curve } : {}),
       events: this.events("pub"),
     });
     this.o.log.debug({ endpoint }, "following PUB");
@@ -118,7 +132,7 @@ export class Link {
     if (kind === "protocol") {
       if (this.warnedProtocol) return;
       this.warnedProtocol = true;
-      const hint = this.o.curve ? "is it running with --insecure? Both sides must use keys" : "it requires CURVE: give --key and --server-key";
+      const hint = this.curve ? "is it running with --insecure? Both sides must use keys" : "it requires CURVE: give --key and --server-key";
       this.o.log.error({ detail }, `the publisher speaks another security mechanism (${hint})`);
       return;
     }

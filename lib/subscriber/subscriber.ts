@@ -19,9 +19,11 @@ import { newCounters, type SinkStats, type SubscriberCounters } from "./counters
 import { Deliverer } from "./deliverer.js";
 import { IteratorSink, type Delivery } from "./iterator.js";
 import { Link } from "./link.js";
+import type { CurveClient } from "../transport/zmq.js";
 import { Lifecycle, runCloseSteps } from "../lifecycle.js";
-import type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
+import { upstreamsOf, type SubscriberCloseReason, type SubscriberOptions, type Upstream } from "./options.js";
 import { SessionMachine, TICK_MS } from "./session-machine.js";
+import { DEFAULT_FAILOVER, Failover } from "./failover.js";
 import { SinkProblems } from "./sink-problems.js";
 
 export type { SinkStats, SubscriberCounters } from "./counters.js";
@@ -42,10 +44,15 @@ export class Subscriber implements AsyncIterable<Delivery> {
   private deadLetters = 0;
 
   private readonly lifecycle = new Lifecycle("subscriber");
+  /** The endpoints, in order of preference; `failover` says which is in use. */
+  private readonly upstreams: Upstream[];
+  private readonly failover: Failover;
 
   constructor(private readonly options: SubscriberOptions) {
     this.log = options.log ?? silentLogger();
     this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.upstreams = upstreamsOf(options);
+    this.failover = new Failover(this.upstreams.length, options.failover ?? DEFAULT_FAILOVER, Date.now());
   }
 
   /** Open the state, start the sinks (repairing what a crash left) and connect. */
@@ -96,9 +103,9 @@ export class Subscriber implements AsyncIterable<Delivery> {
       ...(o.onStoreTime ? { onStoreTime: o.onStoreTime } : {}),
     });
     this.link = this.createLink(machine);
-    this.timer = setInterval(() => this.lifecycle.isClosing || this.perform(machine.tick(Date.now())), TICK_MS);
+    this.timer = setInterval(() => this.lifecycle.isClosing || this.tick(machine, Date.now()), TICK_MS);
     this.log.info(
-      { connect: o.connect, peer: this.peerId, outbox: this.state.outboxId, position: this.position },
+      { connect: this.upstreams.map((u) => u.connect), peer: this.peerId, outbox: this.state.outboxId, position: this.position },
       "subscriber started",
     );
     machine.started(Date.now());
@@ -129,13 +136,29 @@ export class Subscriber implements AsyncIterable<Delivery> {
     }
   }
 
+  private tick(machine: SessionMachine, now: number): void {
+    this.perform(machine.tick(now));
+    const next = this.failover.tick(now, machine.connected);
+    if (next === null) return;
+    const to = this.upstreams[next.index]!;
+    this.log.info({ connect: to.connect, why: next.why }, "moving to another endpoint");
+    this.link?.retarget(to.connect, this.curveFor(to));
+  }
+
+  private curveFor(u: Upstream): CurveClient | undefined {
+    const s = this.options.security;
+    return s && u.serverKey !== undefined ? { publicKey: s.keys.publicKey, secretKey: s.keys.secretKey, serverKey: u.serverKey } : undefined;
+  }
+
   /** Frames go to the machine unless closing, when they are ignored. */
   private createLink(machine: SessionMachine): Link {
     const s = this.options.security;
+    const first = this.upstreams[0]!;
+    const curve = this.curveFor(first);
     return new Link({
-      connect: this.options.connect,
+      connect: first.connect,
       heartbeatMs: this.heartbeatMs,
-      ...(s ? { curve: { publicKey: s.keys.publicKey, secretKey: s.keys.secretKey, serverKey: s.serverKey } } : {}),
+      ...(curve ? { curve } : {}),
       ...(s ? { keyName: fingerprint(s.keys.publicKey) } : {}),
       log: this.log.child({ component: "link" }),
       counters: this.counters,
@@ -266,7 +289,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       outbox,
       lists: this.options.lists ?? null,
       credit,
-      proof: s && challenge ? makeProof(s.keys, s.serverKey, challenge) : new Uint8Array(0),
+      proof: s && challenge ? makeProof(s.keys, this.upstreams[this.failover.current]!.serverKey!, challenge) : new Uint8Array(0),
       batches: true,
     });
   }

@@ -110,13 +110,13 @@ describe("subscribeSecurity", () => {
   });
 
   it("refuses --insecure together with --key or --server-key", () => {
-    for (const o of [{ key: "peer.key" }, { serverKey: generateKeyPair().publicKey }]) {
+    for (const o of [{ key: "peer.key" }, { serverKey: [generateKeyPair().publicKey] }]) {
       expect(usageError(() => subscribe({ insecure: true, ...o })).message).to.include("--insecure");
     }
   });
 
   it("refuses a missing --key or --server-key, saying how to fix it", () => {
-    for (const o of [{}, { key: "peer.key" }, { serverKey: generateKeyPair().publicKey }]) {
+    for (const o of [{}, { key: "peer.key" }, { serverKey: [generateKeyPair().publicKey] }, { key: "peer.key", serverKey: [] }]) {
       const err = usageError(() => subscribe(o));
       expect(err.message).to.include("keygen");
       expect(err.message).to.include("--server-key");
@@ -131,14 +131,16 @@ describe("subscribeSecurity", () => {
     const { keyFile } = writeKeyFiles(join(dir, "peer"), peer);
     const { pubFile } = writeKeyFiles(join(dir, "server"), server);
     for (const serverKey of [server.publicKey, pubFile]) {
-      expect(subscribe({ key: keyFile, serverKey }), serverKey).to.deep.equal({ secure: true, keys: peer, serverKey: server.publicKey });
+      expect(subscribe({ key: keyFile, serverKey: [serverKey] }), serverKey).to.deep.equal({ secure: true, keys: peer, serverKey: [server.publicKey] });
     }
+    const other = generateKeyPair().publicKey;
+    expect(subscribe({ key: keyFile, serverKey: [pubFile, other] })).to.deep.equal({ secure: true, keys: peer, serverKey: [server.publicKey, other] });
   });
 
   it("throws ConfigError naming --server-key for something that is not a key", () => {
     const dir = tempDir();
     const { keyFile } = writeKeyFiles(join(dir, "peer"), generateKeyPair());
-    expect(() => subscribe({ key: keyFile, serverKey: join(dir, "nope.pub") })).to.throw(ConfigError, /--server-key/);
-    expect(() => subscribe({ key: keyFile, serverKey: "not-a-key" })).to.throw(ConfigError, /--server-key/);
+    expect(() => subscribe({ key: keyFile, serverKey: [join(dir, "nope.pub")] })).to.throw(ConfigError, /--server-key/);
+    expect(() => subscribe({ key: keyFile, serverKey: ["not-a-key"] })).to.throw(ConfigError, /--server-key/);
   });
 });
