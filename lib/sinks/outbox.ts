@@ -10,6 +10,8 @@
 // Where the relay starts is its floor: a downstream peer that needs older
 // records is sent to another endpoint (the origin) instead of skipping them.
 
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { OutboxError, SinkError } from "../errors.js";
 import { Outbox } from "../store/outbox.js";
 import { storeSafeLists, type Sink, type SinkContext, type SinkRecord } from "./sink.js";
@@ -26,6 +28,7 @@ export class OutboxSink implements Sink {
   /** An outbox holding records of its own, or relaying another origin, stops the start (exit 73). */
   async start(context: SinkContext): Promise<void> {
     this.context = context;
+    mkdirSync(dirname(this.path), { recursive: true });
     const outbox = Outbox.open(this.path, { create: true });
     try {
       outbox.relay.claim(context.outbox);
