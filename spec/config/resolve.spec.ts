@@ -96,7 +96,7 @@ describe("resolveOptions", () => {
       cli: { connect: "", state: "s.db", sink: [] },
       env: { MQ_ARCHIVE_CONNECT: "tcp://env:1", MQ_ARCHIVE_SINK: "maildir:/m" },
     });
-    expect(o.connect).to.equal("tcp://env:1");
+    expect(o.connect).to.deep.equal(["tcp://env:1"]);
     expect(o.sink).to.deep.equal(["maildir:/m"]);
   });
 
