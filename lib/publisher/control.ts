@@ -24,7 +24,7 @@ import { SessionTable } from "./session-table.js";
 
 export interface ControlDeps {
   outboxId: string;
-  records: Pick<RecordLog, "head" | "first">;
+  records: Pick<RecordLog, "head" | "first" | "firstReceivedSince">;
   peers: Pick<PeerLedger, "write" | "ackedOf">;
   router: Pick<RouterSocket, "send" | "discard">;
   pubEndpoint: string;

@@ -15,10 +15,11 @@ import { MAX_RETIRED_PER_KEY, type PeerGuard } from "./peer-guard.js";
 import type { Replies } from "./replies.js";
 import { Session } from "./session.js";
 import { MAX_SESSIONS, type SessionTable } from "./session-table.js";
+import { resolveStart } from "./start-resolver.js";
 
 export interface GreeterDeps {
   outboxId: string;
-  records: Pick<RecordLog, "head" | "first">;
+  records: Pick<RecordLog, "head" | "first" | "firstReceivedSince">;
   authorizer: Authorizer;
   table: SessionTable;
   book: PeerBook;
@@ -97,14 +98,18 @@ export class Greeter {
   private start(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, head: number, now: number): void {
     const { outboxId, records, table, book, replies } = this.deps;
     const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
+    const lists = bothMatch(listMatcher(hello.lists), grant.allowed);
+    // A start point is for a peer with no state only: one that holds records is never moved past any.
+    const fresh = hello.start !== undefined && hello.from === 0 && hello.outbox === null;
+    const from = fresh ? resolveStart(hello.start!, records, lists, head) : hello.from;
     const session = new Session({
       routingId,
       peerId: grant.peerId,
       name: grant.name,
-      lists: bothMatch(listMatcher(hello.lists), grant.allowed),
+      lists,
       mode,
       batches: hello.batches === true,
-      from: hello.from,
+      from,
       floor: book.recordedAck(grant.peerId),
       credit: hello.credit,
       head,
@@ -114,18 +119,18 @@ export class Greeter {
     if (moved !== null) this.deps.guard.retire(grant.peerId, moved);
     // Written with the next persist(): a write here could wait on another process's commit.
     book.started(session, hello.lists, now);
-    this.logPrunedGap(session, hello.from);
+    this.logPrunedGap(session, from);
     replies.send(routingId, {
       type: "welcome",
       outbox: outboxId,
       head,
       first: records.first(),
-      from: hello.from,
+      from,
       mode,
       pub: mode === "pub" ? this.deps.pubEndpoint : null,
       heartbeat: this.deps.heartbeatMs,
     });
-    replies.info(`session:${grant.peerId}`, { peer: grant.peerId, name: grant.name, from: hello.from, head, mode }, "peer session started");
+    replies.info(`session:${grant.peerId}`, { peer: grant.peerId, name: grant.name, from, head, mode, ...(fresh ? { start: hello.start } : {}) }, "peer session started");
     this.deps.wake();
   }
 

@@ -23,6 +23,7 @@ import { Lifecycle, runCloseSteps } from "../lifecycle.js";
 import type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
 import { SessionMachine, TICK_MS } from "./session-machine.js";
 import { SinkProblems } from "./sink-problems.js";
+import { startChoice } from "./start-choice.js";
 
 export type { SinkStats, SubscriberCounters } from "./counters.js";
 export type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
@@ -70,6 +71,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       heartbeatMs: this.heartbeatMs,
       creditBytes: o.creditBytes ?? 8 * 1024 * 1024,
       acceptOutbox: o.acceptOutbox,
+      start: startChoice(this.state, o.start, this.log),
       keyed: o.security !== undefined,
       counters: this.counters,
     });
@@ -220,7 +222,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const link = this.link!;
     switch (a.type) {
       case "hello":
-        return this.sendHello(link, a.from, a.outbox, a.credit, a.challenge);
+        return this.sendHello(link, a);
       case "heartbeat":
         return link.send({ type: "hb", seq: a.seq, dead: this.deadLetters });
       case "fetch":
@@ -243,6 +245,10 @@ export class Subscriber implements AsyncIterable<Delivery> {
         return this.sessionStarted(link, a.welcome);
       case "adoptOutbox":
         return this.state.adoptOutbox(a.outbox);
+      case "startAt":
+        this.state.recordStart(a.start, a.position);
+        void this.state.sync().catch((err: unknown) => this.log.warn({ err }, "cannot fsync the state's start point yet"));
+        return this.log.info({ start: a.start, position: a.position }, "first session: starting after the start point's position");
       case "lost":
         return this.log.info({ why: a.why, position: a.position }, "session with the publisher ended; reconnecting");
       case "fail":
@@ -256,7 +262,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   }
 
   /** Without a challenge to answer, the proof is empty; the publisher then sends one if it has keys. */
-  private sendHello(link: Link, from: number, outbox: string | null, credit: number, challenge: Uint8Array | null): void {
+  private sendHello(link: Link, { from, outbox, credit, challenge, start }: Extract<SessionAction, { type: "hello" }>): void {
     const s = this.options.security;
     link.send({
       type: "hello",
@@ -268,6 +274,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       credit,
       proof: s && challenge ? makeProof(s.keys, s.serverKey, challenge) : new Uint8Array(0),
       batches: true,
+      ...(start === undefined || start === "all" ? {} : { start }), // `all` is what a hello without one means
     });
   }
 
