@@ -116,10 +116,11 @@ export class SubscriberState {
     return start === null ? null : { start, position: Number(this.meta("start_position") ?? "0") };
   }
 
-  /** The first session resolved the start point: the position jumps there (records before it are not for us). */
-  recordStart(start: string, position: number): void {
+  /** The first session resolved the start point: follow `outbox` from `position` (records before it are not for us). */
+  recordStart(outbox: string, start: string, position: number): void {
     this.guard(() =>
       this.write(() => {
+        this.setMeta("outbox_id", outbox);
         this.setMeta("start", start);
         this.setMeta("start_position", String(position));
         this.setMeta("position", String(position));

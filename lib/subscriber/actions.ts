@@ -30,8 +30,8 @@ export type SessionAction =
   | { type: "ack"; seq: number }
   /** A session started: follow what the welcome says. */
   | { type: "session"; welcome: WelcomeFrame }
-  /** Our first session resolved our start point: the state records it, and the position jumps there. */
-  | { type: "startAt"; start: string; position: number }
+  /** Our first session resolved our start point: from now on we follow `outbox`, from `position` (the state records all three at once). */
+  | { type: "startAt"; outbox: string; start: string; position: number }
   /** From now on we follow this outbox (the state records it, from position 0). */
   | { type: "adoptOutbox"; outbox: string }
   | { type: "lost"; why: string; position: number }

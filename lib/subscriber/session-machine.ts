@@ -203,8 +203,9 @@ export class SessionMachine {
   private welcome(w: WelcomeFrame, now: number, out: SessionAction[]): void {
     const refused = welcomeRefusal(w, this.followed());
     if (refused !== null) return void out.push({ type: "fail", error: refused });
-    if (this.outboxId === null) this.adopt(w.outbox, out);
-    if (this.pendingStart !== null && !this.startAt(w, this.pendingStart, out)) return;
+    if (this.pendingStart !== null) {
+      if (!this.startAt(w, this.pendingStart, out)) return;
+    } else if (this.outboxId === null) this.adopt(w.outbox, out);
     this.session = { heartbeatMs: w.heartbeat || this.o.heartbeatMs };
     this.intake.newSession(out);
     this.lastHeard = now;
@@ -221,8 +222,11 @@ export class SessionMachine {
   /**
    * Our first welcome says where our start point resolved: the position
    * jumps there before any record is taken (they chain after it), and the
-   * state records it. Only a stateless peer asks, so nothing held is skipped;
-   * a `from` past the head is no position (no honest publisher sends one).
+   * state records the outbox, the choice and the position in one commit (a
+   * crash between two would leave a state that no longer counts as new, with
+   * the choice lost). Only a stateless peer asks, so nothing held is
+   * skipped; a `from` past the head is no position (no honest publisher
+   * sends one), refused before anything is recorded.
    */
   private startAt(w: WelcomeFrame, start: string, out: SessionAction[]): boolean {
     if (w.from > w.head) {
@@ -231,9 +235,10 @@ export class SessionMachine {
       return false;
     }
     this.pendingStart = null;
+    this.outboxId = w.outbox;
     this.committed = w.from;
     this.intake.reset(w.from, out);
-    out.push({ type: "startAt", start, position: w.from });
+    out.push({ type: "startAt", outbox: w.outbox, start, position: w.from });
     return true;
   }
 

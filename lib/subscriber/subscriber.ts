@@ -246,7 +246,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       case "adoptOutbox":
         return this.state.adoptOutbox(a.outbox);
       case "startAt":
-        this.state.recordStart(a.start, a.position);
+        this.state.recordStart(a.outbox, a.start, a.position);
         void this.state.sync().catch((err: unknown) => this.log.warn({ err }, "cannot fsync the state's start point yet"));
         return this.log.info({ start: a.start, position: a.position }, "first session: starting after the start point's position");
       case "lost":

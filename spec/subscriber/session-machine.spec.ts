@@ -268,14 +268,14 @@ describe("SessionMachine", () => {
       expect(only(m.connection(true, T0 + 20), "hello")[0]).to.deep.include({ from: 5, outbox: OUTBOX }).and.not.have.property("start");
     });
 
-    it("jumps to the welcome's from before any record, recorded after the outbox is adopted, and chains records after it", () => {
+    it("jumps to the welcome's from before any record, adopting the outbox in the same step, and chains records after it", () => {
       const { m } = newMachine({ start: "seq:4" });
       const actions = m.frame(welcome({ head: 6, first: 1, from: 3 }), "router", T0);
       expect(actions.map((a) => a.type).filter((t) => t === "adoptOutbox" || t === "startAt" || t === "session")).to.deep.equal([
-        "adoptOutbox", "startAt", "session",
+        "startAt", "session",
       ]);
-      expect(only(actions, "startAt")).to.deep.equal([{ type: "startAt", start: "seq:4", position: 3 }]);
-      expect(m.view).to.include({ committed: 3, received: 3, connected: true });
+      expect(only(actions, "startAt")).to.deep.equal([{ type: "startAt", outbox: OUTBOX, start: "seq:4", position: 3 }]);
+      expect(m.view).to.include({ committed: 3, received: 3, connected: true, outbox: OUTBOX });
       expect(delivered(m.frame(data(4), "router", T0 + 1))).to.deep.equal([4]);
       expect(delivered(m.frame(data(2), "router", T0 + 2))).to.deep.equal([]);
       expect(only(m.tick(T0 + 1000), "heartbeat")[0]).to.include({ seq: 3 });
@@ -283,7 +283,7 @@ describe("SessionMachine", () => {
 
     it("records a start that resolved to 0 too (all, or an outbox that ignored it), so it is never asked again", () => {
       const { m } = newMachine({ start: "all" });
-      expect(only(m.frame(welcome({ head: 2, from: 0 }), "router", T0), "startAt")).to.deep.equal([{ type: "startAt", start: "all", position: 0 }]);
+      expect(only(m.frame(welcome({ head: 2, from: 0 }), "router", T0), "startAt")).to.deep.equal([{ type: "startAt", outbox: OUTBOX, start: "all", position: 0 }]);
       expect(m.view.committed).to.equal(0);
     });
 
@@ -292,7 +292,8 @@ describe("SessionMachine", () => {
       const actions = m.frame(welcome({ head: 2, from: 9 }), "router", T0);
       expect(only(actions, "fail")[0]?.error).to.be.instanceOf(ProtocolError);
       expect(only(actions, "startAt")).to.deep.equal([]);
-      expect(m.view).to.include({ connected: false, committed: 0 });
+      expect(only(actions, "adoptOutbox"), "nothing recorded: the next run is still a peer with no state").to.deep.equal([]);
+      expect(m.view).to.include({ connected: false, committed: 0, outbox: null });
     });
 
     it("without a start point (a state with a position), a welcome's from moves nothing", () => {
