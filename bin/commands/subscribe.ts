@@ -8,12 +8,14 @@ import { subscribeSecurity } from "../../lib/config/security.js";
 import { parseSink } from "../../lib/sinks/parse.js";
 import { sinkOptions } from "../../lib/config/sinks.js";
 import { Subscriber } from "../../lib/subscriber/subscriber.js";
+import { canonicalStart } from "../../lib/subscriber/start-choice.js";
 import { runUntilStopped } from "../daemon.js";
 import { daemonRegistry, startMetricsEndpoint } from "../../lib/metrics/endpoint.js";
 import { storeTimer, subscribeMetrics } from "../../lib/metrics/subscribe.js";
 import { parseMetricsListen } from "../../lib/metrics/listen.js";
 
 export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Promise<number> {
+  const start = opts.start === undefined ? undefined : canonicalStart(opts.start);
   const connect = opts.connect.map((endpoint) => validateEndpoint(endpoint, "--connect"));
   const security = subscribeSecurity({ key: opts.key, serverKey: opts["server-key"], insecure: opts.insecure });
   const sinks = opts.sink.map((spec) => parseSink(spec, sinkOptions(opts)));
@@ -30,6 +32,7 @@ export async function runSubscribe(opts: Resolved<typeof SUBSCRIBE_OPTIONS>): Pr
     creditBytes: opts.credit,
     maxAttempts: opts["exec-retries"],
     retryMaxMs: opts["retry-max"],
+    ...(start === undefined ? {} : { start }),
     ...(opts["accept-outbox"] === undefined ? {} : { acceptOutbox: opts["accept-outbox"] }),
     ...(security.secure ? { security: { keys: security.keys, serverKey: security.serverKey } } : {}),
     ...(listen === null ? {} : { onStoreTime: storeTimer(registry) }),

@@ -164,6 +164,10 @@ export const SUBSCRIBE_OPTIONS = {
     describe: "connect without CURVE encryption and authentication",
     default: false,
   },
+  start: {
+    type: "string",
+    describe: "where a peer with no state starts: all (every retained record, the default), new (only records committed after its first session starts), seq:N (from seq N) or time:ISO-8601 (from the first record received at or after it); recorded in the state, ignored once it has a position",
+  },
   "accept-outbox": {
     type: "string",
     describe: "follow this new outbox id after the publisher's outbox was replaced (already archived Message-IDs are skipped)",

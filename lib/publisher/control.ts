@@ -26,7 +26,7 @@ import type { OutboxIdentity } from "../store/relay-log.js";
 export interface ControlDeps {
   /** The outbox's id (read again while a relay has not learnt it) and a relay's floor. */
   identity: () => OutboxIdentity;
-  records: Pick<RecordLog, "head" | "first">;
+  records: Pick<RecordLog, "head" | "first" | "firstReceivedSince">;
   peers: Pick<PeerLedger, "write" | "ackedOf">;
   router: Pick<RouterSocket, "send" | "discard">;
   pubEndpoint: string;

@@ -16,10 +16,11 @@ import { MAX_RETIRED_PER_KEY, type PeerGuard } from "./peer-guard.js";
 import type { Replies } from "./replies.js";
 import { Session } from "./session.js";
 import { MAX_SESSIONS, type SessionTable } from "./session-table.js";
+import { resolveStart } from "./start-resolver.js";
 
 export interface GreeterDeps {
   identity: () => OutboxIdentity;
-  records: Pick<RecordLog, "head" | "first">;
+  records: Pick<RecordLog, "head" | "first" | "firstReceivedSince">;
   authorizer: Authorizer;
   table: SessionTable;
   book: PeerBook;
@@ -30,6 +31,13 @@ export interface GreeterDeps {
   heartbeatMs: number;
   /** A session started: there may be something to stream. */
   wake: () => void;
+}
+
+/** What a hello was checked against: the outbox's id, its head, and a relay's floor (null: an origin). */
+interface Checked {
+  id: string;
+  head: number;
+  relayFloor: number | null;
 }
 
 export class Greeter {
@@ -75,7 +83,7 @@ export class Greeter {
    * is behind the peer, or lacks records the peer needs) answers BUSY: the
    * peer waits, or tries its next endpoint (the origin, another relay).
    */
-  private checkPosition(routingId: Buffer, hello: HelloFrame): { id: string; head: number } | null {
+  private checkPosition(routingId: Buffer, hello: HelloFrame): Checked | null {
     const { records, replies } = this.deps;
     const { id, relayFloor } = this.deps.identity();
     if (id === null) {
@@ -95,12 +103,15 @@ export class Greeter {
       replies.error(routingId, "POSITION_AHEAD", `peer says it stored up to seq ${hello.from}, but the outbox head is ${head}`, String(head));
       return null;
     }
-    if (relayFloor !== null && hello.from < relayFloor) {
-      const lacking = `seq ${hello.from + 1} to ${relayFloor}`;
-      replies.error(routingId, "BUSY", `this relay does not hold ${lacking} (it started relaying after them, or pruned them): fetch them from the origin or another relay`);
-      return null;
-    }
-    return { id, head };
+    return { id, head, relayFloor };
+  }
+
+  /** A relay lacks records the peer needs (it started relaying after them, or pruned them): answered BUSY. */
+  private lacks(routingId: Buffer, from: number, relayFloor: number | null): boolean {
+    if (relayFloor === null || from >= relayFloor) return false;
+    const lacking = `seq ${from + 1} to ${relayFloor}`;
+    this.deps.replies.error(routingId, "BUSY", `this relay does not hold ${lacking} (it started relaying after them, or pruned them): fetch them from the origin or another relay`);
+    return true;
   }
 
   /** Why this key may not start a session on this connection now, or null. */
@@ -115,17 +126,22 @@ export class Greeter {
     return null;
   }
 
-  private start(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, { id, head }: { id: string; head: number }, now: number): void {
+  private start(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, { id, head, relayFloor }: Checked, now: number): void {
     const { records, table, book, replies } = this.deps;
     const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
+    const lists = bothMatch(listMatcher(hello.lists), grant.allowed);
+    // A start point is for a peer with no state only: one that holds records is never moved past any.
+    const fresh = hello.start !== undefined && hello.from === 0 && hello.outbox === null;
+    const from = fresh ? resolveStart(hello.start!, records, lists, head) : hello.from;
+    if (this.lacks(routingId, from, relayFloor)) return;
     const session = new Session({
       routingId,
       peerId: grant.peerId,
       name: grant.name,
-      lists: bothMatch(listMatcher(hello.lists), grant.allowed),
+      lists,
       mode,
       batches: hello.batches === true,
-      from: hello.from,
+      from,
       floor: book.recordedAck(grant.peerId),
       credit: hello.credit,
       head,
@@ -135,18 +151,18 @@ export class Greeter {
     if (moved !== null) this.deps.guard.retire(grant.peerId, moved);
     // Written with the next persist(): a write here could wait on another process's commit.
     book.started(session, hello.lists, now);
-    this.logPrunedGap(session, hello.from);
+    this.logPrunedGap(session, from);
     replies.send(routingId, {
       type: "welcome",
       outbox: id,
       head,
       first: records.first(),
-      from: hello.from,
+      from,
       mode,
       pub: mode === "pub" ? this.deps.pubEndpoint : null,
       heartbeat: this.deps.heartbeatMs,
     });
-    replies.info(`session:${grant.peerId}`, { peer: grant.peerId, name: grant.name, from: hello.from, head, mode }, "peer session started");
+    replies.info(`session:${grant.peerId}`, { peer: grant.peerId, name: grant.name, from, head, mode, ...(fresh ? { start: hello.start } : {}) }, "peer session started");
     this.deps.wake();
   }
 

@@ -50,6 +50,8 @@ export interface SubscriberStatus {
   peerId: string;
   outbox: string | null;
   position: number;
+  /** Where this peer chose to start when it had no state (--start), and the position that resolved to (null: before its first session). */
+  start: { start: string; position: number } | null;
   /** Records archived (stored by every sink, or dead-lettered), by kind, since the state file was created or upgraded. */
   archived: { messages: number; events: number };
   lists: string[] | null;
@@ -65,6 +67,7 @@ export function readSubscriberStatus(state: SubscriberState): SubscriberStatus {
     peerId: state.peerId,
     outbox: state.outboxId,
     position: state.position,
+    start: state.start,
     archived: state.archivedCounts,
     lists: state.lists,
     deadLetters: state.deadLetterCount(),
@@ -77,6 +80,7 @@ export function formatSubscriberStatus(s: SubscriberStatus, now = Date.now()): s
   return [
     `archive peer state ${s.state} (peer ${s.peerId})`,
     `  follows outbox ${s.outbox ?? "(none yet)"}, stored up to seq ${s.position}`,
+    ...(s.start === null ? [] : [`  started: ${s.start.start}, after seq ${s.start.position}`]),
     `  archived: ${s.archived.messages} messages, ${s.archived.events} events`,
     `  lists: ${s.lists === null ? "all it may receive" : s.lists.join(", ")}`,
     `  dead letters: ${s.deadLetters}${s.retriesPending > 0 ? ` (${s.retriesPending} marked for retry)` : ""}` +

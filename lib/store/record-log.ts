@@ -86,6 +86,8 @@ export interface RecordLog {
   ): { records: OutboxRecord[]; scanned: number };
   /** Delete the records within `bounds`; returns how many were deleted. Seqs are never reused. */
   prune(bounds: PruneBounds): number;
+  /** The lowest seq of a record whose list passes `accept` received at or after `at` (ms), or null when none is. */
+  firstReceivedSince(at: number, accept: (list: string) => boolean): number | null;
 }
 
 type Row = {
@@ -259,6 +261,25 @@ export class SqliteRecordLog implements RecordLog {
       return { records, bytes, oldest };
     });
   }
+
+  /**
+   * Seq order follows received_at closely but not strictly (a writer stamps
+   * its records before it gets the write lock), so no binary search on seq
+   * is exact. The rule: the lowest seq whose received_at is at or after `at`
+   * — exactly "the first record delivered is the first received at or after
+   * that time"; a record stamped earlier that committed after it is still
+   * delivered, never skipped. The scan reads the lag index (about 40 bytes a
+   * record), never a row's page, and stops at the first match: it runs once,
+   * for a peer's first session.
+   */
+  firstReceivedSince(at: number, accept: (list: string) => boolean): number | null {
+    return this.guard(() => {
+      for (const row of this.stmts.receivedSince.iterate(at) as Iterable<{ seq: number; list: string }>) {
+        if (accept(row.list)) return row.seq;
+      }
+      return null;
+    });
+  }
 }
 
 function toRecord(row: Row): OutboxRecord {
@@ -292,5 +313,6 @@ function prepare(db: Db) {
     totals: () => db.prepare("SELECT count, events, bytes FROM record_totals WHERE id = 0"),
     addTotals: () => db.prepare("UPDATE record_totals SET count = count + ?, events = events + ?, bytes = bytes + ? WHERE id = 0"),
     lagScan: () => db.prepare("SELECT list, size, received_at FROM records WHERE seq > ? ORDER BY seq"),
+    receivedSince: () => db.prepare("SELECT seq, list FROM records INDEXED BY records_lag WHERE received_at >= ? ORDER BY seq"),
   });
 }

@@ -110,6 +110,24 @@ export class SubscriberState {
     );
   }
 
+  /** Where this peer chose to start when it had no state (--start), and the position that resolved to; null before its first session. */
+  get start(): { start: string; position: number } | null {
+    const start = this.meta("start");
+    return start === null ? null : { start, position: Number(this.meta("start_position") ?? "0") };
+  }
+
+  /** The first session resolved the start point: follow `outbox` from `position` (records before it are not for us). */
+  recordStart(outbox: string, start: string, position: number): void {
+    this.guard(() =>
+      this.write(() => {
+        this.setMeta("outbox_id", outbox);
+        this.setMeta("start", start);
+        this.setMeta("start_position", String(position));
+        this.setMeta("position", String(position));
+      })(),
+    );
+  }
+
   /** The seq under which this list's Message-ID was archived, if it was. */
   findArchived(list: string, messageId: string, key = archiveKey(messageId)): number | undefined {
     return this.guard(() => this.archived.find(list, key));

@@ -21,8 +21,8 @@ export interface ActionSink {
 
 export type SessionAction =
   | IntakeAction
-  /** A hello from our position; `challenge` is the nonce to prove our key over (null: no proof yet). */
-  | { type: "hello"; from: number; outbox: string | null; credit: number; challenge: Uint8Array | null }
+  /** A hello from our position (or, with no state yet, `start`); `challenge` is the nonce to prove our key over (null: no proof yet). */
+  | { type: "hello"; from: number; outbox: string | null; credit: number; challenge: Uint8Array | null; start?: string }
   | { type: "heartbeat"; seq: number }
   /** The stream stalled below the head: ask for it again from our position. */
   | { type: "fetch"; from: number; head: number; credit: number }
@@ -30,6 +30,8 @@ export type SessionAction =
   | { type: "ack"; seq: number }
   /** A session started: follow what the welcome says. */
   | { type: "session"; welcome: WelcomeFrame }
+  /** Our first session resolved our start point: from now on we follow `outbox`, from `position` (the state records all three at once). */
+  | { type: "startAt"; outbox: string; start: string; position: number }
   /** From now on we follow this outbox (the state records it, from position 0). */
   | { type: "adoptOutbox"; outbox: string }
   | { type: "lost"; why: string; position: number }

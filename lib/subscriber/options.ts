@@ -32,6 +32,11 @@ export interface SubscriberOptions {
   maxAttempts?: number;
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * Where a peer with no state starts: "all" (default), "new", "seq:N" or
+   * "time:ISO-8601". Recorded in the state; a state with a position ignores it.
+   */
+  start?: string;
   /** Follow this outbox id if the publisher's outbox was replaced. */
   acceptOutbox?: string;
   /** Each sink's store() call, with how long it took (metrics hook it here). */

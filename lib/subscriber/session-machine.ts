@@ -7,6 +7,7 @@
 // come out; subscriber.ts performs them on the sockets, the state and the
 // deliverer. No I/O, no clock.
 
+import { ProtocolError } from "../errors.js";
 import { wireErrorAction } from "../wire/errors.js";
 import type { DataFrame, ErrorFrame, Frame, WelcomeFrame } from "../wire/frames.js";
 import type { SessionAction } from "./actions.js";
@@ -34,6 +35,8 @@ export interface SessionMachineOptions {
   creditBytes: number;
   /** Follow this outbox id if the publisher's outbox was replaced. */
   acceptOutbox?: string | undefined;
+  /** Where to start, for a peer with no state yet (start-point.ts notation); null: the state has a position. */
+  start?: string | null;
   /** We hold keys and can answer a challenge (false: --insecure). */
   keyed: boolean;
   counters: SubscriberCounters;
@@ -67,10 +70,13 @@ export class SessionMachine {
   private lastFetchAt = 0;
   private fetchDelay = FETCH_MIN_MS;
   private lastDeadLetterCheck = 0;
+  /** The start point still to be resolved by a first welcome (null once resolved, or with a state). */
+  private pendingStart: string | null;
 
   constructor(private readonly o: SessionMachineOptions) {
     this.committed = o.position;
     this.outboxId = o.outbox;
+    this.pendingStart = o.start ?? null;
     this.intake = new Intake(o.position, { creditBytes: o.creditBytes, maxEntries: 20_000, maxBytes: 16 * 1024 * 1024 }, o.counters);
   }
 
@@ -197,7 +203,9 @@ export class SessionMachine {
   private welcome(w: WelcomeFrame, now: number, out: SessionAction[]): void {
     const refused = welcomeRefusal(w, this.followed());
     if (refused !== null) return void out.push({ type: "fail", error: refused });
-    if (this.outboxId === null) this.adopt(w.outbox, out);
+    if (this.pendingStart !== null) {
+      if (!this.startAt(w, this.pendingStart, out)) return;
+    } else if (this.outboxId === null) this.adopt(w.outbox, out);
     this.session = { heartbeatMs: w.heartbeat || this.o.heartbeatMs };
     this.intake.newSession(out);
     this.lastHeard = now;
@@ -209,6 +217,29 @@ export class SessionMachine {
       out.push({ type: "log", level: "error", msg: "records after our position were pruned before we stored them", fields });
     }
     out.push({ type: "session", welcome: w });
+  }
+
+  /**
+   * Our first welcome says where our start point resolved: the position
+   * jumps there before any record is taken (they chain after it), and the
+   * state records the outbox, the choice and the position in one commit (a
+   * crash between two would leave a state that no longer counts as new, with
+   * the choice lost). Only a stateless peer asks, so nothing held is
+   * skipped; a `from` past the head is no position (no honest publisher
+   * sends one), refused before anything is recorded.
+   */
+  private startAt(w: WelcomeFrame, start: string, out: SessionAction[]): boolean {
+    if (w.from > w.head) {
+      const error = new ProtocolError("BAD_FRAME", `the publisher's welcome starts us at seq ${w.from}, past its head ${w.head}`);
+      out.push({ type: "fail", error });
+      return false;
+    }
+    this.pendingStart = null;
+    this.outboxId = w.outbox;
+    this.committed = w.from;
+    this.intake.reset(w.from, out);
+    out.push({ type: "startAt", outbox: w.outbox, start, position: w.from });
+    return true;
   }
 
   /** Records of one frame, taken only within a session. */
@@ -282,7 +313,8 @@ export class SessionMachine {
   private hello(now: number, challenge: Uint8Array | null, out: SessionAction[]): void {
     this.lastHelloAt = now;
     this.o.counters.hellos++;
-    out.push({ type: "hello", from: this.committed, outbox: this.outboxId, credit: this.intake.restart(), challenge });
+    const start = this.pendingStart === null ? {} : { start: this.pendingStart };
+    out.push({ type: "hello", from: this.committed, outbox: this.outboxId, credit: this.intake.restart(), challenge, ...start });
   }
 
   /** Return credit to the publisher: when enough is due, or (`all`) whatever is. */

@@ -25,6 +25,7 @@ import { upstreamsOf, type SubscriberCloseReason, type SubscriberOptions, type U
 import { SessionMachine, TICK_MS } from "./session-machine.js";
 import { DEFAULT_FAILOVER, Failover } from "./failover.js";
 import { SinkProblems } from "./sink-problems.js";
+import { startChoice } from "./start-choice.js";
 
 export type { SinkStats, SubscriberCounters } from "./counters.js";
 export type { SubscriberCloseReason, SubscriberOptions } from "./options.js";
@@ -77,6 +78,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       heartbeatMs: this.heartbeatMs,
       creditBytes: o.creditBytes ?? 8 * 1024 * 1024,
       acceptOutbox: o.acceptOutbox,
+      start: startChoice(this.state, o.start, this.log),
       keyed: o.security !== undefined,
       counters: this.counters,
     });
@@ -243,7 +245,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
     const link = this.link!;
     switch (a.type) {
       case "hello":
-        return this.sendHello(link, a.from, a.outbox, a.credit, a.challenge);
+        return this.sendHello(link, a);
       case "heartbeat":
         return link.send({ type: "hb", seq: a.seq, dead: this.deadLetters });
       case "fetch":
@@ -266,6 +268,10 @@ export class Subscriber implements AsyncIterable<Delivery> {
         return this.sessionStarted(link, a.welcome);
       case "adoptOutbox":
         return this.state.adoptOutbox(a.outbox);
+      case "startAt":
+        this.state.recordStart(a.outbox, a.start, a.position);
+        void this.state.sync().catch((err: unknown) => this.log.warn({ err }, "cannot fsync the state's start point yet"));
+        return this.log.info({ start: a.start, position: a.position }, "first session: starting after the start point's position");
       case "lost":
         return this.log.info({ why: a.why, position: a.position }, "session with the publisher ended; reconnecting");
       case "fail":
@@ -279,7 +285,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
   }
 
   /** Without a challenge to answer, the proof is empty; the publisher then sends one if it has keys. */
-  private sendHello(link: Link, from: number, outbox: string | null, credit: number, challenge: Uint8Array | null): void {
+  private sendHello(link: Link, { from, outbox, credit, challenge, start }: Extract<SessionAction, { type: "hello" }>): void {
     const s = this.options.security;
     link.send({
       type: "hello",
@@ -291,6 +297,7 @@ export class Subscriber implements AsyncIterable<Delivery> {
       credit,
       proof: s && challenge ? makeProof(s.keys, this.upstreams[this.failover.current]!.serverKey!, challenge) : new Uint8Array(0),
       batches: true,
+      ...(start === undefined || start === "all" ? {} : { start }), // `all` is what a hello without one means
     });
   }
 

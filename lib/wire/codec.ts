@@ -5,6 +5,7 @@ import { Packr } from "msgpackr";
 import { ProtocolError } from "../errors.js";
 import { RECORD_KINDS, type RecordKind } from "../message/record.js";
 import { patternsProblem } from "../security/list-match.js";
+import { parseStartPoint } from "./start-point.js";
 import {
   MAX_BATCH_RECORDS,
   MAX_HEADER_BYTES,
@@ -111,6 +112,7 @@ function toWire(frame: Exclude<Frame, DataFrame | BatchFrame>): Record<string, u
         v, t: "hello", peer: frame.peer, name: frame.name, from: frame.from,
         outbox: frame.outbox, lists: frame.lists, credit: frame.credit, proof: frame.proof,
         ...(frame.batches ? { batches: true } : {}),
+        ...(frame.start === undefined ? {} : { start: frame.start }),
       };
     case "welcome":
       return {
@@ -171,6 +173,7 @@ export function decode(parts: readonly Buffer[]): Frame {
         credit: seq(h, "credit"),
         proof: bytes(h, "proof"),
         ...(h.batches === true ? { batches: true as const } : {}),
+        ...(h.start === undefined || h.start === null ? {} : { start: startPoint(h, "start") }),
       };
     case "welcome":
       return {
@@ -289,6 +292,14 @@ function patterns(h: Record<string, unknown>, name: string): string[] {
   const problem = patternsProblem(value as string[]);
   if (problem !== null) throw bad(`field ${name}: ${problem}`);
   return value as string[];
+}
+
+/** A start point, in the notation start-point.ts parses (the publisher resolves it). */
+function startPoint(h: Record<string, unknown>, name: string): string {
+  const value = str(h, name, 1);
+  const parsed = parseStartPoint(value);
+  if (typeof parsed === "string") throw bad(`field ${name}: ${parsed}`);
+  return value;
 }
 
 function bytes(h: Record<string, unknown>, name: string): Uint8Array {

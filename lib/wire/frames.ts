@@ -59,6 +59,12 @@ export interface HelloFrame {
   proof: Uint8Array;
   /** The peer accepts `batch` frames (absent: send `data` frames only). */
   batches?: true;
+  /**
+   * Where a peer with no state starts (start-point.ts: "new", "seq:N",
+   * "time:ISO-8601"; absent: from the first retained record). Heeded only
+   * with `from` 0 and no outbox; the welcome's `from` says where it resolved.
+   */
+  start?: string;
 }
 
 export type DeliveryMode = "pub" | "router";
@@ -71,7 +77,7 @@ export interface WelcomeFrame {
   head: number;
   /** Oldest retained seq (0 when the outbox is empty). */
   first: number;
-  /** Where the publisher starts the peer's stream (the `prev` of its first record). */
+  /** Where the publisher starts the peer's stream (the `prev` of its first record): the hello's `from`, or where its `start` resolved. */
   from: number;
   /** "pub": follow the PUB socket when caught up; "router": everything comes over ROUTER. */
   mode: DeliveryMode;

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Outbox, Publisher, Subscriber, generateKeyPair, type SinkRecord } from "../../lib/index.js";
+import { UsageError } from "../../lib/errors.js";
 import { PeerAcl } from "../../lib/security/peers-file.js";
 import { Mesh } from "../helpers/mesh.js";
 import { freePortPair } from "../helpers/ports.js";
@@ -96,6 +97,25 @@ describe("library", function () {
     await waitFor(() => subscriber.position === outbox.records.head(), { what: "the handler to store everything" });
     expect(got.map((r) => sha256(r.body))).to.deep.equal(messages.map((m) => sha256(m.body)));
     expect(got.map((r) => r.seq)).to.deep.equal([...got.map((r) => r.seq)].sort((x, y) => x - y));
+  });
+
+  it("SubscriberOptions.start: a new peer with start new gets only what comes after its first session; a bad value refuses to start", async () => {
+    const dir = tempDir();
+    const { outbox, publisher, endpoint } = await startPublisher(dir);
+    for (let i = 0; i < 5; i++) outbox.records.append(makeMessage("dev", i));
+    const got: number[] = [];
+    const subscriber = new Subscriber({ connect: endpoint, state: join(dir, "new.db"), start: "new", handler: (r) => void got.push(r.seq) });
+    closeAfterTest(subscriber, (sub) => sub.close());
+    await subscriber.start();
+    await waitFor(() => subscriber.connected && subscriber.position === 5, { what: "the session, at the head" });
+    outbox.records.append(makeMessage("dev", 5));
+    publisher.notify();
+    await waitFor(() => subscriber.position === 6, { what: "the new record" });
+    expect(got).to.deep.equal([6]);
+
+    const bad = new Subscriber({ connect: endpoint, state: join(dir, "bad.db"), start: "yesterday", handler: () => {} });
+    const refused = await bad.start().then(() => null, (err: unknown) => err);
+    expect(refused).to.be.instanceOf(UsageError).and.have.property("message").that.includes("seq:N");
   });
 
   it("records whose headers overflow one batch frame arrive in several (Message-IDs of 4,000 three-byte characters)", async () => {

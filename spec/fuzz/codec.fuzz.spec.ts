@@ -20,12 +20,19 @@ const data = fc
   })
   .map((r) => ({ type: "data" as const, seq: r.prev + r.gap, prev: r.prev, kind: r.kind, list: r.list, messageId: r.messageId, receivedAt: r.receivedAt, body: Buffer.from(r.body) }));
 
+/** Start points in every accepted form (start-point.ts). */
+const startPoint = fc.oneof(
+  fc.constantFrom("all", "new"),
+  fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }).map((n) => `seq:${n}`),
+  fc.date({ min: new Date(0), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true }).map((d) => `time:${d.toISOString()}`),
+);
+
 const frame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({
     type: fc.constant("hello" as const), peer: text, name: fc.string({ maxLength: 20 }), from: seq,
     outbox: fc.option(text, { nil: null }), lists: fc.option(fc.array(text, { maxLength: 5 }), { nil: null }),
     credit: seq, proof: fc.uint8Array({ maxLength: 32 }),
-  }).chain((hello) => fc.constantFrom(hello, { ...hello, batches: true as const })),
+  }).chain((hello) => fc.constantFrom(hello, { ...hello, batches: true as const })).chain((hello) => fc.oneof(fc.constant(hello), startPoint.map((start) => ({ ...hello, start })))),
   fc.record({
     type: fc.constant("welcome" as const), outbox: text, head: seq, first: seq, from: seq,
     mode: fc.constantFrom("pub" as const, "router" as const), pub: fc.option(text, { nil: null }), heartbeat: seq,
@@ -77,7 +84,7 @@ describe("fuzz: wire codec", function () {
       { v: fc.oneof(fc.constant(1), value), t: fc.oneof(fc.constantFrom("hello", "fetch", "credit", "ack", "hb", "data", "batch", "pass", "err", "bye", "welcome"), value) },
       { requiredKeys: [] },
     );
-    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches"), value);
+    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches", "start"), value);
     fc.assert(
       fc.property(header, extra, fc.option(fc.uint8Array({ maxLength: 20 })), (h, e, body) => {
         const parts = [packr.pack({ ...e, ...h })];

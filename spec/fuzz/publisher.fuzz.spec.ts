@@ -31,7 +31,7 @@ const RECORD_SIZE = 2000;
 type Who = "restricted" | "attacker";
 type Action =
   /** A client holds only its own secret key: its proof is its own, or garbage. */
-  | { kind: "hello"; claim: Who | "full"; proof: "own" | "garbage"; from: number; credit: number; lists: string[] | null }
+  | { kind: "hello"; claim: Who | "full"; proof: "own" | "garbage"; from: number; credit: number; lists: string[] | null; start: string | null }
   | { kind: "fetch"; from: number; credit: number }
   | { kind: "credit"; bytes: number }
   | { kind: "ack"; seq: number }
@@ -48,8 +48,10 @@ const listPattern = fc.oneof(
   fc.string({ unit: fc.constantFrom("*", "?", "a", "-", "p"), minLength: 1, maxLength: 300 }),
   fc.nat({ max: 260 }).map((n) => `${"*".repeat(n)}Z`),
 );
+/** Start points a stateless peer may name (resolved only with from 0): before, within and past the records. */
+const startPoint = fc.constantFrom("all", "new", "seq:1", "seq:60", "seq:99999", "time:2000-01-01T00:00:00Z", "time:2999-01-01T00:00:00Z");
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("hello" as const), claim: fc.constantFrom<Who | "full">("restricted", "attacker", "full"), proof: fc.constantFrom("own" as const, "garbage" as const), from: position, credit, lists: fc.option(fc.array(listPattern, { maxLength: 3 }), { nil: null }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("hello" as const), claim: fc.constantFrom<Who | "full">("restricted", "attacker", "full"), proof: fc.constantFrom("own" as const, "garbage" as const), from: position, credit, lists: fc.option(fc.array(listPattern, { maxLength: 3 }), { nil: null }), start: fc.option(startPoint, { nil: null }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("fetch" as const), from: position, credit }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("credit" as const), bytes: credit }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("ack" as const), seq: position }) },
@@ -161,7 +163,7 @@ async function send(client: Client, a: Action, keys: Record<"publisher" | "full"
       const proof = a.proof === "own" ? makeProof(client.keys, keys.publisher.publicKey, client.nonce) : new Uint8Array(32).fill(a.from % 256);
       client.granted += cap(a.credit);
       client.resets++;
-      return client.socket.send(encode({ type: "hello", peer: claimed, name: "x", from: a.from, outbox: null, lists: a.lists, credit: a.credit, proof }));
+      return client.socket.send(encode({ type: "hello", peer: claimed, name: "x", from: a.from, outbox: null, lists: a.lists, credit: a.credit, proof, ...(a.start === null ? {} : { start: a.start }) }));
     }
     case "fetch":
       client.granted += cap(a.credit);

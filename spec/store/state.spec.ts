@@ -60,6 +60,17 @@ describe("SubscriberState", () => {
     expect(state.findArchived("dev", "<a@x>")).to.equal(9);
   });
 
+  it("records a start point with the outbox and the position it resolved to, in one commit that survives a reopen", async () => {
+    const state = open(path);
+    expect(state.start).to.equal(null);
+    state.recordStart("outbox-1", "time:2026-12-01T00:00:00.000Z", 41);
+    state.commit({ position: 45, archived: [], deadLetters: [] });
+    await state.close();
+    const again = open(path);
+    expect(again.start).to.deep.equal({ start: "time:2026-12-01T00:00:00.000Z", position: 41 });
+    expect([again.outboxId, again.position]).to.deep.equal(["outbox-1", 45]);
+  });
+
   it("commits the position, archived Message-IDs and dead letters together", () => {
     const state = open(path);
     state.adoptOutbox("ob");

@@ -256,4 +256,51 @@ describe("SessionMachine", () => {
       expect(m.view).to.include({ outbox: next, committed: 0, received: 0 });
     });
   });
+
+  describe("start point (a peer with no state)", () => {
+    it("says its start point in every hello until a welcome resolves it", () => {
+      const { m } = newMachine({ start: "new" });
+      expect(only(m.connection(true, T0), "hello")[0]).to.include({ from: 0, start: "new" });
+      const nonce = new Uint8Array(16).fill(7);
+      expect(only(m.frame({ type: "challenge", nonce }, "router", T0), "hello")[0]).to.include({ start: "new" });
+      m.frame(welcome({ head: 5, from: 5 }), "router", T0);
+      m.connection(false, T0 + 10);
+      expect(only(m.connection(true, T0 + 20), "hello")[0]).to.deep.include({ from: 5, outbox: OUTBOX }).and.not.have.property("start");
+    });
+
+    it("jumps to the welcome's from before any record, adopting the outbox in the same step, and chains records after it", () => {
+      const { m } = newMachine({ start: "seq:4" });
+      const actions = m.frame(welcome({ head: 6, first: 1, from: 3 }), "router", T0);
+      expect(actions.map((a) => a.type).filter((t) => t === "adoptOutbox" || t === "startAt" || t === "session")).to.deep.equal([
+        "startAt", "session",
+      ]);
+      expect(only(actions, "startAt")).to.deep.equal([{ type: "startAt", outbox: OUTBOX, start: "seq:4", position: 3 }]);
+      expect(m.view).to.include({ committed: 3, received: 3, connected: true, outbox: OUTBOX });
+      expect(delivered(m.frame(data(4), "router", T0 + 1))).to.deep.equal([4]);
+      expect(delivered(m.frame(data(2), "router", T0 + 2))).to.deep.equal([]);
+      expect(only(m.tick(T0 + 1000), "heartbeat")[0]).to.include({ seq: 3 });
+    });
+
+    it("records a start that resolved to 0 too (all, or an outbox that ignored it), so it is never asked again", () => {
+      const { m } = newMachine({ start: "all" });
+      expect(only(m.frame(welcome({ head: 2, from: 0 }), "router", T0), "startAt")).to.deep.equal([{ type: "startAt", outbox: OUTBOX, start: "all", position: 0 }]);
+      expect(m.view.committed).to.equal(0);
+    });
+
+    it("stops on a welcome that starts it past the publisher's head", () => {
+      const { m } = newMachine({ start: "new" });
+      const actions = m.frame(welcome({ head: 2, from: 9 }), "router", T0);
+      expect(only(actions, "fail")[0]?.error).to.be.instanceOf(ProtocolError);
+      expect(only(actions, "startAt")).to.deep.equal([]);
+      expect(only(actions, "adoptOutbox"), "nothing recorded: the next run is still a peer with no state").to.deep.equal([]);
+      expect(m.view).to.include({ connected: false, committed: 0, outbox: null });
+    });
+
+    it("without a start point (a state with a position), a welcome's from moves nothing", () => {
+      const { m } = newMachine({ position: 7, outbox: OUTBOX });
+      const actions = m.frame(welcome({ head: 9, from: 8 }), "router", T0);
+      expect(only(actions, "startAt")).to.deep.equal([]);
+      expect(m.view.committed).to.equal(7);
+    });
+  });
 });

@@ -30,6 +30,8 @@ const FRAMES: Frame[] = [
   },
   { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0) },
   { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0), batches: true },
+  { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0), start: "new" },
+  { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0), start: "time:2026-12-01T00:00:00.000Z" },
   { type: "welcome", outbox: "ob", head: 9, first: 1, from: 3, mode: "pub", pub: "tcp://127.0.0.1:5581", heartbeat: 1000 },
   { type: "welcome", outbox: "ob", head: 0, first: 0, from: 0, mode: "router", pub: null, heartbeat: 250 },
   { type: "fetch", from: 12, credit: 65536 },
@@ -229,6 +231,15 @@ describe("wire codec", () => {
         [header({ t: "welcome", outbox: "o", head: 1, first: 1, from: 0, mode: "push", hb: 1 })],
         "BAD_FRAME",
       );
+    });
+
+    it("a hello whose start point is not one (a hostile peer's: a protocol error, not a crash)", () => {
+      const hello = { t: "hello", peer: "p", from: 0, credit: 0 };
+      for (const start of ["yesterday", "seq:0", "seq:-1", "seq:1.5", "time:not-a-date", "time:2026-12-01T00:00:00", "", "x".repeat(5000), 5, ["new"], { seq: 1 }]) {
+        expectProtocolError([header({ ...hello, start })], "BAD_FRAME");
+      }
+      expect(decode([header({ ...hello, start: null })])).to.not.have.property("start");
+      expect(decode([header({ ...hello, start: "seq:9" })])).to.include({ start: "seq:9" });
     });
 
     it("the wrong number of parts", () => {
