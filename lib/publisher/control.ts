@@ -106,6 +106,17 @@ export class Control {
     this.handle(session, frame, now);
   }
 
+  /**
+   * The head to check an ack of `seq` against. The streamer reads what the
+   * outbox holds, which can be ahead of the head the watcher last reported
+   * (a relay's subscribe commits a batch every few milliseconds): an ack
+   * past the reported head is checked against the outbox itself (one
+   * indexed read) before it is called bad.
+   */
+  private headFor(seq: number, reported: number): number {
+    return seq <= reported ? reported : Math.max(reported, this.deps.records.head());
+  }
+
   private handle(session: Session, frame: Exclude<Frame, HelloFrame>, now: number): void {
     const head = this.deps.head();
     switch (frame.type) {
@@ -118,13 +129,16 @@ export class Control {
         this.deps.wake();
         return;
       case "ack":
-      case "hb": // a peer's heartbeat carries its stored position too
+      case "hb": {
+        // (a peer's heartbeat carries its stored position too)
         if (frame.type === "hb" && frame.dead !== undefined) session.reportDeadLetters(frame.dead);
-        if (!session.ack(frame.seq, head, now)) {
+        const known = this.headFor(frame.seq, head);
+        if (!session.ack(frame.seq, known, now)) {
           this.counters.badFrames++;
-          this.replies.error(session.routingId, "BAD_FRAME", `ack ${frame.seq} is beyond the head ${head}`);
+          this.replies.error(session.routingId, "BAD_FRAME", `ack ${frame.seq} is beyond the head ${known}`);
         }
         return;
+      }
       case "bye":
         this.table.remove(session, "said goodbye");
         return;
