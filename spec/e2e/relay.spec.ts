@@ -98,4 +98,39 @@ describe("e2e: relay", function () {
     }
     expect(mirrorSub.logs.filter((l) => (l.level ?? 0) >= 50).map((l) => l.msg), "no error in the mirror").to.deep.equal([]);
   });
+
+  it("a relay that started mid-history (--start new) makes a mirror that needs older records wait, never skip; with the origin as its next endpoint it gets them there", async () => {
+    const origin = await Mesh.create();
+    const relay = await Mesh.create();
+    await origin.serve();
+    const sent: TestMessage[] = batch(0, 12);
+    origin.publish(sent);
+    const relaySub = origin.subscribe("relay-state.db", [`outbox:${relay.db}`], ["--start", "new"]);
+    await relaySub.waitForLog("session with the publisher started");
+    const relayServe = await relay.serve();
+    const later = batch(12, 12);
+    origin.publish(later);
+    sent.push(...later);
+    await waitFor(() => relay.head() >= origin.head(), { what: "the relay to store what came after its start" });
+
+    // A mirror with only the relay: it needs seq 1.., which the relay never had.
+    const lonely = Daemon.start(["subscribe", "--insecure", "--connect", relay.endpoint, "--state", origin.path("lonely.db"), "--sink", `maildir:${origin.path("lonely")}`, "--log-level", "debug"]);
+    await lonely.waitForLog((l) => l.msg === "the publisher asks us to wait" && String(l.reason).includes("does not hold seq 1 to 12"));
+    expect(archived(origin.path("lonely")), "nothing skipped: nothing stored").to.equal(0);
+    await lonely.stop();
+
+    // The same with the origin as its second endpoint: everything, once, in order.
+    const both = ["--connect", relay.endpoint, "--connect", origin.endpoint, "--failover-after", "1s", "--return-after", "60s"];
+    const mirror = Daemon.start(["subscribe", "--insecure", ...both, "--state", origin.path("mirror.db"), "--sink", `maildir:${origin.path("mirror")}`, "--log-level", "debug"]);
+    await waitFor(() => archived(origin.path("mirror")) >= sent.length, { timeoutMs: 30_000, what: "the mirror to archive everything" });
+    for (const list of LISTS) {
+      const expected = sent.filter((m) => m.list === list);
+      expect(compareArchive(expected, readMaildirArchive(origin.path("mirror"), list).map((f) => f.body)), list).to.deep.equal(clean);
+    }
+    expect(mirror.alive && relayServe.alive).to.equal(true);
+  });
 });
+
+function archived(dir: string): number {
+  return LISTS.flatMap((l) => readMaildirArchive(dir, l)).length;
+}
