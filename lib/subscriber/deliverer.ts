@@ -14,9 +14,10 @@ import type { Sink, SinkRecord } from "../sinks/sink.js";
 import { archiveKey, type ArchivedEntry } from "../store/archived.js";
 import type { DeadLetterInput, SubscriberState } from "../store/state.js";
 import { BatchSize } from "./batch-size.js";
-import { countStored, newSinkStats, type SinkStats } from "./counters.js";
+import { newSinkStats, type SinkStats } from "./counters.js";
 import { retryDeadLetters } from "./dead-letter-retry.js";
 import { Fifo } from "./fifo.js";
+import { Aborted, storeInSink } from "./sink-attempts.js";
 
 /** A released entry: a record to store, or a pass that only moves the position. */
 export type Released = { type: "record"; record: SinkRecord } | { type: "pass"; seq: number };
@@ -52,7 +53,6 @@ export interface DelivererOptions {
   onStoreTime?: (sink: string, seconds: number) => void;
 }
 
-class Aborted extends Error {}
 
 /** At most one log line per sink for unexpected errors in this time (ms); each dead letter is still logged. */
 const UNEXPECTED_LOG_MS = 60_000;
@@ -269,71 +269,18 @@ export class Deliverer {
   }
 
   /** Store every record in one sink, retrying as the failure deserves. Returns its dead letters. */
-  private async storeAll(sink: Sink, records: readonly SinkRecord[]): Promise<DeadLetterInput[]> {
-    const dead: DeadLetterInput[] = [];
-    let done = 0;
-    let attempts = 0;
-    let failures = 0;
-    // An unexpected error does not say which record failed: the rest of the batch goes one record at a time.
-    let oneByOne = false;
-    const stats = this.statsOf(sink.name);
-    while (done < records.length) {
-      if (this.closing) throw new Aborted();
-      const slice = oneByOne ? records.slice(done, done + 1) : records.slice(done);
-      let e: SinkError;
-      let unexpected = false;
-      const started = performance.now();
-      try {
-        await sink.store(slice);
-        this.o.onStoreTime?.(sink.name, (performance.now() - started) / 1000);
-        countStored(stats, slice);
-        done += slice.length;
-        attempts = 0;
-        failures = 0;
-        continue;
-      } catch (err) {
-        unexpected = !(err instanceof SinkError || err instanceof StateError);
-        e = unexpected ? this.unexpectedError(sink, slice, err) : classified(err);
-        if (unexpected && slice.length > 1) {
-          oneByOne = true; // not an attempt of any one record yet
-          continue;
-        }
-      }
-      this.o.onStoreTime?.(sink.name, (performance.now() - started) / 1000);
-      if (e.stored > 0) {
-        countStored(stats, slice.slice(0, e.stored));
-        done += Math.min(e.stored, slice.length);
-        attempts = 0;
-        failures = 0; // the backoff is per record: a new failing record starts short
-      }
-      if (e.transient) stats.failingSince ??= Date.now();
-      const record = records[done];
-      if (record === undefined) return dead;
-      failures++;
-      if (!e.transient && ++attempts >= this.o.maxAttempts) {
-        this.o.log.error(
-          { sink: sink.name, seq: record.seq, list: record.list, messageId: record.messageId, attempts, err: e },
-          "permanent failure: set aside as a dead letter; the list goes on",
-        );
-        dead.push({ ...record, sink: sink.name, error: e.message, attempts });
-        stats.deadLetters++;
-        stats.failingSince = null; // the list goes on
-        done++;
-        attempts = 0;
-        failures = 0;
-        continue;
-      }
-      stats.retries++;
-      const delay = this.backoff(failures);
-      if (!unexpected) {
-        this.o.log[this.o.paused?.(sink.name) ? "debug" : "warn"](
-          { sink: sink.name, seq: record.seq, list: record.list, transient: e.transient, attempt: attempts, retryInMs: delay, err: e },
-          e.transient ? "temporary sink failure; will retry" : "sink failure; will retry",
-        );
-      }
-      await this.sleep(delay);
-    }
-    return dead;
+  private storeAll(sink: Sink, records: readonly SinkRecord[]): Promise<DeadLetterInput[]> {
+    return storeInSink(sink, records, {
+      log: this.o.log,
+      maxAttempts: this.o.maxAttempts,
+      stats: this.statsOf(sink.name),
+      closing: () => this.closing,
+      paused: () => this.o.paused?.(sink.name) === true,
+      unexpected: (slice, err) => this.unexpectedError(sink, slice, err),
+      backoff: (failures) => this.backoff(failures),
+      sleep: (ms) => this.sleep(ms),
+      ...(this.o.onStoreTime ? { onStoreTime: this.o.onStoreTime } : {}),
+    });
   }
 
   private statsOf(sink: string): SinkStats {
@@ -372,15 +319,4 @@ export class Deliverer {
       this.sleepers.add(done);
     });
   }
-}
-
-/**
- * A SinkError as it is; the state file's trouble met in a sink's journal is
- * the state's: a full disk or a lock is waited out like a temporary failure,
- * anything worse is fatal, as it is for a commit.
- */
-function classified(err: unknown): SinkError {
-  if (err instanceof SinkError) return err;
-  if (err instanceof StateError && err.retryable) return new SinkError(err.message, { transient: true, cause: err });
-  throw err;
 }
