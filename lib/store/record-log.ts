@@ -6,6 +6,7 @@
 
 import { utimesSync, writeFileSync } from "node:fs";
 import type { BodyRecord, RecordKind } from "../message/record.js";
+import { Ledger } from "./ledger.js";
 import { TOTALS_SINCE_VERSION } from "./outbox-schema.js";
 import { lazy, type Db, type Guard } from "./sqlite.js";
 
@@ -84,6 +85,8 @@ const PRUNE_CHUNK = 1000;
 
 export class SqliteRecordLog implements RecordLog {
   private readonly stmts;
+  /** A row per record ever committed, written in the same transaction as the record (ledger.ts). */
+  readonly ledger: Ledger;
 
   constructor(
     private readonly path: string,
@@ -91,6 +94,7 @@ export class SqliteRecordLog implements RecordLog {
     private readonly guard: Guard,
   ) {
     this.stmts = prepare(db);
+    this.ledger = new Ledger(db);
   }
 
   append(record: NewRecord): AppendResult {
@@ -158,7 +162,9 @@ export class SqliteRecordLog implements RecordLog {
     if (existing !== undefined) return { seq: existing, duplicate: true };
     const kind = record.kind ?? "message";
     const info = this.stmts.insert.run(kind, record.list, record.messageId, now, record.body.length, record.body);
-    return { seq: Number(info.lastInsertRowid), duplicate: false };
+    const seq = Number(info.lastInsertRowid);
+    this.ledger.record(record.list, seq, record.messageId);
+    return { seq, duplicate: false };
   }
 
   head(): number {
