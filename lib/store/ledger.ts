@@ -68,7 +68,7 @@ export class Ledger {
       sum: () =>
         db.prepare(
           `SELECT count(*) AS n, coalesce(sum(digest >> 32), 0) & 4294967295 AS hi, coalesce(sum(digest & 4294967295), 0) & 4294967295 AS lo
-             FROM ledger WHERE list = ? AND seq BETWEEN ? AND ?`,
+             FROM (SELECT digest FROM ledger WHERE list = ? AND seq BETWEEN ? AND ? LIMIT ?)`,
         ),
       entries: () =>
         db.prepare("SELECT seq, digest >> 32 AS hi, digest & 4294967295 AS lo FROM ledger WHERE list = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?"),
@@ -97,12 +97,15 @@ export class Ledger {
 
   /** The sum over each range [from, to] of `list`; a list the ledger never held sums to zero. */
   sums(list: string, ranges: ReadonlyArray<readonly [number, number]>): RangeSum[] {
+    return ranges.map(([from, to]) => this.sum(list, from, to, Number.MAX_SAFE_INTEGER) as RangeSum);
+  }
+
+  /** The sum over [from, to] of `list`, or null when the range holds more than `maxRows` rows (the caller splits it). */
+  sum(list: string, from: number, to: number, maxRows: number): RangeSum | null {
     const id = this.idOf(list, false);
-    return ranges.map(([from, to]) => {
-      if (id === undefined) return [0, 0, 0];
-      const r = this.stmts.sum.get(id, from, to) as { n: number; hi: number; lo: number };
-      return [r.n, r.hi, r.lo];
-    });
+    if (id === undefined) return [0, 0, 0];
+    const r = this.stmts.sum.get(id, from, to, maxRows + 1) as { n: number; hi: number; lo: number };
+    return r.n > maxRows ? null : [r.n, r.hi, r.lo];
   }
 
   /** Up to `limit` rows of `list` in [from, to], in seq order. */

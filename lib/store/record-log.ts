@@ -210,6 +210,34 @@ export class SqliteRecordLog implements RecordLog {
     });
   }
 
+  /**
+   * The retained records among `seqs` (a seq pruned or never assigned is
+   * left out), until `maxBytes` of bodies are read; `through` is the last
+   * seq looked at (the ones after it were not, for the byte limit).
+   */
+  readSeqs(seqs: readonly number[], maxBytes: number): { records: OutboxRecord[]; through: number } {
+    return this.guard(() => {
+      const records: OutboxRecord[] = [];
+      let bytes = 0;
+      let through = 0;
+      for (const seq of seqs) {
+        const row = this.stmts.bySeq.get(seq) as Row | undefined;
+        if (row !== undefined) {
+          if (records.length > 0 && bytes + row.size > maxBytes) break;
+          records.push(toRecord(row));
+          bytes += row.size;
+        }
+        through = seq;
+      }
+      return { records, through };
+    });
+  }
+
+  /** The Message-ID of a retained record. */
+  messageIdOf(seq: number): string | undefined {
+    return this.guard(() => this.stmts.messageId.get(seq) as string | undefined);
+  }
+
   /** In chunks, each its own transaction. */
   prune(bounds: PruneBounds): number {
     return this.guard(() => {
@@ -282,6 +310,8 @@ function prepare(db: Db) {
     readAfter: () => db.prepare(`SELECT ${columns}, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
     scanAfter: () => db.prepare(`SELECT ${columns} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
     body: () => db.prepare("SELECT body FROM records WHERE seq = ?").pluck(),
+    bySeq: () => db.prepare(`SELECT ${columns}, body FROM records WHERE seq = ?`),
+    messageId: () => db.prepare("SELECT message_id FROM records WHERE seq = ?").pluck(),
     prune: () => db.prepare(
       `DELETE FROM records WHERE seq IN
          (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})

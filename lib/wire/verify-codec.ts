@@ -21,7 +21,7 @@ export function verifyToWire(frame: VerifyFrame, v: number): Record<string, unkn
     case "vsum":
       return { v, t: "vsum", q: frame.q };
     case "vsums":
-      return { v, t: "vsums", sums: frame.sums };
+      return { v, t: "vsums", sums: frame.sums, split: frame.split };
     case "ventry":
       return { v, t: "ventry", list: frame.list, from: frame.from, to: frame.to };
     case "ventries":
@@ -49,7 +49,7 @@ export function decodeVerify(t: unknown, h: Record<string, unknown>): VerifyFram
     case "vsum":
       return { type: "vsum", q: array(h, "q", MAX_VERIFY_RANGES, range, 1) };
     case "vsums":
-      return { type: "vsums", sums: array(h, "sums", MAX_VERIFY_RANGES, sum) };
+      return { type: "vsums", sums: array(h, "sums", MAX_VERIFY_RANGES, sum), split: bool(h, "split") };
     case "ventry": {
       const [list, from, to] = range([h.list, h.from, h.to]);
       return { type: "ventry", list, from, to };

@@ -8,7 +8,7 @@
 //
 //   peer                                  publisher
 //   vlists { after }               ──▶    vnames { lists, more, acked, head }
-//   vsum { q: [[list, from, to]…] } ──▶   vsums { sums: [[count, hi, lo]…] }
+//   vsum { q: [[list, from, to]…] } ──▶   vsums { sums: [[count, hi, lo]…], split }
 //   ventry { list, from, to }      ──▶    ventries { list, entries: [[seq, hi, lo, mid|null]…], more }
 //   vget { seqs }                  ──▶    data… (prev = seq − 1), then vgot { missing }
 
@@ -45,10 +45,16 @@ export interface VerifySumFrame {
   q: VerifyRange[];
 }
 
-/** Publisher → peer: per range asked, [count, hi, lo] (see store/ledger.ts). */
+/**
+ * Publisher → peer: [count, hi, lo] (see store/ledger.ts) for the ranges
+ * asked, in order: for a prefix of them when answering all would cost too
+ * much (ask again for the rest). `split`: the first range not answered
+ * holds too many rows to sum at once; ask for its parts instead.
+ */
 export interface VerifySumsFrame {
   type: "vsums";
   sums: Array<[number, number, number]>;
+  split: boolean;
 }
 
 /** Peer → publisher: the ledger's entries of `list` in [from, to]. */
