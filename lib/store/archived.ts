@@ -94,6 +94,18 @@ export class ArchivedSet {
     };
   }
 
+  /** The lists with entries archived from `outbox` (written ones: pending entries are flushed first by the caller). */
+  listsOf(outbox: string): string[] {
+    return this.db.prepare("SELECT DISTINCT list FROM archived WHERE outbox = ? ORDER BY list").pluck().all(outbox) as string[];
+  }
+
+  /** The written entries of `list` archived from `outbox` as records at or below `through`, in seq order. */
+  entriesOf(list: string, outbox: string, through: number): Array<{ seq: number; key: Buffer }> {
+    return this.db
+      .prepare("SELECT seq, mid_hash AS key FROM archived WHERE list = ? AND outbox = ? AND seq <= ? ORDER BY seq")
+      .all(list, outbox, through) as Array<{ seq: number; key: Buffer }>;
+  }
+
   find(list: string, key: Buffer): number | undefined {
     if (!this.filter().mayHave(list, key)) return undefined; // the filter holds the pending entries too
     // Rare (a filter hit): a scan of the few thousand pending entries costs less than keying every entry.

@@ -115,6 +115,24 @@ export class SubscriberState {
     return this.guard(() => this.archived.find(list, key));
   }
 
+  /** What `verify` compares: the written archived entries of the followed outbox (verify/archive-view.ts). */
+  archivedView(): { lists: () => string[]; entries: (list: string, through: number) => Array<{ seq: number; key: Buffer }> } {
+    const outbox = this.outboxId ?? "";
+    this.guard(() => this.archived.flush());
+    return {
+      lists: () => this.guard(() => this.archived.listsOf(outbox)),
+      entries: (list, through) => this.guard(() => this.archived.entriesOf(list, outbox, through)),
+    };
+  }
+
+  /** Records `verify --repair` stored through the sinks: a commit (sinks' journals count on it), their entries written now. */
+  commitRepaired(archived: readonly ArchivedEntry[]): void {
+    const outbox = this.outboxId ?? "";
+    this.guard(() => this.write(() => this.bumpCommits())());
+    this.archived.add(archived, outbox, Date.now());
+    this.guard(() => this.archived.flush());
+  }
+
   /**
    * Commit a delivered batch: position and dead letters atomically and
    * durably; its Message-IDs join the archived set (written in groups).
