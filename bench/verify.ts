@@ -63,7 +63,7 @@ function build(): string {
 function damage(n: number): void {
   const state = new Database(statePath);
   const del = state.prepare("DELETE FROM archived WHERE seq = ?");
-  for (let k = 0; k < n; k++) del.run(1 + Math.floor(((k + 0.5) * RECORDS) / n));
+  for (let k = 0; k < n; k++) del.run(1 + Math.floor(((k + 0.5) * RECORDS) / n) + k); // + k: in n different lists
   state.close();
 }
 
@@ -82,7 +82,7 @@ async function serve(endpoint: string): Promise<() => void> {
 
 function line(what: string, r: VerifyReport): string {
   const missing = r.differences.reduce((n, d) => n + d.missing.length, 0);
-  return `${what}: ${r.ms.toFixed(0)} ms, ${r.bytes.sent} bytes sent + ${r.bytes.received} received, ${r.ranges} ranges, ${missing} missing found, agrees=${agrees(r)}\n`;
+  return `${what}: ${r.ms.toFixed(0)} ms (${r.waitedMs} ms of it waiting out BUSY), ${r.bytes.sent} bytes sent + ${r.bytes.received} received, ${r.ranges} ranges, ${missing} missing found, agrees=${agrees(r)}\n`;
 }
 
 const endpoint = `tcp://127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}`;

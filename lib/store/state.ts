@@ -23,6 +23,13 @@ export interface SinkProblem {
   since: number;
 }
 
+/** What `verify` reads of the archived entries of the followed outbox (verify/archive-view.ts). */
+export interface ArchivedRows {
+  lists(): string[];
+  digests(list: string, through: number): { seqs: Float64Array; hi: Int32Array; lo: Uint32Array };
+  entries(list: string, from: number, to: number): Array<{ seq: number; key: Buffer }>;
+}
+
 export interface BatchCommit {
   position: number;
   archived: readonly ArchivedEntry[];
@@ -116,12 +123,13 @@ export class SubscriberState {
   }
 
   /** What `verify` compares: the written archived entries of the followed outbox (verify/archive-view.ts). */
-  archivedView(): { lists: () => string[]; entries: (list: string, through: number) => Array<{ seq: number; key: Buffer }> } {
+  archivedView(): ArchivedRows {
     const outbox = this.outboxId ?? "";
     this.guard(() => this.archived.flush());
     return {
       lists: () => this.guard(() => this.archived.listsOf(outbox)),
-      entries: (list, through) => this.guard(() => this.archived.entriesOf(list, outbox, through)),
+      digests: (list, through) => this.guard(() => this.archived.digestsOf(list, outbox, through)),
+      entries: (list, from, to) => this.guard(() => this.archived.entriesOf(list, outbox, from, to)),
     };
   }
 

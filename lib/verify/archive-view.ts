@@ -1,13 +1,11 @@
 // The archive's side of a verify comparison: per list, the seqs and
 // digests of what the subscriber state says it archived from the followed
-// outbox, loaded once and answered by prefix sums, so any range's sum
-// costs a binary search.
+// outbox, loaded once into typed arrays with prefix sums, so any range's
+// sum costs a binary search. Entries of a small range (to list them) are
+// read from the state when asked.
 
-import { digestOfKey, type RangeSum } from "../store/ledger.js";
-
-export interface ArchivedRows {
-  entries(list: string, through: number): Array<{ seq: number; key: Buffer }>;
-}
+import type { RangeSum } from "../store/ledger.js";
+import type { ArchivedRows } from "../store/state.js";
 
 export interface ViewEntry {
   seq: number;
@@ -17,18 +15,16 @@ export interface ViewEntry {
 }
 
 class ListView {
-  readonly seqs: number[];
   private readonly hiSums: Uint32Array;
   private readonly loSums: Uint32Array;
 
-  constructor(readonly rows: ViewEntry[]) {
-    this.seqs = rows.map((r) => r.seq);
-    this.hiSums = new Uint32Array(rows.length + 1);
-    this.loSums = new Uint32Array(rows.length + 1);
-    rows.forEach((r, i) => {
-      this.hiSums[i + 1] = this.hiSums[i]! + r.hi; // a Uint32Array keeps each sum mod 2^32
-      this.loSums[i + 1] = this.loSums[i]! + r.lo;
-    });
+  constructor(private readonly seqs: Float64Array, hi: Int32Array, lo: Uint32Array) {
+    this.hiSums = new Uint32Array(seqs.length + 1);
+    this.loSums = new Uint32Array(seqs.length + 1);
+    for (let i = 0; i < seqs.length; i++) {
+      this.hiSums[i + 1] = this.hiSums[i]! + hi[i]!; // a Uint32Array keeps each sum mod 2^32
+      this.loSums[i + 1] = this.loSums[i]! + lo[i]!;
+    }
   }
 
   /** Index of the first seq ≥ `seq`. */
@@ -48,17 +44,13 @@ class ListView {
     const b = this.lower(to + 1);
     return [b - a, (this.hiSums[b]! - this.hiSums[a]!) >>> 0, (this.loSums[b]! - this.loSums[a]!) >>> 0];
   }
-
-  entries(from: number, to: number): ViewEntry[] {
-    return this.rows.slice(this.lower(from), this.lower(to + 1));
-  }
 }
 
 export class ArchiveView {
   private readonly lists = new Map<string, ListView>();
 
   constructor(
-    private readonly rows: ArchivedRows,
+    private readonly rows: Pick<ArchivedRows, "digests" | "entries">,
     /** Entries above this seq are not compared. */
     readonly through: number,
   ) {}
@@ -66,8 +58,8 @@ export class ArchiveView {
   private of(list: string): ListView {
     let view = this.lists.get(list);
     if (view === undefined) {
-      const rows = this.rows.entries(list, this.through).map((r) => ({ seq: r.seq, ...digestOfKey(r.key), key: r.key }));
-      view = new ListView(rows);
+      const d = this.rows.digests(list, this.through);
+      view = new ListView(d.seqs, d.hi, d.lo);
       this.lists.set(list, view);
     }
     return view;
@@ -78,6 +70,8 @@ export class ArchiveView {
   }
 
   entries(list: string, from: number, to: number): ViewEntry[] {
-    return this.of(list).entries(from, to);
+    return this.rows
+      .entries(list, from, Math.min(to, this.through))
+      .map((r) => ({ seq: r.seq, hi: r.key.readInt32BE(0), lo: r.key.readUInt32BE(4), key: r.key }));
   }
 }

@@ -33,6 +33,8 @@ export class VerifyClient implements LedgerSide {
   private failure: Error | null = null;
   /** Bytes sent and received, every part counted. */
   readonly bytes = { sent: 0, received: 0 };
+  /** Time spent waiting out BUSY answers (the publisher's per-key share of its time). */
+  waitedMs = 0;
   private outboxId: string | null = null;
   private connected!: () => void;
   /** Resolves once the connection is up (the DEALER drops what is sent before: immediate). */
@@ -128,6 +130,7 @@ export class VerifyClient implements LedgerSide {
       } catch (err) {
         const wait = err instanceof BusyError ? err.waitMs : null;
         if (wait === null || attempt > 100) throw err;
+        this.waitedMs += wait;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }

@@ -63,6 +63,8 @@ export interface VerifyReport {
   /** Missing (or lost) and no longer retained by this publisher. */
   unrecoverable: Array<{ list: string; seq: number }>;
   bytes: { sent: number; received: number };
+  /** Of `ms`, the time spent waiting out BUSY answers. */
+  waitedMs: number;
   ranges: number;
   ms: number;
 }
@@ -97,15 +99,16 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     const report: VerifyReport = {
       outbox: client.outbox, lists: lists.length, through, position: state.position, acked: remote.acked,
       differences: comparison.differences, lost: [], unrecorded: [], unreadable: [], repaired: 0, unrecoverable: [],
-      bytes: client.bytes, ranges: comparison.ranges, ms: 0,
+      bytes: client.bytes, waitedMs: 0, ranges: comparison.ranges, ms: 0,
     };
     const readbacks = o.sinkSpecs.map((spec) => ({ spec, reader: readbackFor(spec, client.outbox) }));
     report.unreadable = readbacks.filter((r) => r.reader === null).map((r) => r.spec);
     const readers = readbacks.flatMap((r) => (r.reader === null ? [] : [r.reader]));
-    for (const list of lists) await readBackList(list, view.entries(list, through), readers, report);
+    for (const list of lists) await readBackList(list, view.entries(list, 1, through), readers, report);
     if (readers.length > 0) await dropEvents(report, client);
     if (o.repair) await repair(report, readers, client, state, o);
     report.ms = performance.now() - started;
+    report.waitedMs = client.waitedMs;
     return report;
   } finally {
     client.close();
