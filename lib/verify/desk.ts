@@ -50,6 +50,8 @@ export interface DeskDeps {
   busy: (routingId: Buffer, message: string) => void;
   /** A clock in ms with sub-ms resolution (performance.now), for the time budget. */
   clock?: () => number;
+  /** Rows one vsum sums at most (default VERIFY_ROW_BUDGET). */
+  rowBudget?: number;
 }
 
 interface Budget {
@@ -140,12 +142,13 @@ export class VerifyDesk {
   private sums(session: VerifySession, frame: VerifySumFrame): void {
     const { ledger } = this.deps.records;
     const sums: Array<[number, number, number]> = [];
-    let left = VERIFY_ROW_BUDGET;
+    const budget = this.deps.rowBudget ?? VERIFY_ROW_BUDGET;
+    let left = budget;
     let split = false;
     for (const [list, from, to] of frame.q) {
       const sum = session.lists(list) ? ledger.sum(list, from, to, left) : [0, 0, 0] as [number, number, number];
       if (sum === null) {
-        split = sums.length === 0 || left === VERIFY_ROW_BUDGET; // too big on its own, not just for what is left
+        split = sums.length === 0 || left === budget; // too big on its own, not just for what is left
         break;
       }
       sums.push(sum);

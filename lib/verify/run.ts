@@ -112,7 +112,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     return report;
   } finally {
     client.close();
-    state.close();
+    await state.close();
   }
 }
 
