@@ -13,7 +13,7 @@ import { BoundedMap } from "../bounded-map.js";
 import type { ListMatcher } from "../security/list-match.js";
 import type { Ledger } from "../store/ledger.js";
 import type { SqliteRecordLog } from "../store/record-log.js";
-import type { Frame } from "../wire/frames.js";
+import { MAX_HEADER_BYTES, type Frame } from "../wire/frames.js";
 import {
   MAX_VERIFY_ENTRIES,
   MAX_VERIFY_NAMES,
@@ -31,6 +31,12 @@ export const VERIFY_GET_BYTES = 16 * 1024 * 1024;
 /** A key's share of serve's time for verify, and its burst. */
 export const VERIFY_MS_PER_SECOND = 250;
 export const VERIFY_BURST_MS = 500;
+/**
+ * What one answer's header may hold (the receiver refuses a header over
+ * MAX_HEADER_BYTES): names and entries stop here, with `more` set. 24
+ * bytes cover an entry's numbers and msgpack framing.
+ */
+const ANSWER_BYTES = MAX_HEADER_BYTES - 1024;
 /** List names read from the ledger at a time. */
 const NAMES_SCANNED = 4 * MAX_VERIFY_NAMES;
 
@@ -116,11 +122,13 @@ export class VerifyDesk {
     const { ledger } = this.deps.records;
     const lists: string[] = [];
     let more = false;
+    let bytes = 0;
     for (let from = after; !more; ) {
       const page = ledger.names(from, NAMES_SCANNED);
       for (const name of page) {
         if (!session.lists(name)) continue;
-        if (lists.length === MAX_VERIFY_NAMES) {
+        bytes += 8 + Buffer.byteLength(name);
+        if (lists.length === MAX_VERIFY_NAMES || bytes > ANSWER_BYTES) {
           more = true;
           break;
         }
@@ -161,8 +169,18 @@ export class VerifyDesk {
   private entries(session: VerifySession, frame: VerifyEntryFrame): void {
     const { records } = this.deps;
     const rows = session.lists(frame.list) ? records.ledger.entries(frame.list, frame.from, frame.to, MAX_VERIFY_ENTRIES + 1) : [];
-    const more = rows.length > MAX_VERIFY_ENTRIES;
-    const entries: VerifyEntry[] = rows.slice(0, MAX_VERIFY_ENTRIES).map((e) => [e.seq, e.hi, e.lo, records.messageIdOf(e.seq) ?? null]);
+    let more = rows.length > MAX_VERIFY_ENTRIES;
+    const entries: VerifyEntry[] = [];
+    let bytes = Buffer.byteLength(frame.list);
+    for (const e of rows.slice(0, MAX_VERIFY_ENTRIES)) {
+      const mid = records.messageIdOf(e.seq) ?? null;
+      bytes += 24 + (mid === null ? 0 : Buffer.byteLength(mid));
+      if (bytes > ANSWER_BYTES && entries.length > 0) {
+        more = true;
+        break;
+      }
+      entries.push([e.seq, e.hi, e.lo, mid]);
+    }
     this.deps.send(session.routingId, { type: "ventries", list: frame.list, entries, more });
   }
 

@@ -104,7 +104,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     const readbacks = o.sinkSpecs.map((spec) => ({ spec, reader: readbackFor(spec, client.outbox) }));
     report.unreadable = readbacks.filter((r) => r.reader === null).map((r) => r.spec);
     const readers = readbacks.flatMap((r) => (r.reader === null ? [] : [r.reader]));
-    for (const list of lists) await readBackList(list, view.entries(list, 1, through), readers, report);
+    if (readers.length > 0) for (const list of lists) await readBackList(list, view.entries(list, 1, through), readers, report);
     if (readers.length > 0) await dropEvents(report, client);
     if (o.repair) await repair(report, readers, client, state, o);
     report.ms = performance.now() - started;

@@ -8,8 +8,8 @@ import { expect } from "chai";
 import { join } from "node:path";
 import { listMatcher } from "../../lib/security/list-match.js";
 import { Outbox } from "../../lib/store/outbox.js";
-import { encode } from "../../lib/wire/codec.js";
-import type { Frame } from "../../lib/wire/frames.js";
+import { decode, encode } from "../../lib/wire/codec.js";
+import { MAX_HEADER_BYTES, type Frame } from "../../lib/wire/frames.js";
 import { VERIFY_BURST_MS, VERIFY_MS_PER_SECOND, VerifyDesk, type VerifyQuestion } from "../../lib/verify/desk.js";
 import { MAX_VERIFY_ENTRIES } from "../../lib/wire/verify-frames.js";
 import { makeMessage } from "../helpers/messages.js";
@@ -95,6 +95,16 @@ describe("verify desk", () => {
     const last = sent.at(-1)!;
     expect(last.type === "ventries" && last.entries.length).to.equal(MAX_VERIFY_ENTRIES);
     expect(last.type === "ventries" && last.more).to.equal(true);
+  });
+
+  it("keeps each answer within the header limit a peer accepts, however long the Message-IDs", () => {
+    const long = Array.from({ length: 200 }, (_, i) => ({ list: "public-a", messageId: `<${"x".repeat(900)}.${i}@long>`, body: Buffer.from("x") }));
+    outbox.records.appendMany(long);
+    const parts = answers(full, { type: "ventry", list: "public-a", from: 1, to: 1_000_000 });
+    expect(parts[0]!.length).to.be.at.most(MAX_HEADER_BYTES);
+    const last = sent.at(-1)!;
+    expect(last.type === "ventries" && last.more).to.equal(true);
+    expect(decode(parts)).to.deep.equal(last);
   });
 
   it("a key asking as fast as it can gets its share of time and then BUSY, never more", () => {
