@@ -80,6 +80,13 @@ class Bloom {
   }
 }
 
+/** What `verify` reads of the archived entries of the followed outbox (verify/archive-view.ts). */
+export interface ArchivedRows {
+  lists(): string[];
+  digests(list: string, through: number): { seqs: Float64Array; hi: Int32Array; lo: Uint32Array };
+  entries(list: string, from: number, to: number): Array<{ seq: number; key: Buffer }>;
+}
+
 export class ArchivedSet {
   private bloom: Bloom | null = null;
   /** Entries not written yet, in the order they came (a repeated key: the first one counts). */

@@ -8,7 +8,9 @@ import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
 import { EVENT_ID_PREFIX } from "../message/event.js";
 import type { SinkJournal } from "../sinks/sink.js";
-import { ArchivedSet, archiveKey, type ArchivedEntry } from "./archived.js";
+import { ArchivedSet, archiveKey, type ArchivedEntry, type ArchivedRows } from "./archived.js";
+
+export type { ArchivedRows } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
 import { DeadLetters, type DeadLetter, type DeadLetterInput } from "./dead-letters.js";
 import { ensureSchema, lazy, openDatabase, quickCheck, sqliteGuard, type Db, type Guard } from "./sqlite.js";
@@ -21,13 +23,6 @@ export interface SinkProblem {
   sink: string;
   problem: string;
   since: number;
-}
-
-/** What `verify` reads of the archived entries of the followed outbox (verify/archive-view.ts). */
-export interface ArchivedRows {
-  lists(): string[];
-  digests(list: string, through: number): { seqs: Float64Array; hi: Int32Array; lo: Uint32Array };
-  entries(list: string, from: number, to: number): Array<{ seq: number; key: Buffer }>;
 }
 
 export interface BatchCommit {
