@@ -25,6 +25,7 @@ export async function runVerify(opts: Resolved<typeof VERIFY_OPTIONS>): Promise<
     sinks,
     ...(security.secure ? { security: { ...security.keys, serverKey: security.serverKey } } : {}),
     timeoutMs: opts.timeout,
+    ...(opts.name === undefined ? {} : { name: opts.name }),
     log: createLogger(opts["log-level"]),
   });
   if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, agrees: agrees(report) }, hexBuffers, 2)}\n`);

@@ -179,6 +179,7 @@ export const VERIFY_OPTIONS = {
   },
   lists: { type: "list", describe: "only these lists (comma-separated; default: every list this peer may receive)" },
   repair: { type: "boolean", describe: "fetch what is missing and still retained, store it through the sinks and record it", default: false },
+  name: SUBSCRIBE_OPTIONS.name,
   key: SUBSCRIBE_OPTIONS.key,
   "server-key": SUBSCRIBE_OPTIONS["server-key"],
   insecure: SUBSCRIBE_OPTIONS.insecure,

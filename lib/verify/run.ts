@@ -37,6 +37,8 @@ export interface VerifyOptions {
   sinks: Sink[];
   security?: { publicKey: string; secretKey: string; serverKey: string };
   timeoutMs?: number;
+  /** The peer's name in the publisher's status (subscribe's --name; default: host name). */
+  name?: string;
   log: Logger;
 }
 
@@ -80,7 +82,8 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   const client = new VerifyClient({
     connect: o.connect,
     peer: o.security?.publicKey ?? state.peerId,
-    name: `verify@${hostname()}`,
+    name: o.name ?? hostname(), // the publisher's status shows the peer under this name, as subscribe's
+
     from: state.position,
     outbox: state.outboxId,
     lists: o.lists,
