@@ -37,10 +37,15 @@ export class VerifyClient implements LedgerSide {
   waitedMs = 0;
   private outboxId: string | null = null;
   private connected!: () => void;
-  /** Resolves once the connection is up (the DEALER drops what is sent before: immediate). */
-  private readonly up = new Promise<void>((resolve) => (this.connected = resolve));
+  private refused!: (err: Error) => void;
+  /** Resolves once the connection is up (the DEALER drops what is sent before: immediate); rejects when the key is refused. */
+  private readonly up = new Promise<void>((resolve, reject) => {
+    this.connected = resolve;
+    this.refused = reject;
+  });
 
   constructor(private readonly o: ClientOptions) {
+    this.up.catch(() => {}); // observed in open(); a failure after it is reported through the waiter
     this.dealer = DealerSocket.connect(o.connect, {
       heartbeatMs: 0,
       receiveHighWaterMark: 100_000,
@@ -191,6 +196,7 @@ export class VerifyClient implements LedgerSide {
 
   private fail(err: Error): void {
     this.failure = err;
+    this.refused(err);
     this.waiter?.reject(err);
   }
 

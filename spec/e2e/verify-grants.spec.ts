@@ -71,6 +71,19 @@ describe("e2e: verify over CURVE", function () {
     expect(r.stdout).to.match(/: 1 lists compared up to seq 30/);
   });
 
+  it("an unknown key is refused at once: exit 69 naming the refusal", async () => {
+    const stranger = mesh.makeKey("stranger");
+    const sub = mesh.subscribeSecure("r.db", [`maildir:${mesh.path("r")}`], "restricted", ["--name", "restricted"]);
+    await mesh.waitAcked(["restricted"], 30);
+    await sub.stop();
+    const started = Date.now();
+    const args = ["verify", "--connect", mesh.endpoint, "--state", mesh.path("r.db"), "--key", stranger.keyFile, "--server-key", keys.publisher.pubFile];
+    const r = await runCli(args);
+    expect(r.status).to.equal(69);
+    expect(r.stderr).to.match(/refused/);
+    expect(Date.now() - started).to.be.lessThan(20_000); // not the 30 s answer timeout
+  });
+
   it("a key flooding verify questions is answered BUSY past its share; another key is still answered", async () => {
     const raw = new RawPeer(mesh.endpoint, keys.full, keys.publisher.publicKey);
     clients.push(raw);
