@@ -9,7 +9,7 @@
 // computes the same over its `archived` table (whose keys begin with the
 // same 8 bytes), so equal answers mean equal sets with near certainty.
 
-import * as crypto from "node:crypto";
+import { createRequire } from "node:module";
 import { lazy, type Db } from "./sqlite.js";
 
 /** A digest as two 32-bit halves: `hi` signed (the int64's upper half), `lo` unsigned. */
@@ -27,10 +27,19 @@ export interface LedgerEntry {
   lo: number;
 }
 
-const sha256: (data: string) => Buffer =
-  typeof crypto.hash === "function"
-    ? (data) => crypto.hash("sha256", data, "buffer")
-    : (data) => crypto.createHash("sha256").update(data).digest();
+let sha256Fn: ((data: string) => Buffer) | null = null;
+
+/** node:crypto loaded on first use: a cold `publish` starts faster without it (see message/rfc5322.ts). */
+function sha256(data: string): Buffer {
+  if (sha256Fn === null) {
+    const crypto = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+    sha256Fn =
+      typeof crypto.hash === "function"
+        ? (d) => crypto.hash("sha256", d, "buffer")
+        : (d) => crypto.createHash("sha256").update(d).digest();
+  }
+  return sha256Fn(data);
+}
 
 /** The first 8 bytes of sha256(Message-ID): the first half of the subscriber's 16-byte archive key. */
 export function digestOf(messageId: string): Digest {
