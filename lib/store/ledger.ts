@@ -129,8 +129,17 @@ export class Ledger {
     return this.stmts.names.all(after, limit) as string[];
   }
 
-  /** Build the ledger from the records an outbox holds (the schema 5 upgrade). */
+  /** The first seq the ledger knows of: records below it were pruned before the outbox had a ledger. */
+  since(): number {
+    const value = this.db.prepare("SELECT value FROM meta WHERE key = 'ledger_since'").pluck().get() as string | undefined;
+    return value === undefined ? 1 : Number(value);
+  }
+
+  /** Build the ledger from the records an outbox holds (the schema 5 upgrade), and say from which seq it knows them. */
   static buildFrom(db: Db): void {
+    const first = db.prepare("SELECT min(seq) FROM records").pluck().get() as number | null;
+    const head = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'records'").pluck().get() as number | undefined) ?? 0;
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('ledger_since', ?)").run(String(first ?? head + 1));
     const ledger = new Ledger(db);
     // In chunks: a statement may not run while another one's rows are being read.
     const chunk = db.prepare("SELECT seq, list, message_id FROM records WHERE seq > ? ORDER BY seq LIMIT 10000");

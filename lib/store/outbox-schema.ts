@@ -33,8 +33,8 @@ export function migrate(db: Db, from: number): void {
 /**
  * The ledger (ledger.ts): a row per record ever committed, kept after
  * pruning. The upgrade builds it from the records the outbox still holds;
- * records pruned before it are not in it (verify reports them as records
- * the archive has that the ledger does not know, never as missing).
+ * records pruned before it are not in it: `ledger_since` in meta is the
+ * first seq it knows of, and verify compares nothing below it.
  */
 function migrateTo5(db: Db): void {
   db.exec(LEDGER_SCHEMA);

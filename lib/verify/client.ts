@@ -88,7 +88,7 @@ export class VerifyClient implements LedgerSide {
   }
 
   /** Every list the publisher holds that this peer may receive, and what it knows of the peer. */
-  async lists(): Promise<{ lists: string[]; acked: number; head: number }> {
+  async lists(): Promise<{ lists: string[]; acked: number; head: number; since: number }> {
     const lists: string[] = [];
     let last: VerifyNamesFrame | null = null;
     for (let after = ""; ; ) {
@@ -98,7 +98,7 @@ export class VerifyClient implements LedgerSide {
       if (!last.more || tail === undefined) break;
       after = tail;
     }
-    return { lists, acked: last.acked, head: last.head };
+    return { lists, acked: last.acked, head: last.head, since: last.since };
   }
 
   async sums(q: VerifyRange[]): Promise<{ sums: RangeSum[]; split: boolean }> {

@@ -44,9 +44,16 @@ export interface Comparison {
   ranges: number;
 }
 
-export async function compare(lists: readonly string[], through: number, ledger: LedgerSide, archive: ArchiveView): Promise<Comparison> {
+/** Compare seqs [since, through] of each list. */
+export async function compare(
+  lists: readonly string[],
+  since: number,
+  through: number,
+  ledger: LedgerSide,
+  archive: ArchiveView,
+): Promise<Comparison> {
   const leaves: VerifyRange[] = [];
-  let pending: VerifyRange[] = through > 0 ? lists.map((list): VerifyRange => [list, 1, through]) : [];
+  let pending: VerifyRange[] = through >= since ? lists.map((list): VerifyRange => [list, since, through]) : [];
   let ranges = 0;
   while (pending.length > 0) {
     const asked = pending.slice(0, MAX_VERIFY_RANGES);

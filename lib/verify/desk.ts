@@ -49,7 +49,7 @@ export interface VerifySession {
 }
 
 export interface DeskDeps {
-  records: Pick<SqliteRecordLog, "readSeqs" | "messageIdOf" | "head"> & { ledger: Pick<Ledger, "sum" | "entries" | "names"> };
+  records: Pick<SqliteRecordLog, "readSeqs" | "messageIdOf" | "head"> & { ledger: Pick<Ledger, "sum" | "entries" | "names" | "since"> };
   /** The peer's acknowledged position as the publisher recorded it. */
   ackedOf: (peerId: string) => number;
   send: (routingId: Buffer, frame: Frame) => void;
@@ -144,6 +144,7 @@ export class VerifyDesk {
       more,
       acked: this.deps.ackedOf(session.peerId),
       head: this.deps.records.head(),
+      since: this.deps.records.ledger.since(),
     });
   }
 

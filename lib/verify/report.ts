@@ -8,6 +8,7 @@ export function formatVerifyReport(r: VerifyReport): string {
   out.push(
     `outbox ${r.outbox}: ${r.lists} lists compared up to seq ${r.through} (state position ${r.position}, acknowledged ${r.acked})`,
   );
+  if (r.since > 1) out.push(`  the publisher's ledger begins at seq ${r.since} (older records were pruned before it kept one): not compared below it`);
   if (r.acked > r.position) {
     out.push(`  the state's position ${r.position} is below the ${r.acked} it acknowledged: restored from an older copy?`);
   }

@@ -52,6 +52,8 @@ export interface Lost {
 export interface VerifyReport {
   outbox: string;
   lists: number;
+  /** The first seq the ledger knows of: nothing below it is compared. */
+  since: number;
   through: number;
   position: number;
   acked: number;
@@ -98,9 +100,9 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     const lists = [...new Set([...remote.lists, ...view.lists().filter(wanted)])].sort();
     const through = Math.min(Math.max(state.position, remote.acked), remote.head);
     const archive = new ArchiveView(view, through);
-    const comparison = await compare(lists, through, client, archive);
+    const comparison = await compare(lists, remote.since, through, client, archive);
     const report: VerifyReport = {
-      outbox: client.outbox, lists: lists.length, through, position: state.position, acked: remote.acked,
+      outbox: client.outbox, lists: lists.length, since: remote.since, through, position: state.position, acked: remote.acked,
       differences: comparison.differences, lost: [], unrecorded: [], unreadable: [], repaired: 0, unrecoverable: [],
       bytes: client.bytes, waitedMs: 0, ranges: comparison.ranges, ms: 0,
     };
@@ -110,7 +112,7 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     // A dead letter counts as archived (the list went on) but no sink holds it: not lost.
     const dead = new Set(readers.length > 0 ? state.deadLetters().map((d) => `${d.list}\n${d.seq}`) : []);
     for (const list of readers.length > 0 ? lists : []) {
-      const entries = view.entries(list, 1, through).filter((e) => !dead.has(`${list}\n${e.seq}`));
+      const entries = view.entries(list, remote.since, through).filter((e) => !dead.has(`${list}\n${e.seq}`));
       await readBackList(list, entries, readers, report);
     }
     if (readers.length > 0) await dropEvents(report, client);

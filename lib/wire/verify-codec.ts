@@ -17,7 +17,7 @@ export function verifyToWire(frame: VerifyFrame, v: number): Record<string, unkn
     case "vlists":
       return { v, t: "vlists", after: frame.after };
     case "vnames":
-      return { v, t: "vnames", lists: frame.lists, more: frame.more, acked: frame.acked, head: frame.head };
+      return { v, t: "vnames", lists: frame.lists, more: frame.more, acked: frame.acked, head: frame.head, since: frame.since };
     case "vsum":
       return { v, t: "vsum", q: frame.q };
     case "vsums":
@@ -45,6 +45,7 @@ export function decodeVerify(t: unknown, h: Record<string, unknown>): VerifyFram
         more: bool(h, "more"),
         acked: seq(h, "acked"),
         head: seq(h, "head"),
+        since: seq(h, "since"),
       };
     case "vsum":
       return { type: "vsum", q: array(h, "q", MAX_VERIFY_RANGES, range, 1) };

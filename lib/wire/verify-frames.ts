@@ -7,7 +7,7 @@
 // it may not receive is answered exactly like one that never existed.
 //
 //   peer                                  publisher
-//   vlists { after }               ──▶    vnames { lists, more, acked, head }
+//   vlists { after }               ──▶    vnames { lists, more, acked, head, since }
 //   vsum { q: [[list, from, to]…] } ──▶   vsums { sums: [[count, hi, lo]…], split }
 //   ventry { list, from, to }      ──▶    ventries { list, entries: [[seq, hi, lo, mid|null]…], more }
 //   vget { seqs }                  ──▶    data… (prev = seq − 1), then vgot { missing }
@@ -35,6 +35,8 @@ export interface VerifyNamesFrame {
   /** The position this peer last acknowledged, as the publisher recorded it. */
   acked: number;
   head: number;
+  /** The first seq the ledger knows of (records pruned before the outbox kept a ledger are not in it). */
+  since: number;
 }
 
 export type VerifyRange = [list: string, from: number, to: number];

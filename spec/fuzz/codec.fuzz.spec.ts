@@ -56,7 +56,7 @@ function verifyFrames(): Array<fc.Arbitrary<Frame>> {
   const range = fc.tuple(text, seq, seq).map(([l, a, b]): [string, number, number] => [l, Math.min(a, b), Math.max(a, b)]);
   return [
     fc.record({ type: fc.constant("vlists" as const), after: fc.string({ maxLength: 20 }) }),
-    fc.record({ type: fc.constant("vnames" as const), lists: fc.array(text, { maxLength: 5 }), more: fc.boolean(), acked: seq, head: seq }),
+    fc.record({ type: fc.constant("vnames" as const), lists: fc.array(text, { maxLength: 5 }), more: fc.boolean(), acked: seq, head: seq, since: seq }),
     fc.record({ type: fc.constant("vsum" as const), q: fc.array(range, { minLength: 1, maxLength: 5 }) }),
     fc.record({ type: fc.constant("vsums" as const), sums: fc.array(fc.tuple(seq, u32, u32), { maxLength: 5 }), split: fc.boolean() }),
     range.map(([list, from, to]) => ({ type: "ventry" as const, list, from, to })),
@@ -97,7 +97,7 @@ describe("fuzz: wire codec", function () {
       { v: fc.oneof(fc.constant(1), value), t: fc.oneof(fc.constantFrom("hello", "fetch", "credit", "ack", "hb", "data", "batch", "pass", "err", "bye", "welcome", "vlists", "vnames", "vsum", "vsums", "ventry", "ventries", "vget", "vgot"), value) },
       { requiredKeys: [] },
     );
-    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches", "after", "more", "acked", "head", "q", "sums", "to", "entries", "seqs", "missing", "split"), value);
+    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches", "after", "more", "acked", "head", "q", "sums", "to", "entries", "seqs", "missing", "split", "since"), value);
     fc.assert(
       fc.property(header, extra, fc.option(fc.uint8Array({ maxLength: 20 })), (h, e, body) => {
         const parts = [packr.pack({ ...e, ...h })];

@@ -79,7 +79,24 @@ describe("outbox ledger", () => {
     const ids = (list: string) => records.filter((r) => r.list === list).map((r) => r.messageId);
     expect(upgraded.records.ledger.sums("dev", [[1, 25]])).to.deep.equal([expected(ids("dev"))]);
     expect(upgraded.records.ledger.sums("ops", [[1, 25]])).to.deep.equal([expected(ids("ops"))]);
+    expect(upgraded.records.ledger.since()).to.equal(1);
     upgraded.records.append(rec("dev", 99));
     expect(upgraded.records.ledger.entries("dev", 26, 26, 5)).to.have.length(1);
+  });
+
+  it("an outbox upgraded after pruning says from which seq its ledger knows records", async () => {
+    const path = join(tempDir(), "outbox.db");
+    const outbox = Outbox.open(path);
+    outbox.records.appendMany(Array.from({ length: 10 }, (_, i) => rec("dev", i)));
+    outbox.peers.write([{ id: "p", name: "p", lists: null, acked: 4, at: Date.now() }], []);
+    expect(outbox.pruneAcknowledged(Date.now() + 1000)).to.equal(4);
+    expect(outbox.records.ledger.since()).to.equal(1); // a new outbox's ledger knows every record
+    await outbox.close();
+    const db = new Database(path);
+    db.exec("DROP TABLE ledger; DROP TABLE ledger_lists; DELETE FROM meta WHERE key = 'ledger_since'; PRAGMA user_version = 4");
+    db.close();
+    const upgraded = open(path);
+    expect(upgraded.records.ledger.since()).to.equal(5);
+    expect(upgraded.records.ledger.sums("dev", [[1, 10]])[0]![0]).to.equal(6);
   });
 });

@@ -65,7 +65,7 @@ describe("verify comparison", () => {
   it("an identical archive agrees in one question per list", async () => {
     archive(new Set());
     const side = ledgerSide(outbox, 100_000);
-    const r = await compare(["a", "b"], N, side, new ArchiveView(state.archivedView(), N));
+    const r = await compare(["a", "b"], 1, N, side, new ArchiveView(state.archivedView(), N));
     expect(r.differences).to.deep.equal([]);
     expect(side.questions).to.equal(1);
   });
@@ -74,7 +74,7 @@ describe("verify comparison", () => {
     const skip = new Set([0, 1, 1500, 2999]);
     archive(skip, [N + 5]);
     const side = ledgerSide(outbox, 300); // a small budget: top ranges are answered `split` and in prefixes
-    const r = await compare(["a", "b"], N + 10, side, new ArchiveView(state.archivedView(), N + 10));
+    const r = await compare(["a", "b"], 1, N + 10, side, new ArchiveView(state.archivedView(), N + 10));
     const missing = r.differences.flatMap((d) => d.missing.map((m) => m.seq)).sort((x, y) => x - y);
     expect(missing).to.deep.equal([...skip].map((i) => i + 1).sort((x, y) => x - y));
     expect(r.differences.find((d) => d.list === "b")!.missing.map((m) => m.messageId)).to.deep.equal([mid(1), mid(2999)]);
