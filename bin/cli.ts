@@ -2,7 +2,7 @@
 // definitions come from lib/config/commands.ts; behaviour lives in lib/.
 
 import yargs, { type Argv } from "yargs";
-import { BENCH_OPTIONS, DEAD_LETTERS_OPTIONS, KEYGEN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS } from "../lib/config/commands.js";
+import { BENCH_OPTIONS, DEAD_LETTERS_OPTIONS, KEYGEN_OPTIONS, PUBLISH_OPTIONS, SERVE_OPTIONS, STATUS_OPTIONS, SUBSCRIBE_OPTIONS, VERIFY_OPTIONS } from "../lib/config/commands.js";
 import { resolveOptions } from "../lib/config/resolve.js";
 import { envName, type OptionSpecs, type Resolved } from "../lib/config/spec.js";
 import { UsageError } from "../lib/errors.js";
@@ -34,6 +34,12 @@ export async function runCli(argv: string[]): Promise<void> {
       (y) => withOptions(y, SUBSCRIBE_OPTIONS),
       (args) =>
         dispatch("subscribe", SUBSCRIBE_OPTIONS, args, async (o) => (await import("./commands/subscribe.js")).runSubscribe(o)),
+    )
+    .command(
+      "verify",
+      "is this archive complete? compare an archive peer's state (and --sink files) with the publisher's ledger; --repair what is missing",
+      (y) => withOptions(y, VERIFY_OPTIONS),
+      (args) => dispatch("verify", VERIFY_OPTIONS, args, async (o) => (await import("./commands/verify.js")).runVerify(o)),
     )
     .command(
       "status",

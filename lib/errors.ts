@@ -157,3 +157,15 @@ export function isMqArchiveError(err: unknown): err is MqArchiveError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** `verify` could not finish its comparison (a difference found is not an error: it is the answer, exit 1). */
+export class VerifyError extends MqArchiveError {
+  override readonly exitStatus = EXIT.UNAVAILABLE;
+  constructor(
+    readonly code: "VERIFY_REFUSED" | "VERIFY_TIMEOUT" | "VERIFY_FAILED" | "VERIFY_NO_OUTBOX",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

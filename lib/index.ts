@@ -19,6 +19,8 @@ export { ExecSink, type ExecOptions } from "./sinks/exec.js";
 export { HandlerSink, type RecordHandler } from "./sinks/handler.js";
 export { parseSink } from "./sinks/parse.js";
 export { fingerprint, generateKeyPair, readKeyFile, readPublicKey, writeKeyFiles, type KeyPair } from "./security/keys.js";
+export { agrees, verify, type Lost, type VerifyOptions, type VerifyReport } from "./verify/run.js";
+export type { ListDifference, Missing, Extra } from "./verify/compare.js";
 export { readStatus, type OutboxStatus, type PeerStatus } from "./status/outbox.js";
 export { createLogger, silentLogger, type Logger } from "./log.js";
 export { daemonRegistry } from "./metrics/endpoint.js";

@@ -187,6 +187,26 @@ export const SUBSCRIBE_OPTIONS = {
   },
 } satisfies OptionSpecs;
 
+export const VERIFY_OPTIONS = {
+  ...common,
+  ...logging,
+  connect: { type: "string", describe: "the publisher's endpoint (origin or relay), as for subscribe", required: true },
+  state: { type: "string", describe: "the archive peer's state file (--state of subscribe)", required: true },
+  sink: {
+    type: "array",
+    describe: "the peer's sinks: read back what maildir:DIR and mbox:DIR hold and compare it with the state; with --repair, store through them",
+  },
+  lists: { type: "list", describe: "only these lists (comma-separated; default: every list this peer may receive)" },
+  repair: { type: "boolean", describe: "fetch what is missing and still retained, store it through the sinks and record it", default: false },
+  name: SUBSCRIBE_OPTIONS.name,
+  key: SUBSCRIBE_OPTIONS.key,
+  "server-key": { type: "string", describe: "the publisher's public key (origin or relay): Z85 text or its .pub file" },
+  insecure: SUBSCRIBE_OPTIONS.insecure,
+  timeout: { type: "duration", describe: "longest wait for one answer from the publisher", default: "30s" },
+  json: { type: "boolean", describe: "print the report as JSON", default: false },
+  ...SINK_OPTIONS,
+} satisfies OptionSpecs;
+
 export const STATUS_OPTIONS = {
   ...common,
   db: { type: "string", describe: "the publisher's outbox: its peers, their positions and lag" },
@@ -228,12 +248,12 @@ export const BENCH_OPTIONS = {
 } satisfies OptionSpecs;
 
 export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([
-  "publish", "serve", "subscribe", "status", "keygen", "bench", "dead-letters",
+  "publish", "serve", "subscribe", "status", "keygen", "bench", "dead-letters", "verify",
 ]);
 
 /** Every option name any command knows: a config key outside this set is a typo. */
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
-  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS, KEYGEN_OPTIONS, BENCH_OPTIONS, DEAD_LETTERS_OPTIONS].flatMap(
+  [PUBLISH_OPTIONS, SERVE_OPTIONS, SUBSCRIBE_OPTIONS, STATUS_OPTIONS, KEYGEN_OPTIONS, BENCH_OPTIONS, DEAD_LETTERS_OPTIONS, VERIFY_OPTIONS].flatMap(
     (s) => Object.keys(s),
   ),
 );

@@ -11,6 +11,7 @@ import type { Logger } from "../log.js";
 import type { Authorizer } from "../security/authorizer.js";
 import type { PeerLedger } from "../store/peer-ledger.js";
 import type { RecordLog } from "../store/record-log.js";
+import { VerifyDesk, type DeskDeps } from "../verify/desk.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import { decode } from "../wire/codec.js";
 import type { WireErrorCode } from "../wire/errors.js";
@@ -27,6 +28,8 @@ export interface ControlDeps {
   /** The outbox's id (read again while a relay has not learnt it) and a relay's floor. */
   identity: () => OutboxIdentity;
   records: Pick<RecordLog, "head" | "first" | "firstReceivedSince">;
+  /** The outbox's ledger and records, for `verify` (absent: verify questions are refused as unknown). */
+  verify?: DeskDeps["records"];
   peers: Pick<PeerLedger, "write" | "ackedOf">;
   router: Pick<RouterSocket, "send" | "discard">;
   pubEndpoint: string;
@@ -62,6 +65,8 @@ export class Control {
   private readonly book: PeerBook;
   private readonly replies: Replies;
   private readonly greeter: Greeter;
+  /** Answers `verify` questions (verify/desk.ts). */
+  readonly desk: VerifyDesk | null;
   private wakeTimer: NodeJS.Timeout | null = null;
   private wakeTimerAt = 0;
 
@@ -73,6 +78,15 @@ export class Control {
       onEnded: (session) => this.book.endedSession(session),
       log: (key, fields, message) => this.replies.info(key, fields, message),
     });
+    this.desk =
+      deps.verify === undefined
+        ? null
+        : new VerifyDesk({
+            records: deps.verify,
+            ackedOf: (peerId) => this.book.recordedAck(peerId),
+            send: (routingId, frame) => this.replies.send(routingId, frame),
+            busy: (routingId, message) => this.replies.error(routingId, "BUSY", message),
+          });
     this.greeter = new Greeter({ ...deps, table: this.table, book: this.book, guard: this.guard, replies: this.replies, counters: this.counters });
   }
 
@@ -142,10 +156,16 @@ export class Control {
       case "bye":
         this.table.remove(session, "said goodbye");
         return;
-      default:
-        this.counters.badFrames++;
-        this.replies.error(session.routingId, "UNKNOWN_TYPE", `a peer may not send ${frame.type} frames`);
+      case "vlists":
+      case "vsum":
+      case "ventry":
+      case "vget":
+        if (this.desk === null) break;
+        this.desk.answer(session, frame);
+        return;
     }
+    this.counters.badFrames++;
+    this.replies.error(session.routingId, "UNKNOWN_TYPE", `a peer may not send ${frame.type} frames`);
   }
 
   /**

@@ -116,6 +116,7 @@ export class Publisher {
     const control = new Control({
       identity: () => outbox.identityNow(),
       records: outbox.records,
+      verify: outbox.records,
       peers: outbox.peers,
       router,
       pubEndpoint: o.announcePub ?? pub.endpoint,

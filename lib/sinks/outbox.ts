@@ -50,7 +50,7 @@ export class OutboxSink implements Sink {
     try {
       // The first records relayed: nothing at or below the position before them will come through
       // here (a subscriber that started later, or with --start), so downstream peers get those elsewhere.
-      if (outbox.records.head() === 0) outbox.relay.raiseFloor(this.context?.position() ?? 0);
+      if (outbox.records.head() === 0) outbox.relay.begin(this.context?.position() ?? 0);
       outbox.relay.append(records);
       this.context?.problem(null);
     } catch (err) {

@@ -12,6 +12,7 @@
 // sinks' names).
 
 import * as crypto from "node:crypto";
+import type { Statement } from "better-sqlite3";
 import type { Db } from "./sqlite.js";
 
 /** A Message-ID archived in a list as record `seq`. */
@@ -79,11 +80,20 @@ class Bloom {
   }
 }
 
+/** What `verify` reads of the archived entries of the followed outbox (verify/archive-view.ts). */
+export interface ArchivedRows {
+  lists(): string[];
+  digests(list: string, through: number): { seqs: Float64Array; hi: Int32Array; lo: Uint32Array };
+  entries(list: string, from: number, to: number): Array<{ seq: number; key: Buffer }>;
+}
+
 export class ArchivedSet {
   private bloom: Bloom | null = null;
   /** Entries not written yet, in the order they came (a repeated key: the first one counts). */
   private pending: PendingEntry[] = [];
   private readonly stmts;
+  private entriesStmt: Statement | undefined;
+  private digestsStmt: Statement | undefined;
 
   constructor(private readonly db: Db) {
     this.stmts = {
@@ -92,6 +102,39 @@ export class ArchivedSet {
       all: db.prepare("SELECT list, mid_hash FROM archived"),
       insert: db.prepare("INSERT OR IGNORE INTO archived (list, mid_hash, seq, outbox, archived_at) VALUES (?, ?, ?, ?, ?)"),
     };
+  }
+
+  /** The lists with entries archived from `outbox` (written ones: pending entries are flushed first by the caller). */
+  listsOf(outbox: string): string[] {
+    return this.db.prepare("SELECT DISTINCT list FROM archived WHERE outbox = ? ORDER BY list").pluck().all(outbox) as string[];
+  }
+
+  /** The written entries of `list` archived from `outbox` as records in [from, to], in seq order. */
+  entriesOf(list: string, outbox: string, from: number, to: number): Array<{ seq: number; key: Buffer }> {
+    this.entriesStmt ??= this.db.prepare(
+      "SELECT seq, mid_hash AS key FROM archived WHERE list = ? AND outbox = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+    );
+    return this.entriesStmt.all(list, outbox, from, to) as Array<{ seq: number; key: Buffer }>;
+  }
+
+  /**
+   * The same entries' seqs and digests (the key's first 8 bytes as a signed
+   * and an unsigned 32-bit half, see store/ledger.ts), in seq order: typed
+   * arrays, so a million entries cost no objects.
+   */
+  digestsOf(list: string, outbox: string, through: number): { seqs: Float64Array; hi: Int32Array; lo: Uint32Array } {
+    this.digestsStmt ??= this.db
+      .prepare("SELECT seq, hex(substr(mid_hash, 1, 8)) FROM archived WHERE list = ? AND outbox = ? AND seq <= ? ORDER BY seq")
+      .raw(true);
+    // As hex text: a string per row costs less than a Buffer per row.
+    const rows = this.digestsStmt.all(list, outbox, through) as Array<[number, string]>;
+    const out = { seqs: new Float64Array(rows.length), hi: new Int32Array(rows.length), lo: new Uint32Array(rows.length) };
+    rows.forEach(([seq, hex], i) => {
+      out.seqs[i] = seq;
+      out.hi[i] = parseInt(hex.slice(0, 8), 16) | 0;
+      out.lo[i] = parseInt(hex.slice(8, 16), 16);
+    });
+    return out;
   }
 
   find(list: string, key: Buffer): number | undefined {

@@ -2,9 +2,10 @@
 // another application, or an older or newer mq-archive, is told apart by
 // its application_id and user_version (see sqlite.ts ensureSchema).
 
+import { Ledger, LEDGER_SCHEMA } from "./ledger.js";
 import type { Db } from "./sqlite.js";
 
-export const OUTBOX_SCHEMA_VERSION = 4;
+export const OUTBOX_SCHEMA_VERSION = 5;
 /** From this version the outbox keeps running totals of its records (record_totals) and a lag index. */
 export const TOTALS_SINCE_VERSION = 4;
 export const OUTBOX_KIND = { applicationId: 0x4d51_4f42, name: "outbox" }; // "MQOB"
@@ -26,6 +27,18 @@ export function migrate(db: Db, from: number): void {
   }
   if (from < 3) migrateTo3(db);
   if (from < 4) migrateTo4(db);
+  if (from < 5) migrateTo5(db);
+}
+
+/**
+ * The ledger (ledger.ts): a row per record ever committed, kept after
+ * pruning. The upgrade builds it from the records the outbox still holds;
+ * records pruned before it are not in it: `ledger_since` in meta is the
+ * first seq it knows of, and verify compares nothing below it.
+ */
+function migrateTo5(db: Db): void {
+  db.exec(LEDGER_SCHEMA);
+  Ledger.buildFrom(db);
 }
 
 /**

@@ -47,7 +47,7 @@ export class Outbox {
     if (this.currentId === "") throw new OutboxError("OUTBOX_CORRUPT", `${path} has no outbox id: not an mq-archive outbox`);
     this.guard = outboxGuard(path);
     this.records = new SqliteRecordLog(path, db, this.guard);
-    this.relay = new RelayLog(path, db, this.guard);
+    this.relay = new RelayLog(path, db, this.guard, this.records.ledger);
     this.settled = this.records.head() > 0 && this.relay.role() !== PENDING;
     this.peers = new PeerLedger(db, this.guard);
   }

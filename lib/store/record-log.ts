@@ -6,6 +6,7 @@
 
 import { utimesSync, writeFileSync } from "node:fs";
 import type { BodyRecord, RecordKind } from "../message/record.js";
+import { Ledger } from "./ledger.js";
 import { TOTALS_SINCE_VERSION } from "./outbox-schema.js";
 import { lazy, type Db, type Guard } from "./sqlite.js";
 
@@ -107,6 +108,8 @@ export class SqliteRecordLog implements RecordLog {
   private readonly stmts;
   /** The highest seq the last prune() deleted (0: none yet). */
   lastPruned = 0;
+  /** A row per record ever committed, written in the same transaction as the record (ledger.ts). */
+  readonly ledger: Ledger;
 
   constructor(
     private readonly path: string,
@@ -114,6 +117,7 @@ export class SqliteRecordLog implements RecordLog {
     private readonly guard: Guard,
   ) {
     this.stmts = prepare(db);
+    this.ledger = new Ledger(db);
   }
 
   append(record: NewRecord): AppendResult {
@@ -166,7 +170,9 @@ export class SqliteRecordLog implements RecordLog {
     if (existing !== undefined) return { seq: existing, duplicate: true };
     const kind = record.kind ?? "message";
     const info = this.stmts.insert.run(kind, record.list, record.messageId, now, record.body.length, record.body);
-    return { seq: Number(info.lastInsertRowid), duplicate: false };
+    const seq = Number(info.lastInsertRowid);
+    this.ledger.record(record.list, seq, record.messageId);
+    return { seq, duplicate: false };
   }
 
   head(): number {
@@ -210,6 +216,34 @@ export class SqliteRecordLog implements RecordLog {
       }
       return { records: out, scanned };
     });
+  }
+
+  /**
+   * The retained records among `seqs` (a seq pruned or never assigned is
+   * left out), until `maxBytes` of bodies are read; `through` is the last
+   * seq looked at (the ones after it were not, for the byte limit).
+   */
+  readSeqs(seqs: readonly number[], maxBytes: number): { records: OutboxRecord[]; through: number } {
+    return this.guard(() => {
+      const records: OutboxRecord[] = [];
+      let bytes = 0;
+      let through = 0;
+      for (const seq of seqs) {
+        const row = this.stmts.bySeq.get(seq) as Row | undefined;
+        if (row !== undefined) {
+          if (records.length > 0 && bytes + row.size > maxBytes) break;
+          records.push(toRecord(row));
+          bytes += row.size;
+        }
+        through = seq;
+      }
+      return { records, through };
+    });
+  }
+
+  /** The Message-ID of a retained record. */
+  messageIdOf(seq: number): string | undefined {
+    return this.guard(() => this.stmts.messageId.get(seq) as string | undefined);
   }
 
   /** In chunks, each its own transaction. */
@@ -304,6 +338,8 @@ function prepare(db: Db) {
     readAfter: () => db.prepare(`SELECT ${columns}, body FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
     scanAfter: () => db.prepare(`SELECT ${columns} FROM records WHERE seq > ? ORDER BY seq LIMIT ?`),
     body: () => db.prepare("SELECT body FROM records WHERE seq = ?").pluck(),
+    bySeq: () => db.prepare(`SELECT ${columns}, body FROM records WHERE seq = ?`),
+    messageId: () => db.prepare("SELECT message_id FROM records WHERE seq = ?").pluck(),
     prune: () => db.prepare(
       `DELETE FROM records WHERE seq IN
          (SELECT seq FROM records WHERE seq <= ? AND received_at < ? ORDER BY seq LIMIT ${PRUNE_CHUNK})

@@ -12,6 +12,7 @@
 
 import { OutboxError } from "../errors.js";
 import type { RecordKind } from "../message/record.js";
+import type { Ledger } from "./ledger.js";
 import { wakeServe } from "./record-log.js";
 import { lazy, type Db, type Guard } from "./sqlite.js";
 
@@ -46,6 +47,7 @@ export class RelayLog {
     private readonly path: string,
     private readonly db: Db,
     private readonly guard: Guard,
+    private readonly ledger: Ledger,
   ) {
     this.stmts = prepare(db);
   }
@@ -58,6 +60,20 @@ export class RelayLog {
   /** Records at or below this seq are not held here: the relay started after them, or pruned them. */
   floor(): number {
     return this.guard(() => Number((this.stmts.getMeta.get("relay_floor") as string | undefined) ?? "0"));
+  }
+
+  /**
+   * The relay's first records come after `position`: it holds nothing at or
+   * below it (its floor), and its ledger knows records from the next seq on
+   * (so `verify` against this relay compares nothing before it).
+   */
+  begin(position: number): void {
+    this.guard(() =>
+      this.db.transaction(() => {
+        this.stmts.raiseFloor.run(String(position));
+        this.stmts.setMeta.run("ledger_since", String(position + 1));
+      }).immediate(),
+    );
   }
 
   /** Raise the floor (never lowered): the relay starts at `seq`, or pruned up to it. */
@@ -118,6 +134,7 @@ export class RelayLog {
             head = r.seq;
             if (this.stmts.findByMessageId.get(r.list, r.messageId) !== undefined) continue;
             this.stmts.insert.run(r.seq, r.kind, r.list, r.messageId, r.receivedAt, r.body.length, r.body);
+            this.ledger.record(r.list, r.seq, r.messageId);
             count++;
             if (r.kind === "event") events++;
             bytes += r.body.length;

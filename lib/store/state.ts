@@ -8,7 +8,9 @@ import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
 import { EVENT_ID_PREFIX } from "../message/event.js";
 import type { SinkJournal } from "../sinks/sink.js";
-import { ArchivedSet, archiveKey, type ArchivedEntry } from "./archived.js";
+import { ArchivedSet, archiveKey, type ArchivedEntry, type ArchivedRows } from "./archived.js";
+
+export type { ArchivedRows } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
 import { DeadLetters, type DeadLetter, type DeadLetterInput } from "./dead-letters.js";
 import { ensureSchema, lazy, openDatabase, quickCheck, sqliteGuard, type Db, type Guard } from "./sqlite.js";
@@ -131,6 +133,25 @@ export class SubscriberState {
   /** The seq under which this list's Message-ID was archived, if it was. */
   findArchived(list: string, messageId: string, key = archiveKey(messageId)): number | undefined {
     return this.guard(() => this.archived.find(list, key));
+  }
+
+  /** What `verify` compares: the written archived entries of the followed outbox (verify/archive-view.ts). */
+  archivedView(): ArchivedRows {
+    const outbox = this.outboxId ?? "";
+    this.guard(() => this.archived.flush());
+    return {
+      lists: () => this.guard(() => this.archived.listsOf(outbox)),
+      digests: (list, through) => this.guard(() => this.archived.digestsOf(list, outbox, through)),
+      entries: (list, from, to) => this.guard(() => this.archived.entriesOf(list, outbox, from, to)),
+    };
+  }
+
+  /** Records `verify --repair` stored through the sinks: a commit (sinks' journals count on it), their entries written now. */
+  commitRepaired(archived: readonly ArchivedEntry[]): void {
+    const outbox = this.outboxId ?? "";
+    this.guard(() => this.write(() => this.bumpCommits())());
+    this.archived.add(archived, outbox, Date.now());
+    this.guard(() => this.archived.flush());
   }
 
   /**

@@ -3,6 +3,8 @@
 
 import { Packr } from "msgpackr";
 import { ProtocolError } from "../errors.js";
+import { bad, badField, bytes, optStr, seq, str } from "./fields.js";
+import { decodeVerify, verifyToWire } from "./verify-codec.js";
 import { RECORD_KINDS, type RecordKind } from "../message/record.js";
 import { patternsProblem } from "../security/list-match.js";
 import { parseStartPoint } from "./start-point.js";
@@ -18,7 +20,6 @@ import {
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
-const MAX_STRING = 4096;
 /** What a batch header may hold: the header limit, less room for the map around the list. */
 const MAX_BATCH_HEADER_BYTES = MAX_HEADER_BYTES - 64;
 
@@ -135,6 +136,8 @@ function toWire(frame: Exclude<Frame, DataFrame | BatchFrame>): Record<string, u
       return { v, t: "pass", seq: frame.seq, prev: frame.prev };
     case "bye":
       return { v, t: "bye" };
+    default:
+      return verifyToWire(frame, v);
   }
 }
 
@@ -209,8 +212,12 @@ export function decode(parts: readonly Buffer[]): Frame {
     case "bye":
       return { type: "bye" };
     default:
-      throw new ProtocolError("UNKNOWN_TYPE", `unknown frame type ${JSON.stringify(String(t)).slice(0, 80)}`);
+      return decodeVerify(t, h) ?? unknownType(t);
   }
+}
+
+function unknownType(t: unknown): never {
+  throw new ProtocolError("UNKNOWN_TYPE", `unknown frame type ${JSON.stringify(String(t)).slice(0, 80)}`);
 }
 
 function decodeData(h: Record<string, unknown>, body: Buffer): DataFrame {
@@ -261,30 +268,6 @@ function unpackHeader(head: Buffer): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function bad(message: string): ProtocolError {
-  return new ProtocolError("BAD_FRAME", message);
-}
-
-function badField(name: string): never {
-  throw bad(`field ${name} is missing or invalid`);
-}
-
-function seq(h: Record<string, unknown>, name: string): number {
-  const value = h[name];
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) badField(name);
-  return value as number;
-}
-
-function str(h: Record<string, unknown>, name: string, min: number): string {
-  const value = h[name];
-  if (typeof value !== "string" || value.length < min || value.length > MAX_STRING) badField(name);
-  return value as string;
-}
-
-function optStr(h: Record<string, unknown>, name: string): string | undefined {
-  return h[name] === undefined || h[name] === null ? undefined : str(h, name, 0);
-}
-
 /** List patterns, within the bounds that keep matching them cheap (list-match.ts). */
 function patterns(h: Record<string, unknown>, name: string): string[] {
   const value = h[name];
@@ -300,11 +283,4 @@ function startPoint(h: Record<string, unknown>, name: string): string {
   const parsed = parseStartPoint(value);
   if (typeof parsed === "string") throw bad(`field ${name}: ${parsed}`);
   return value;
-}
-
-function bytes(h: Record<string, unknown>, name: string): Uint8Array {
-  const value = h[name];
-  if (value === undefined || value === null) return new Uint8Array(0);
-  if (!(value instanceof Uint8Array) || value.length > MAX_STRING) badField(name);
-  return value as Uint8Array;
 }

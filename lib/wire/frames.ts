@@ -29,6 +29,9 @@
 //   +----------------------------------------------+---------------------------+
 
 import type { BodyRecord } from "../message/record.js";
+import type { VerifyFrame } from "./verify-frames.js";
+
+export type * from "./verify-frames.js";
 
 export const PROTOCOL_VERSION = 2;
 export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
@@ -176,4 +179,5 @@ export type Frame =
   | ChallengeFrame
   | ErrorFrame
   | PassFrame
-  | ByeFrame;
+  | ByeFrame
+  | VerifyFrame;

@@ -44,6 +44,7 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ type: fc.constant("err" as const), code: text, message: fc.string({ maxLength: 40 }), detail: fc.option(text, { nil: null }) }),
   fc.tuple(seq, seq).filter(([a, b]) => a !== b).map(([a, b]) => ({ type: "pass" as const, prev: Math.min(a, b), seq: Math.max(a, b) })),
   fc.record({ type: fc.constant("bye" as const) }),
+  ...verifyFrames(),
   data,
   fc.array(data, { minLength: 1, maxLength: 8 }).map((records) => ({ type: "batch" as const, records })),
 );
@@ -54,6 +55,25 @@ function decodesOrRejects(parts: Buffer[]): void {
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
   }
+}
+
+/** The verify frames (wire/verify-frames.ts), within their bounds. */
+function verifyFrames(): Array<fc.Arbitrary<Frame>> {
+  const u32 = fc.nat({ max: 0xffff_ffff });
+  const range = fc.tuple(text, seq, seq).map(([l, a, b]): [string, number, number] => [l, Math.min(a, b), Math.max(a, b)]);
+  return [
+    fc.record({ type: fc.constant("vlists" as const), after: fc.string({ maxLength: 20 }) }),
+    fc.record({ type: fc.constant("vnames" as const), lists: fc.array(text, { maxLength: 5 }), more: fc.boolean(), acked: seq, head: seq, since: seq }),
+    fc.record({ type: fc.constant("vsum" as const), q: fc.array(range, { minLength: 1, maxLength: 5 }) }),
+    fc.record({ type: fc.constant("vsums" as const), sums: fc.array(fc.tuple(seq, u32, u32), { maxLength: 5 }), split: fc.boolean() }),
+    range.map(([list, from, to]) => ({ type: "ventry" as const, list, from, to })),
+    fc.record({
+      type: fc.constant("ventries" as const), list: text, more: fc.boolean(),
+      entries: fc.array(fc.tuple(seq, fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }), u32, fc.option(text, { nil: null })), { maxLength: 5 }),
+    }),
+    fc.record({ type: fc.constant("vget" as const), seqs: fc.array(seq, { minLength: 1, maxLength: 64 }) }),
+    fc.record({ type: fc.constant("vgot" as const), missing: fc.array(seq, { maxLength: 64 }) }),
+  ];
 }
 
 describe("fuzz: wire codec", function () {
@@ -81,10 +101,10 @@ describe("fuzz: wire codec", function () {
   it("returns a frame or throws ProtocolError for msgpack maps with arbitrary fields", () => {
     const value = fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant(null), fc.uint8Array({ maxLength: 8 }), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }));
     const header = fc.record(
-      { v: fc.oneof(fc.constant(1), value), t: fc.oneof(fc.constantFrom("hello", "fetch", "credit", "ack", "hb", "data", "batch", "pass", "err", "bye", "welcome"), value) },
+      { v: fc.oneof(fc.constant(1), value), t: fc.oneof(fc.constantFrom("hello", "fetch", "credit", "ack", "hb", "data", "batch", "pass", "err", "bye", "welcome", "vlists", "vnames", "vsum", "vsums", "ventry", "ventries", "vget", "vgot"), value) },
       { requiredKeys: [] },
     );
-    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches", "start"), value);
+    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches", "start", "after", "more", "acked", "head", "q", "sums", "to", "entries", "seqs", "missing", "split", "since"), value);
     fc.assert(
       fc.property(header, extra, fc.option(fc.uint8Array({ maxLength: 20 })), (h, e, body) => {
         const parts = [packr.pack({ ...e, ...h })];

@@ -44,6 +44,16 @@ describe("relay outbox", () => {
       [7, record(7).receivedAt],
     ]);
     expect(serve.records.stats()).to.include({ count: 2, head: 7, first: 3 });
+    expect(serve.records.ledger.entries("dev@lists.example.org", 0, 100, 10).map((e) => e.seq), "the ledger has what the relay holds").to.deep.equal([3, 7]);
+  });
+
+  it("a relay that begins mid-history has that floor, and its ledger knows records from there on", () => {
+    const relay = openOutbox();
+    relay.relay.claim(ORIGIN);
+    relay.relay.begin(20);
+    relay.relay.append([record(21)]);
+    expect(relay.identityNow().relayFloor).to.equal(20);
+    expect(relay.records.ledger.since()).to.equal(21);
   });
 
   it("skips replays and a Message-ID the list holds already, and keeps the head at the last seq handled", () => {

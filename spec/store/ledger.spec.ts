@@ -1,0 +1,102 @@
+// The outbox's ledger: written with each record, kept after pruning, built
+// by the upgrade from schema 4, and its range sums match what a subscriber
+// computes from its archive keys.
+
+import { expect } from "chai";
+import Database from "better-sqlite3";
+import { join } from "node:path";
+import { archiveKey } from "../../lib/store/archived.js";
+import { digestOf, digestOfKey } from "../../lib/store/ledger.js";
+import { Outbox } from "../../lib/store/outbox.js";
+import { makeMessage } from "../helpers/messages.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const opened: Outbox[] = [];
+afterEach(async () => {
+  for (const o of opened.splice(0)) await o.close();
+});
+
+function open(path: string): Outbox {
+  const outbox = Outbox.open(path);
+  opened.push(outbox);
+  return outbox;
+}
+
+const rec = (list: string, i: number) => {
+  const m = makeMessage(list, i, 200);
+  return { list, messageId: m.messageId, body: m.body };
+};
+
+/** What a subscriber computes for the same records: count and the halves' sums mod 2^32. */
+function expected(messageIds: string[]): [number, number, number] {
+  let hi = 0;
+  let lo = 0;
+  for (const id of messageIds) {
+    const d = digestOfKey(archiveKey(id));
+    hi = (hi + d.hi) >>> 0;
+    lo = (lo + d.lo) >>> 0;
+  }
+  return [messageIds.length, hi, lo];
+}
+
+describe("outbox ledger", () => {
+  it("a digest is the first half of the subscriber's archive key", () => {
+    expect(digestOf("<a@b>")).to.deep.equal(digestOfKey(archiveKey("<a@b>")));
+  });
+
+  it("keeps a row per record, in the record's transaction, and keeps them after pruning", async () => {
+    const outbox = open(join(tempDir(), "outbox.db"));
+    const dev = [0, 1, 2, 3].map((i) => rec("dev", i));
+    const ops = [0, 1].map((i) => rec("ops", i));
+    outbox.records.appendMany([dev[0]!, ops[0]!, dev[1]!]);
+    outbox.records.append(dev[2]!);
+    outbox.records.append(dev[2]!); // a duplicate adds nothing
+    outbox.records.append(ops[1]!);
+    outbox.records.append(dev[3]!);
+    const ledger = outbox.records.ledger;
+    expect(ledger.names("", 10)).to.deep.equal(["dev", "ops"]);
+    expect(ledger.entries("dev", 1, 100, 100).map((e) => e.seq)).to.deep.equal([1, 3, 4, 6]);
+    expect(ledger.sums("dev", [[1, 6], [2, 3]])).to.deep.equal([expected(dev.map((d) => d.messageId)), expected([dev[1]!.messageId])]);
+    expect(ledger.sums("nonexistent", [[1, 6]])).to.deep.equal([[0, 0, 0]]);
+
+    outbox.peers.write([{ id: "p", name: "p", lists: null, acked: 6, at: Date.now() }], []);
+    expect(outbox.pruneAcknowledged(Date.now() + 1000)).to.equal(6);
+    expect(outbox.records.first()).to.equal(0);
+    expect(ledger.sums("dev", [[1, 6]])).to.deep.equal([expected(dev.map((d) => d.messageId))]);
+    expect(ledger.sums("ops", [[1, 6]])).to.deep.equal([expected(ops.map((d) => d.messageId))]);
+  });
+
+  it("the upgrade from schema 4 builds the ledger from the records the outbox holds", async () => {
+    const path = join(tempDir(), "outbox.db");
+    const outbox = Outbox.open(path);
+    const records = Array.from({ length: 25 }, (_, i) => rec(i % 2 === 0 ? "dev" : "ops", i));
+    outbox.records.appendMany(records);
+    await outbox.close();
+    const db = new Database(path);
+    db.exec("DROP TABLE ledger; DROP TABLE ledger_lists; PRAGMA user_version = 4");
+    db.close();
+    const upgraded = open(path);
+    const ids = (list: string) => records.filter((r) => r.list === list).map((r) => r.messageId);
+    expect(upgraded.records.ledger.sums("dev", [[1, 25]])).to.deep.equal([expected(ids("dev"))]);
+    expect(upgraded.records.ledger.sums("ops", [[1, 25]])).to.deep.equal([expected(ids("ops"))]);
+    expect(upgraded.records.ledger.since()).to.equal(1);
+    upgraded.records.append(rec("dev", 99));
+    expect(upgraded.records.ledger.entries("dev", 26, 26, 5)).to.have.length(1);
+  });
+
+  it("an outbox upgraded after pruning says from which seq its ledger knows records", async () => {
+    const path = join(tempDir(), "outbox.db");
+    const outbox = Outbox.open(path);
+    outbox.records.appendMany(Array.from({ length: 10 }, (_, i) => rec("dev", i)));
+    outbox.peers.write([{ id: "p", name: "p", lists: null, acked: 4, at: Date.now() }], []);
+    expect(outbox.pruneAcknowledged(Date.now() + 1000)).to.equal(4);
+    expect(outbox.records.ledger.since()).to.equal(1); // a new outbox's ledger knows every record
+    await outbox.close();
+    const db = new Database(path);
+    db.exec("DROP TABLE ledger; DROP TABLE ledger_lists; DELETE FROM meta WHERE key = 'ledger_since'; PRAGMA user_version = 4");
+    db.close();
+    const upgraded = open(path);
+    expect(upgraded.records.ledger.since()).to.equal(5);
+    expect(upgraded.records.ledger.sums("dev", [[1, 10]])[0]![0]).to.equal(6);
+  });
+});
