@@ -4,7 +4,6 @@
 // journal, and the dead letters (dead-letters.ts). One file; its commits
 // are fsync'd (sync()) before anything they cover is acknowledged.
 
-import { open, type FileHandle } from "node:fs/promises";
 import { StateError } from "../errors.js";
 import { EVENT_ID_PREFIX } from "../message/event.js";
 import type { SinkJournal } from "../sinks/sink.js";
@@ -14,16 +13,12 @@ export type { ArchivedRows } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
 import { DeadLetters, type DeadLetter, type DeadLetterInput } from "./dead-letters.js";
 import { ensureSchema, lazy, openDatabase, quickCheck, sqliteGuard, type Db, type Guard } from "./sqlite.js";
+import { parseProblems, withProblem, type SinkProblem } from "./sink-problem-list.js";
 import { migrate, STATE_KIND, STATE_SCHEMA_VERSION } from "./state-schema.js";
+import { WalSync } from "./wal-sync.js";
 
 export type { DeadLetter, DeadLetterInput, DeadLetterStatus } from "./dead-letters.js";
-
-/** A condition a sink reported a person must fix (SinkContext.problem), and since when (ms). */
-export interface SinkProblem {
-  sink: string;
-  problem: string;
-  since: number;
-}
+export type { SinkProblem } from "./sink-problem-list.js";
 
 export interface BatchCommit {
   position: number;
@@ -38,6 +33,7 @@ export class SubscriberState {
   private readonly archived: ArchivedSet;
   private readonly dead: DeadLetters;
   private checkpointer: Checkpointer | null = null;
+  private readonly wal: WalSync;
   /** meta values, read once: this process is the only writer of its state file while it runs. */
   private readonly cache = new Map<string, string | null>();
 
@@ -49,6 +45,7 @@ export class SubscriberState {
     this.guard = stateGuard(path);
     this.archived = new ArchivedSet(db);
     this.dead = new DeadLetters(db);
+    this.wal = new WalSync(path);
     this.peerId = this.meta("peer_id") ?? "";
     if (this.peerId === "") throw new StateError("STATE_CORRUPT", `${path} has no peer id: not an mq-archive state file`);
   }
@@ -199,24 +196,20 @@ export class SubscriberState {
 
   /** The problems the sinks reported and have not cleared (informational: not part of any commit). */
   get sinkProblems(): SinkProblem[] {
-    const raw = this.meta("sink_problems");
-    return raw === null ? [] : (JSON.parse(raw) as SinkProblem[]);
+    return parseProblems(this.meta("sink_problems"));
   }
 
   /** Set one sink's problem, or clear it (null). */
   setSinkProblem(sink: string, problem: string | null, now = Date.now()): void {
-    const next = this.sinkProblems.filter((p) => p.sink !== sink);
-    if (problem !== null) next.push({ sink, problem, since: now });
-    this.writeSinkProblems(next);
+    this.writeSinkProblems(withProblem(this.sinkProblems, sink, problem, now));
   }
 
   /** Forget every sink's problem (a subscriber starting: only its own sinks speak now). */
   clearSinkProblems(): void {
-    if (this.meta("sink_problems") !== null) this.writeSinkProblems([]);
+    if (this.meta("sink_problems") !== null) this.writeSinkProblems(null);
   }
 
-  private writeSinkProblems(problems: readonly SinkProblem[]): void {
-    const value = problems.length === 0 ? null : JSON.stringify(problems);
+  private writeSinkProblems(value: string | null): void {
     this.guard(() => this.write(() => this.setMeta("sink_problems", value))());
   }
 
@@ -272,36 +265,11 @@ export class SubscriberState {
   }
 
   /**
-   * Make every commit so far durable: fsync the WAL, on a libuv thread so
-   * the caller's event loop goes on. Concurrent calls share an fsync when
-   * they can (group commit); a call never resolves before the commits made
-   * before it are on disk.
+   * Make every commit so far durable (wal-sync.ts: a group fsync of the WAL
+   * off the event loop).
    */
   sync(): Promise<void> {
-    const wanted = ++this.syncWanted;
-    if (this.syncing === null) {
-      this.syncing = this.syncLoop().finally(() => (this.syncing = null));
-    }
-    const done = this.syncing;
-    return done.then(() => (this.syncDone >= wanted ? undefined : this.sync()));
-  }
-
-  private syncWanted = 0;
-  private syncDone = 0;
-  private syncing: Promise<void> | null = null;
-  private walHandle: FileHandle | null = null;
-
-  private async syncLoop(): Promise<void> {
-    while (this.syncDone < this.syncWanted) {
-      const target = this.syncWanted;
-      this.walHandle ??= await open(`${this.path}-wal`, "r");
-      try {
-        await this.walHandle.sync();
-      } catch (err) {
-        throw new StateError("STATE_UNUSABLE", `cannot fsync ${this.path}-wal: ${(err as Error).message}`, { cause: err });
-      }
-      this.syncDone = target;
-    }
+    return this.wal.sync();
   }
 
   /**
@@ -318,8 +286,7 @@ export class SubscriberState {
       this.db.pragma("synchronous = FULL");
       this.stmts.metaSet.run("closed_at", String(Date.now()));
     } finally {
-      gone = Promise.allSettled([this.walHandle?.close(), this.checkpointer?.close()]);
-      this.walHandle = null;
+      gone = Promise.allSettled([this.wal.close(), this.checkpointer?.close()]);
       this.checkpointer = null;
       this.db.close();
     }
