@@ -6,7 +6,9 @@
 // behind, relay back) without skipping or repeating a record.
 
 import { expect } from "chai";
-import { Daemon } from "../helpers/cli.js";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Daemon, runCli } from "../helpers/cli.js";
 import { Mesh } from "../helpers/mesh.js";
 import { compareArchive, makeMessage, readMaildirArchive, type TestMessage } from "../helpers/messages.js";
 import { waitFor } from "../helpers/wait.js";
@@ -128,6 +130,21 @@ describe("e2e: relay", function () {
       expect(compareArchive(expected, readMaildirArchive(origin.path("mirror"), list).map((f) => f.body)), list).to.deep.equal(clean);
     }
     expect(mirror.alive && relayServe.alive).to.equal(true);
+
+    // verify against the relay (its ledger knows seq 13 on) and against the origin: both agree.
+    await mirror.stop();
+    const sink = ["--sink", `maildir:${origin.path("mirror")}`];
+    for (const endpoint of [relay.endpoint, origin.endpoint]) {
+      const r = await runCli(["verify", "--insecure", "--connect", endpoint, "--state", origin.path("mirror.db"), ...sink]);
+      expect(r.status, `verify at ${endpoint}: ${r.stdout}${r.stderr}`).to.equal(0);
+    }
+    // A message file lost from the mirror: the relay's ledger finds it, and --repair fetches it from the relay.
+    const dev = readMaildirArchive(origin.path("mirror"), "public-dev");
+    const newDir = join(origin.path("mirror"), "public-dev", "new");
+    rmSync(join(newDir, readdirSync(newDir).sort().at(-1)!));
+    const found = await runCli(["verify", "--insecure", "--connect", relay.endpoint, "--state", origin.path("mirror.db"), ...sink, "--repair"]);
+    expect(found.status, found.stdout + found.stderr).to.equal(0);
+    expect(readMaildirArchive(origin.path("mirror"), "public-dev").length).to.equal(dev.length);
   });
 });
 
