@@ -18,7 +18,7 @@ import { freePortPair } from "../helpers/ports.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { FaultInjector, realDirOf, type Subscribers } from "./faults.js";
-import { Relay } from "./relay.js";
+import { TcpProxy } from "./proxy.js";
 import { verifyArchives, type Verdict } from "./verify.js";
 
 export interface ChaosOptions {
@@ -67,7 +67,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const faultRandom = seededRandom(o.seed + 2);
   const dir = o.dir ?? tempDir("mqa-chaos-");
   const db = join(dir, "outbox.db");
-  const [servePort, relayPort] = [await freePortPair(), await freePortPair()];
+  const [servePort, proxyPort] = [await freePortPair(), await freePortPair()];
   const messages: TestMessage[] = [];
   for (let i = 0; i < o.messages; i++) {
     const m = makeMessage(LISTS[Math.floor(random() * LISTS.length)]!, i, 400 + Math.floor(random() * 8000));
@@ -76,14 +76,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const poison = new Set(messages.filter((m) => m.messageId.startsWith("<poison.")).map((m) => m.messageId));
   const paths = preparePaths(dir);
 
-  const relays = [new Relay(relayPort, servePort), new Relay(relayPort + 1, servePort + 1)];
-  for (const r of relays) await r.open();
+  const proxies = [new TcpProxy(proxyPort, servePort), new TcpProxy(proxyPort + 1, servePort + 1)];
+  for (const r of proxies) await r.open();
   // CURVE on, and every peer in the peers file: registered from the start, so pruning waits for
   // each of them even before its first connection (with --insecure a peer registers at its first hello).
   const keys = writeKeys(dir, ["m", "b", "e"]);
   const serveArgs = [
     "serve", "--db", db, "--bind", `tcp://127.0.0.1:${servePort}`, "--key", keys.publisher, "--peers", keys.peers,
-    "--announce-pub", `tcp://127.0.0.1:${relayPort + 1}`, "--retain", "0s", "--heartbeat", "300ms", "--log-level", "info",
+    "--announce-pub", `tcp://127.0.0.1:${proxyPort + 1}`, "--retain", "0s", "--heartbeat", "300ms", "--log-level", "info",
   ];
   const startServe = async (): Promise<Daemon> => {
     const d = Daemon.start(serveArgs);
@@ -93,7 +93,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const execLists = o.messages > EXEC_ALL_LISTS_UP_TO ? [LISTS[0]!] : null;
   if (execLists) say(`the exec peer follows ${execLists.join(", ")} only (over ${EXEC_ALL_LISTS_UP_TO} messages)`);
   const subscriberArgs = (name: string, sink: string, extra: string[] = []): string[] => [
-    "subscribe", "--connect", `tcp://127.0.0.1:${relayPort}`, "--key", join(dir, `${name}.key`), "--server-key", keys.publisherPub,
+    "subscribe", "--connect", `tcp://127.0.0.1:${proxyPort}`, "--key", join(dir, `${name}.key`), "--server-key", keys.publisherPub,
     "--state", join(dir, `${name}.db`), "--sink", sink, "--log-level", "info", ...extra,
   ];
   const subscribers: Subscribers = {
@@ -103,7 +103,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
   const violations: string[] = [];
   const retentionViolations: string[] = [];
-  const faults = new FaultInjector({ random: faultRandom, relays, subscribers, startServe, execTempFlag: paths.execTemp, violations, say });
+  const faults = new FaultInjector({ random: faultRandom, proxies, subscribers, startServe, execTempFlag: paths.execTemp, violations, say });
   try {
     await faults.startAll();
     const stopSampler = watchRetention(db, retentionViolations);
@@ -127,7 +127,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       seconds: Math.round((Date.now() - started) / 1000),
     };
   } finally {
-    for (const r of relays) await r.close();
+    for (const r of proxies) await r.close();
     await killAllDaemons();
   }
 }

@@ -1,12 +1,12 @@
 // The faults of a chaos run, chosen from its seed: SIGKILL and restart of
 // serve and of each subscriber, SIGSTOP/SIGCONT of a subscriber, cut and
-// refused connections (through the relay), an exec sink failing for a
+// refused connections (through the TCP proxy), an exec sink failing for a
 // while (exit 75), a sink directory unusable for a while. Daemons that exit
 // on their own are violations, restarted so the run can go on.
 
 import { existsSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { Daemon } from "../helpers/cli.js";
-import type { Relay } from "./relay.js";
+import type { TcpProxy } from "./proxy.js";
 
 export interface SubscriberSlot {
   args: string[];
@@ -19,7 +19,7 @@ export type Subscribers = Record<"m" | "b" | "e", SubscriberSlot>;
 
 export interface FaultDeps {
   random: () => number;
-  relays: Relay[];
+  proxies: TcpProxy[];
   subscribers: Subscribers;
   startServe: () => Promise<Daemon>;
   execTempFlag: string;
@@ -120,14 +120,14 @@ export class FaultInjector {
         return kind;
       }
       case "cut":
-        for (const r of this.d.relays) r.cut();
+        for (const r of this.d.proxies) r.cut();
         return kind;
       case "refuse": {
         const ms = this.duration(1000, 3000);
         if (this.pending.has("refuse")) return this.apply("cut");
-        for (const r of this.d.relays) await r.refuse();
+        for (const r of this.d.proxies) await r.refuse();
         this.hold("refuse", ms, async () => {
-          for (const r of this.d.relays) if (r.refusing) await r.open();
+          for (const r of this.d.proxies) if (r.refusing) await r.open();
         });
         return kind;
       }
@@ -170,7 +170,7 @@ export class FaultInjector {
   /** End every fault still in effect. */
   async healAll(): Promise<void> {
     for (const key of [...this.pending.keys()]) this.settle(key);
-    for (const r of this.d.relays) if (r.refusing) await r.open();
+    for (const r of this.d.proxies) if (r.refusing) await r.open();
     await this.keepAlive();
   }
 
