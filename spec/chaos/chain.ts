@@ -152,11 +152,11 @@ export class Chain {
     return `mirror acked ${this.mirrorAckedAtRelay()} at the relay`;
   }
 
-  /** How often the mirror moved to another endpoint: away from the first, and back to it. */
+  /** How often the mirror moved from the relay to the origin (failovers), and back to the relay (returns). */
   moves(): { failovers: number; returns: number } {
     const moves = this.mirrors.flatMap((d) => d.logs.filter((l) => l.msg === "moving to another endpoint"));
-    const returns = moves.filter((l) => l.why === "back to the first endpoint").length;
-    return { failovers: moves.length - returns, returns };
+    const failovers = moves.filter((l) => l.connect === this.s.originEndpoint).length;
+    return { failovers, returns: moves.length - failovers };
   }
 
   tails(lines: number): string[] {
