@@ -4,7 +4,9 @@
 // waits until everything is quiet and checks that every archive holds every
 // message exactly once, byte-identical, in per-list order; that poisoned
 // messages sit in the dead-letter store; and that pruning never went past
-// what every peer acknowledged.
+// what every peer acknowledged. A chain (chain.ts) rides along: an archive
+// relay fed by the origin and a mirror failing over between relay and
+// origin; their archives are checked the same way.
 
 import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,9 +19,10 @@ import { makeMessage, type TestMessage } from "../helpers/messages.js";
 import { freePortPair } from "../helpers/ports.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
+import { Chain, MIRROR_PEER, RELAY_PEER } from "./chain.js";
 import { FaultInjector, realDirOf, type Subscribers } from "./faults.js";
-import { Relay } from "./relay.js";
-import { verifyArchives, type Verdict } from "./verify.js";
+import { TcpProxy } from "./proxy.js";
+import { verifyArchives, verifyChain, type Verdict } from "./verify.js";
 
 export interface ChaosOptions {
   messages: number;
@@ -35,6 +38,9 @@ export interface ChaosResult extends Verdict {
   faultsByKind: Record<string, number>;
   seed: number;
   seconds: number;
+  /** How often the mirror moved away from its first endpoint (the relay), and back to it. */
+  mirrorFailovers: number;
+  mirrorReturns: number;
 }
 
 export const LISTS = ["dev", "users", "announce", "security", "ops"];
@@ -67,7 +73,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const faultRandom = seededRandom(o.seed + 2);
   const dir = o.dir ?? tempDir("mqa-chaos-");
   const db = join(dir, "outbox.db");
-  const [servePort, relayPort] = [await freePortPair(), await freePortPair()];
+  const [servePort, proxyPort] = [await freePortPair(), await freePortPair()];
   const messages: TestMessage[] = [];
   for (let i = 0; i < o.messages; i++) {
     const m = makeMessage(LISTS[Math.floor(random() * LISTS.length)]!, i, 400 + Math.floor(random() * 8000));
@@ -76,14 +82,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const poison = new Set(messages.filter((m) => m.messageId.startsWith("<poison.")).map((m) => m.messageId));
   const paths = preparePaths(dir);
 
-  const relays = [new Relay(relayPort, servePort), new Relay(relayPort + 1, servePort + 1)];
-  for (const r of relays) await r.open();
+  const proxies = [new TcpProxy(proxyPort, servePort), new TcpProxy(proxyPort + 1, servePort + 1)];
+  for (const r of proxies) await r.open();
   // CURVE on, and every peer in the peers file: registered from the start, so pruning waits for
   // each of them even before its first connection (with --insecure a peer registers at its first hello).
-  const keys = writeKeys(dir, ["m", "b", "e"]);
+  const keys = writeKeys(dir, ["m", "b", "e", RELAY_PEER, MIRROR_PEER]);
   const serveArgs = [
     "serve", "--db", db, "--bind", `tcp://127.0.0.1:${servePort}`, "--key", keys.publisher, "--peers", keys.peers,
-    "--announce-pub", `tcp://127.0.0.1:${relayPort + 1}`, "--retain", "0s", "--heartbeat", "300ms", "--log-level", "info",
+    "--announce-pub", `tcp://127.0.0.1:${proxyPort + 1}`, "--retain", "0s", "--heartbeat", "300ms", "--log-level", "info",
   ];
   const startServe = async (): Promise<Daemon> => {
     const d = Daemon.start(serveArgs);
@@ -93,7 +99,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const execLists = o.messages > EXEC_ALL_LISTS_UP_TO ? [LISTS[0]!] : null;
   if (execLists) say(`the exec peer follows ${execLists.join(", ")} only (over ${EXEC_ALL_LISTS_UP_TO} messages)`);
   const subscriberArgs = (name: string, sink: string, extra: string[] = []): string[] => [
-    "subscribe", "--connect", `tcp://127.0.0.1:${relayPort}`, "--key", join(dir, `${name}.key`), "--server-key", keys.publisherPub,
+    "subscribe", "--connect", `tcp://127.0.0.1:${proxyPort}`, "--key", join(dir, `${name}.key`), "--server-key", keys.publisherPub,
     "--state", join(dir, `${name}.db`), "--sink", sink, "--log-level", "info", ...extra,
   ];
   const subscribers: Subscribers = {
@@ -101,9 +107,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     b: { args: subscriberArgs("b", `mbox:${paths.mbox}`), daemon: null, dir: paths.mbox },
     e: { args: subscriberArgs("e", `exec:${paths.script}`, ["--exec-retries", "2", "--retry-max", "2s", ...(execLists ? ["--lists", execLists.join(",")] : [])]), daemon: null, dir: null },
   };
+  const chain = new Chain({
+    dir, originEndpoint: `tcp://127.0.0.1:${proxyPort}`, originPub: keys.publisherPub, mirrorPublicKey: keys.publicKeys[MIRROR_PEER]!,
+  });
   const violations: string[] = [];
   const retentionViolations: string[] = [];
-  const faults = new FaultInjector({ random: faultRandom, relays, subscribers, startServe, execTempFlag: paths.execTemp, violations, say });
+  const faults = new FaultInjector({ random: faultRandom, proxies, subscribers, startServe, chain, execTempFlag: paths.execTemp, violations, say });
   try {
     await faults.startAll();
     const stopSampler = watchRetention(db, retentionViolations);
@@ -112,13 +121,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await Promise.all([publishing, faulting]);
     await faults.healAll();
     say(`publishing done and faults healed after ${Math.round((Date.now() - started) / 1000)} s; waiting for every peer to acknowledge everything (${progress(db)})`);
-    await waitAllAcked(db, ["m", "b", "e"], 60_000 + o.messages * 20, faults);
+    await waitAllAcked(db, ["m", "b", "e"], chain, 60_000 + o.messages * 20, faults);
     say(`every peer caught up after ${Math.round((Date.now() - started) / 1000)} s`);
     if (stopSampler() === 0) retentionViolations.push("the retention sampler never read the outbox: pruning went unchecked");
     await faults.stopAll();
     const verdict = await verifyArchives({ messages, poison, paths, stateOfExec: join(dir, "e.db"), execLists });
+    const moves = chain.moves();
+    await verifyChain(messages, paths.maildir, chain.paths, verdict);
+    if ((faults.byKind["kill-relay-serve"] ?? 0) > 0 && moves.failovers === 0) {
+      verdict.violations.push("the relay's serve was down for a while, yet the mirror never moved to the origin");
+    }
     return {
       ...verdict,
+      mirrorFailovers: moves.failovers,
+      mirrorReturns: moves.returns,
       violations: [...violations, ...retentionViolations, ...verdict.violations],
       messages: messages.length,
       faults: faults.count,
@@ -127,7 +143,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       seconds: Math.round((Date.now() - started) / 1000),
     };
   } finally {
-    for (const r of relays) await r.close();
+    for (const r of proxies) await r.close();
     await killAllDaemons();
   }
 }
@@ -140,15 +156,17 @@ export interface ChaosPaths {
   script: string;
 }
 
-function writeKeys(dir: string, names: string[]): { publisher: string; publisherPub: string; peers: string } {
+function writeKeys(dir: string, names: string[]): { publisher: string; publisherPub: string; peers: string; publicKeys: Record<string, string> } {
   const publisher = writeKeyFiles(join(dir, "publisher"), generateKeyPair());
+  const publicKeys: Record<string, string> = {};
   const lines = names.map((name) => {
     const pair = generateKeyPair();
     writeKeyFiles(join(dir, name), pair);
+    publicKeys[name] = pair.publicKey;
     return `${pair.publicKey} name=${name}`;
   });
   writeFileSync(join(dir, "peers"), `${lines.join("\n")}\n`);
-  return { publisher: publisher.keyFile, publisherPub: publisher.pubFile, peers: join(dir, "peers") };
+  return { publisher: publisher.keyFile, publisherPub: publisher.pubFile, peers: join(dir, "peers"), publicKeys };
 }
 
 /** A message the exec archiver refuses for good: its Message-ID says so. */
@@ -268,14 +286,14 @@ function progress(db: string): string {
   }
 }
 
-async function waitAllAcked(db: string, names: string[], timeoutMs: number, faults: FaultInjector): Promise<void> {
+async function waitAllAcked(db: string, names: string[], chain: Chain, timeoutMs: number, faults: FaultInjector): Promise<void> {
   const allAcked = async (): Promise<boolean> => {
     await faults.keepAlive();
     const outbox = Outbox.open(db, { create: false, readonly: true });
     try {
       const head = outbox.records.head();
       const acked = new Map(outbox.peers.all().map((p) => [p.name, p.acked]));
-      return names.every((n) => (acked.get(n) ?? -1) >= head);
+      return names.every((n) => (acked.get(n) ?? -1) >= head) && chain.caughtUp(head, acked);
     } finally {
       outbox.close();
     }
@@ -283,7 +301,7 @@ async function waitAllAcked(db: string, names: string[], timeoutMs: number, faul
   try {
     await waitFor(allAcked, { timeoutMs, intervalMs: 200, what: "every peer to acknowledge everything" });
   } catch (err) {
-    throw new Error(`peers did not catch up (${(err as Error).message}): ${progress(db)}\n${faults.tails()}`);
+    throw new Error(`peers did not catch up (${(err as Error).message}): ${progress(db)}, ${chain.progress()}\n${faults.tails()}`);
   }
 }
 

@@ -1,12 +1,14 @@
 // The faults of a chaos run, chosen from its seed: SIGKILL and restart of
 // serve and of each subscriber, SIGSTOP/SIGCONT of a subscriber, cut and
-// refused connections (through the relay), an exec sink failing for a
-// while (exit 75), a sink directory unusable for a while. Daemons that exit
-// on their own are violations, restarted so the run can go on.
+// refused connections (through the TCP proxy), an exec sink failing for a
+// while (exit 75), a sink directory unusable for a while; on the chain, the
+// relay's serve down for a while, its subscribe killed or stopped. Daemons
+// that exit on their own are violations, restarted so the run can go on.
 
 import { existsSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { Daemon } from "../helpers/cli.js";
-import type { Relay } from "./relay.js";
+import type { Chain } from "./chain.js";
+import type { TcpProxy } from "./proxy.js";
 
 export interface SubscriberSlot {
   args: string[];
@@ -19,25 +21,29 @@ export type Subscribers = Record<"m" | "b" | "e", SubscriberSlot>;
 
 export interface FaultDeps {
   random: () => number;
-  relays: Relay[];
+  proxies: TcpProxy[];
   subscribers: Subscribers;
   startServe: () => Promise<Daemon>;
+  chain: Chain;
   execTempFlag: string;
   violations: string[];
   say: (line: string) => void;
 }
 
-type Kind = "kill-serve" | "kill-subscriber" | "stop-subscriber" | "cut" | "refuse" | "exec-temporary" | "sink-unwritable";
+type Kind =
+  | "kill-serve" | "kill-subscriber" | "stop-subscriber" | "cut" | "refuse" | "exec-temporary" | "sink-unwritable"
+  | "kill-relay-serve" | "kill-relay-subscriber" | "stop-relay-subscriber";
 
 const WEIGHTS: Array<[Kind, number]> = [
   ["kill-serve", 2], ["kill-subscriber", 3], ["stop-subscriber", 2], ["cut", 2], ["refuse", 1], ["exec-temporary", 1], ["sink-unwritable", 1],
+  ["kill-relay-serve", 1], ["kill-relay-subscriber", 1], ["stop-relay-subscriber", 1],
 ];
 
 /** Every kind of fault, in the order a run starts with (one of each, then drawn by weight). */
 export const FAULT_KINDS: readonly Kind[] = WEIGHTS.map(([kind]) => kind);
 
 /** What a daemon said before it exited: its errors and whatever was not a log line. */
-function lastWords(d: Daemon): string {
+export function lastWords(d: Daemon): string {
   const important = d.stderrText.filter((line) => !line.startsWith("{") || /"level":(50|60)/.test(line));
   // Each line cut short, never the last ones: the reason a daemon died comes last.
   const last = important.slice(-6).map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line));
@@ -56,6 +62,7 @@ export class FaultInjector {
   async startAll(): Promise<void> {
     this.serve = await this.d.startServe();
     for (const slot of Object.values(this.d.subscribers)) slot.daemon = Daemon.start(slot.args);
+    await this.d.chain.start();
   }
 
   /** Inject `total` faults at random moments within `seconds`: one of each kind first, then drawn by weight. */
@@ -106,7 +113,7 @@ export class FaultInjector {
       case "kill-subscriber": {
         const [name, slot] = this.slot();
         await slot.daemon?.kill9();
-        this.settle(`stop:${name}`);
+        void this.settle(`stop:${name}`);
         slot.daemon = Daemon.start(slot.args);
         return kind;
       }
@@ -120,14 +127,14 @@ export class FaultInjector {
         return kind;
       }
       case "cut":
-        for (const r of this.d.relays) r.cut();
+        for (const r of this.d.proxies) r.cut();
         return kind;
       case "refuse": {
         const ms = this.duration(1000, 3000);
         if (this.pending.has("refuse")) return this.apply("cut");
-        for (const r of this.d.relays) await r.refuse();
+        for (const r of this.d.proxies) await r.refuse();
         this.hold("refuse", ms, async () => {
-          for (const r of this.d.relays) if (r.refusing) await r.open();
+          for (const r of this.d.proxies) if (r.refusing) await r.open();
         });
         return kind;
       }
@@ -149,28 +156,60 @@ export class FaultInjector {
         this.hold(`dir:${dir}`, ms, () => swapLink(dir, realDirOf(dir)));
         return kind;
       }
+      default:
+        return this.applyToChain(kind);
+    }
+  }
+
+  /** The chain's faults: its relay's serve down for long enough that the mirror fails over; its subscribe killed or stopped. */
+  private async applyToChain(kind: Kind): Promise<Kind> {
+    const chain = this.d.chain;
+    switch (kind) {
+      case "kill-relay-serve": {
+        const ms = this.duration(1500, 3500);
+        if (this.pending.has("relay-serve")) return this.apply("cut");
+        this.hold("relay-serve", ms, await chain.killServe());
+        return kind;
+      }
+      case "kill-relay-subscriber":
+        void this.settle("stop:relay");
+        await chain.killRelaySubscriber();
+        return kind;
+      case "stop-relay-subscriber": {
+        const ms = this.duration(2000, 4000);
+        const resume = this.pending.has("stop:relay") ? null : chain.stopRelaySubscriber();
+        if (resume === null) return this.apply("cut");
+        this.hold("stop:relay", ms, resume);
+        return kind;
+      }
+      default:
+        throw new Error(`not a fault of the chain: ${kind}`);
     }
   }
 
   private hold(key: string, ms: number, undo: () => Promise<void> | void): void {
-    const timer = setTimeout(() => this.settle(key), ms);
+    const timer = setTimeout(() => void this.settle(key), ms);
     this.pending.set(key, { timer, undo });
   }
 
-  private settle(key: string): void {
+  /** End a fault now; the returned promise settles when it has ended (callers that need not wait ignore it). */
+  private settle(key: string): Promise<void> {
     const entry = this.pending.get(key);
-    if (entry === undefined) return;
+    if (entry === undefined) return Promise.resolve();
     this.pending.delete(key);
     clearTimeout(entry.timer);
-    Promise.resolve()
+    return Promise.resolve()
       .then(entry.undo)
-      .catch((err: Error) => this.d.violations.push(`could not end the ${key} fault: ${err.message}`));
+      .catch((err: Error) => {
+        this.d.violations.push(`could not end the ${key} fault: ${err.message}`);
+      });
   }
 
   /** End every fault still in effect. */
   async healAll(): Promise<void> {
-    for (const key of [...this.pending.keys()]) this.settle(key);
-    for (const r of this.d.relays) if (r.refusing) await r.open();
+    // Awaited: an undo still running (a serve starting) must not meet stopAll().
+    await Promise.all([...this.pending.keys()].map((key) => this.settle(key)));
+    for (const r of this.d.proxies) if (r.refusing) await r.open();
     await this.keepAlive();
   }
 
@@ -186,17 +225,20 @@ export class FaultInjector {
         slot.daemon = Daemon.start(slot.args);
       }
     }
+    await this.d.chain.keepAlive(this.d.violations, lastWords);
   }
 
   /** The last log lines of every daemon, for a report when something does not settle. */
   tails(lines = 8): string {
     const out = [`--- serve ---`, ...(this.serve?.stderrText.slice(-lines) ?? [])];
     for (const [name, slot] of Object.entries(this.d.subscribers)) out.push(`--- ${name} ---`, ...(slot.daemon?.stderrText.slice(-lines) ?? []));
+    out.push(...this.d.chain.tails(lines));
     return out.join("\n");
   }
 
   /** SIGTERM everything; a daemon that does not stop cleanly is a violation. */
   async stopAll(): Promise<void> {
+    await this.d.chain.stopAll(this.d.violations);
     for (const [name, slot] of Object.entries(this.d.subscribers)) {
       const exit = await slot.daemon?.stop();
       if (exit && exit.code !== 0) this.d.violations.push(`subscriber ${name} stopped with ${exit.code ?? exit.signal}`);

@@ -28,6 +28,6 @@ const result = await runChaos({
 for (const v of result.violations) process.stderr.write(`VIOLATION: ${v}\n`);
 process.stderr.write(`faults by kind: ${JSON.stringify(result.faultsByKind)}; ${result.seconds} s\n`);
 process.stdout.write(
-  `chaos: ${result.messages} messages, ${result.faults} faults, ${result.lost} lost, ${result.duplicated} duplicated, ${result.deadLettered} dead-lettered (seed ${result.seed})\n`,
+  `chaos: ${result.messages} messages, ${result.faults} faults, ${result.lost} lost, ${result.duplicated} duplicated, ${result.deadLettered} dead-lettered, mirror failovers ${result.mirrorFailovers}, returns ${result.mirrorReturns} (seed ${result.seed})\n`,
 );
 process.exit(result.violations.length === 0 ? 0 : 1);

@@ -1,11 +1,13 @@
 // The checks at the end of a chaos run: every archive holds every message it
 // should exactly once, byte-identical, in per-list order; what the exec sink
 // refused for good is in its dead-letter store; nothing else is missing.
+// The chain's archives (the relay's maildir, the mirror's mbox) likewise.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SubscriberState } from "../../lib/store/state.js";
 import { compareArchive, readMaildirArchive, readMboxArchive, sha256, type TestMessage } from "../helpers/messages.js";
+import type { ChainPaths } from "./chain.js";
 import type { ChaosPaths } from "./chaos.js";
 
 export interface Verdict {
@@ -44,6 +46,26 @@ export async function verifyArchives(input: VerifyInput): Promise<Verdict> {
   checkExecOrder(input.paths.execOut, verdict);
   checkDeadLetters(input, verdict);
   return verdict;
+}
+
+/**
+ * The chain: the relay's maildir and the mirror's mbox hold every message
+ * (poison too: only exec refuses it) exactly once, byte-identical; the
+ * relay's under the origin's seqs, the mirror's in the origin's per-list order.
+ */
+export async function verifyChain(messages: readonly TestMessage[], originMaildir: string, chain: ChainPaths, verdict: Verdict): Promise<void> {
+  const lists = [...new Set(messages.map((m) => m.list))];
+  for (const list of lists) {
+    const seqOf = new Map(readMaildirArchive(originMaildir, list).map((f) => [sha256(f.body), f.seq]));
+    const expected = messages
+      .filter((m) => m.list === list)
+      .sort((a, b) => (seqOf.get(sha256(a.body)) ?? 0) - (seqOf.get(sha256(b.body)) ?? 0));
+    const relay = readMaildirArchive(chain.relayMaildir, list);
+    tally(verdict, `relay maildir ${list}`, compareArchive(expected, relay.map((f) => f.body)), true);
+    const wrongSeq = relay.filter((f) => seqOf.has(sha256(f.body)) && seqOf.get(sha256(f.body)) !== f.seq).length;
+    if (wrongSeq > 0) verdict.violations.push(`relay maildir ${list}: ${wrongSeq} messages under another seq than the origin's`);
+    tally(verdict, `mirror mbox ${list}`, compareArchive(expected, await readMboxArchive(chain.mirrorMbox, list)), true);
+  }
 }
 
 function tally(v: Verdict, what: string, c: ReturnType<typeof compareArchive>, ordered: boolean): void {

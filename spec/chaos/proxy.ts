@@ -1,9 +1,9 @@
-// A TCP relay between the subscribers and the publisher that the chaos run
+// A TCP proxy between the subscribers and the publisher that the chaos run
 // controls: it can cut every connection, or refuse new ones for a while.
 
 import { connect, createServer, type Server, type Socket } from "node:net";
 
-export class Relay {
+export class TcpProxy {
   private server: Server | null = null;
   private opening: Promise<void> | null = null;
   private readonly sockets = new Set<Socket>();
