@@ -19,19 +19,28 @@ function messages(from: number, n: number): TestMessage[] {
   return Array.from({ length: n }, (_, i) => makeMessage((from + i) % 3 === 0 ? "ops" : "dev", from + i, 600));
 }
 
+const maildirOf = (mesh: Mesh) => `maildir:${mesh.path("md")}`;
+const mboxOf = (mesh: Mesh) => `mbox:${mesh.path("mb")}`;
+
+/** A serve (with `serveArgs`) and a subscriber "a" that archived `all` into `sinks`, then stopped. */
+async function archivedPeer(sinks: Array<(mesh: Mesh) => string>, all: readonly TestMessage[], serveArgs = ["--retain", "1h"]) {
+  const mesh = await Mesh.create();
+  const serve = await mesh.serve(serveArgs);
+  const sub = mesh.subscribe("a.db", sinks.map((s) => s(mesh)), ["--name", "a"]);
+  mesh.publish(all);
+  await mesh.waitAcked(["a"], all.length);
+  await sub.stop();
+  return { mesh, serve };
+}
+
 describe("e2e: verify", function () {
   this.timeout(60_000);
 
   it("finds a maildir file deleted and an mbox truncated by hand; --repair restores them; verify then exits 0", async () => {
-    const mesh = await Mesh.create();
-    await mesh.serve(["--retain", "1h"]);
-    const maildir = `maildir:${mesh.path("md")}`;
-    const mbox = `mbox:${mesh.path("mb")}`;
-    const sub = mesh.subscribe("a.db", [maildir, mbox], ["--name", "a"]);
     const all = messages(0, 30);
-    mesh.publish(all);
-    await mesh.waitAcked(["a"], 30);
-    await sub.stop();
+    const { mesh } = await archivedPeer([maildirOf, mboxOf], all);
+    const maildir = maildirOf(mesh);
+    const mbox = mboxOf(mesh);
 
     const clean = await runCli(verifyArgs(mesh, "a.db", ["--sink", maildir, "--sink", mbox]));
     expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
@@ -65,17 +74,12 @@ describe("e2e: verify", function () {
   });
 
   it("finds a state restored from an older copy; --repair records what the sink still holds and fetches what it lost", async () => {
-    const mesh = await Mesh.create();
-    await mesh.serve(["--retain", "1h"]);
-    const maildir = `maildir:${mesh.path("md")}`;
-    let sub = mesh.subscribe("a.db", [maildir], ["--name", "a"]);
     const first = messages(0, 10);
-    mesh.publish(first);
-    await mesh.waitAcked(["a"], 10);
-    await sub.stop();
+    const { mesh } = await archivedPeer([maildirOf], first);
+    const maildir = maildirOf(mesh);
     for (const f of ["a.db", "a.db-wal", "a.db-shm"]) if (existsSync(mesh.path(f))) copyFileSync(mesh.path(f), mesh.path(`old-${f}`));
 
-    sub = mesh.subscribe("a.db", [maildir], ["--name", "a"]);
+    const sub = mesh.subscribe("a.db", [maildir], ["--name", "a"]);
     mesh.publish(messages(10, 10));
     await mesh.waitAcked(["a"], 20);
     await sub.stop();
@@ -107,14 +111,9 @@ describe("e2e: verify", function () {
   });
 
   it("records the state forgot in a crash (its last archived group) are found; --repair records them without storing twice", async () => {
-    const mesh = await Mesh.create();
-    await mesh.serve(["--retain", "1h"]);
-    const mbox = `mbox:${mesh.path("mb")}`;
-    const sub = mesh.subscribe("a.db", [mbox], ["--name", "a"]);
     const all = messages(0, 12);
-    mesh.publish(all);
-    await mesh.waitAcked(["a"], 12);
-    await sub.stop();
+    const { mesh } = await archivedPeer([mboxOf], all);
+    const mbox = mboxOf(mesh);
     // What a kill -9 within the 250 ms group window leaves: stored, the position moved, the entries not written.
     const db = new Database(mesh.path("a.db"));
     db.prepare("DELETE FROM archived WHERE seq > 9").run();
@@ -137,13 +136,8 @@ describe("e2e: verify", function () {
   });
 
   it("names records pruned everywhere as unrecoverable from this outbox", async () => {
-    const mesh = await Mesh.create();
-    const serve = await mesh.serve(["--retain", "0s"]);
-    const maildir = `maildir:${mesh.path("md")}`;
-    const sub = mesh.subscribe("a.db", [maildir], ["--name", "a"]);
-    mesh.publish(messages(0, 6));
-    await mesh.waitAcked(["a"], 6);
-    await sub.stop();
+    const { mesh, serve } = await archivedPeer([maildirOf], messages(0, 6), ["--retain", "0s"]);
+    const maildir = maildirOf(mesh);
     await serve.waitForLog((l) => /pruned/.test(String(l.msg)));
     const name = readdirSync(join(mesh.path("md"), "dev", "new")).sort()[0]!;
     unlinkSync(join(mesh.path("md"), "dev", "new", name));
