@@ -36,7 +36,8 @@ const sha256: (data: string) => Buffer =
     : (data) => crypto.createHash("sha256").update(data).digest();
 
 const FLUSH_ENTRIES = 8192;
-const FLUSH_MS = 250;
+/** Pending entries are written once this old: at the next commit, or by the state's timer when none comes (state.ts). */
+export const FLUSH_MS = 250;
 const BITS_PER_ENTRY = 16;
 
 class Bloom {

@@ -106,6 +106,20 @@ describe("SubscriberState", () => {
     expect(again.findArchived("dev", "<m@x>")).to.equal(1);
   });
 
+  it("writes the archived entries of a last commit within a second, with no later commit or close (a crash then keeps them)", async () => {
+    const state = open(path);
+    state.commit({ position: 3, archived: [{ list: "dev", messageId: "<idle@x>", seq: 3 }], deadLetters: [] });
+    const other = new Database(path, { readonly: true });
+    try {
+      const rows = () => other.prepare("SELECT count(*) FROM archived").pluck().get() as number;
+      expect(rows(), "pending right after the commit").to.equal(0);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(rows(), "written by the flush timer").to.equal(1);
+    } finally {
+      other.close();
+    }
+  });
+
   it("finds archived Message-IDs among thousands, written or not, per list", () => {
     const state = open(path);
     const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ list: i % 2 ? "dev" : "ops", messageId: `<${from + i}@x>`, seq: from + i }));
