@@ -2,7 +2,8 @@
 // maildir:DIR by its file names (they carry the outbox and seq, see
 // sinks/maildir.ts), mbox:DIR by the Message-ID of each message in
 // DIR/<list>.mbox (a last message without its closing blank line was cut
-// short, and does not count). Other sinks cannot be read back here.
+// short, and does not count); public-inbox[:PI_CONFIG] through public-inbox
+// itself (readback-public-inbox.ts). Other sinks cannot be read back here.
 
 import { open, readdir, readFile, truncate } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { readMbox } from "../ingest/mbox-reader.js";
 import { acceptMessage } from "../message/rfc5322.js";
 import { mboxFileName } from "../sinks/mbox.js";
 import { archiveKey } from "../store/archived.js";
+import { PublicInboxReadback } from "./readback-public-inbox.js";
 
 const MAILDIR_NAME = /^\d+\.([0-9a-f]{8})_(\d+)\.mq-archive(?::2,.*)?$/;
 
@@ -26,15 +28,19 @@ export interface Readback {
   unrecorded(list: string, entries: readonly Held[]): Promise<number>;
   /** Before --repair stores anything: cut off what was cut short (an mbox's torn last message), so appends start clean. */
   beforeRepair?(): Promise<void>;
+  /** Of retained records `holds` did not find, the seqs the sink holds after all, found by content. */
+  confirm?(records: ReadonlyArray<{ list: string; seq: number; body: Buffer }>): Promise<Set<number>>;
+  close?(): Promise<void>;
 }
 
 /** A reader for the sink spec, or null when this kind of sink cannot be read back. */
 export function readbackFor(spec: string, outbox: string): Readback | null {
   const colon = spec.indexOf(":");
-  const kind = spec.slice(0, colon);
-  const dir = spec.slice(colon + 1);
-  if (kind === "maildir") return new MaildirReadback(spec, dir, outbox);
-  if (kind === "mbox") return new MboxReadback(spec, dir);
+  const kind = colon < 0 ? spec : spec.slice(0, colon);
+  const rest = colon < 0 ? "" : spec.slice(colon + 1);
+  if (kind === "maildir") return new MaildirReadback(spec, rest, outbox);
+  if (kind === "mbox") return new MboxReadback(spec, rest);
+  if (kind === "public-inbox") return new PublicInboxReadback(spec, rest);
   return null;
 }
 

@@ -111,11 +111,14 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
     const readers = readbacks.flatMap((r) => (r.reader === null ? [] : [r.reader]));
     // A dead letter counts as archived (the list went on) but no sink holds it: not lost.
     const dead = new Set(readers.length > 0 ? state.deadLetters().map((d) => `${d.list}\n${d.seq}`) : []);
-    for (const list of readers.length > 0 ? lists : []) {
-      const entries = view.entries(list, remote.since, through).filter((e) => !dead.has(`${list}\n${e.seq}`));
-      await readBackList(list, entries, readers, report);
+    try {
+      for (const list of readers.length > 0 ? lists : []) {
+        const entries = view.entries(list, remote.since, through).filter((e) => !dead.has(`${list}\n${e.seq}`));
+        await readBackList(list, entries, readers, report, client);
+      }
+    } finally {
+      for (const reader of readers) await reader.close?.();
     }
-    if (readers.length > 0) await dropEvents(report, client);
     if (o.repair) await repair(report, readers, client, state, o);
     report.ms = performance.now() - started;
     report.waitedMs = client.waitedMs;
@@ -126,24 +129,41 @@ export async function verify(o: VerifyOptions): Promise<VerifyReport> {
   }
 }
 
-async function readBackList(list: string, entries: Array<{ seq: number; key: Buffer }>, readers: Readback[], report: VerifyReport): Promise<void> {
+async function readBackList(
+  list: string,
+  entries: Array<{ seq: number; key: Buffer }>,
+  readers: Readback[],
+  report: VerifyReport,
+  client: VerifyClient,
+): Promise<void> {
   for (const reader of readers) {
-    for (const e of entries) if (!(await reader.holds(list, e))) report.lost.push({ list, seq: e.seq, sink: reader.sink });
+    const notFound: number[] = [];
+    for (const e of entries) if (!(await reader.holds(list, e))) notFound.push(e.seq);
+    for (const seq of await stillLost(list, notFound, reader, client)) report.lost.push({ list, seq, sink: reader.sink });
     const count = await reader.unrecorded(list, entries);
     if (count > 0) report.unrecorded.push({ sink: reader.sink, list, count });
   }
 }
 
-/** List events pass by maildir and mbox sinks: an event the sink does not hold is not lost. */
-async function dropEvents(report: VerifyReport, client: VerifyClient): Promise<void> {
-  if (report.lost.length === 0) return;
-  const kinds = new Map<number, string>();
-  const seqs = [...new Set(report.lost.map((l) => l.seq))];
+/**
+ * Of the seqs a sink was not found holding, those it has lost: list events
+ * pass by maildir, mbox and public-inbox (not lost), and a sink that can
+ * look a retained record up by content (public-inbox) may hold it after all.
+ */
+async function stillLost(list: string, seqs: number[], reader: Readback, client: VerifyClient): Promise<number[]> {
+  if (seqs.length === 0) return [];
+  const records = new Map<number, DataFrame>();
   for (let i = 0; i < seqs.length; i += 64) {
-    const { records } = await client.get(seqs.slice(i, i + 64));
-    for (const r of records) kinds.set(r.seq, r.kind);
+    for (const r of (await client.get(seqs.slice(i, i + 64))).records) records.set(r.seq, r);
   }
-  report.lost = report.lost.filter((l) => kinds.get(l.seq) !== "event");
+  const messages = seqs.filter((s) => records.get(s)?.kind !== "event");
+  if (reader.confirm === undefined) return messages;
+  const retained = messages.flatMap((seq) => {
+    const r = records.get(seq);
+    return r === undefined ? [] : [{ list, seq, body: Buffer.from(r.body) }];
+  });
+  const held = await reader.confirm(retained);
+  return messages.filter((s) => !held.has(s));
 }
 
 async function repair(report: VerifyReport, readers: Readback[], client: VerifyClient, state: SubscriberState, o: VerifyOptions): Promise<void> {

@@ -63,7 +63,7 @@ if (missing) console.warn(`\n  !!! SKIPPING the public-inbox end-to-end test: ${
     const ghost = text(GHOST, "Subject: to nobody yet\nMessage-ID: <ghost@example.org>\n", "no inbox has this address\n");
     mesh.publish(early);
     await mesh.publishCli([noId]);
-    mesh.publish([plain, html, ghost, ...late]);
+    const lateSeqs = mesh.publish([plain, html, ghost, ...late]).slice(3);
     const head = mesh.head();
     expect(head).to.equal(36);
 
@@ -107,5 +107,22 @@ if (missing) console.warn(`\n  !!! SKIPPING the public-inbox end-to-end test: ${
     expect(batches.reduce((n, l) => n + Number(l.ran), 0), "-mda runs: the refused message only, all else found in the inbox").to.equal(1);
     expect((await deadLetters(mesh, "replay.db")).map((d) => d.messageId)).to.deep.equal(["<html@example.org>"]);
     expect(existsSync(emergency) ? readdirSync(emergency) : [], "emergency Maildir").to.deep.equal([]);
+
+    // Issue 17: verify reads the inboxes back (the message without Message-ID is found by content),
+    // finds a message removed by hand, and --repair stores it again, once.
+    await sub.stop();
+    const verify = (extra: string[] = []) =>
+      runCli(["verify", "--insecure", "--connect", mesh.endpoint, "--state", mesh.path("sub.db"), "--sink", sink, ...extra]);
+    const clean = await verify();
+    expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
+    site.remove(late[3]!.body);
+    const found = await verify(["--json"]);
+    expect(found.status, found.stdout + found.stderr).to.equal(1);
+    expect((JSON.parse(found.stdout) as { lost: unknown[] }).lost).to.deep.equal([{ list: DEV, seq: lateSeqs[3], sink }]);
+    const repaired = await verify(["--repair"]);
+    expect(repaired.status, repaired.stdout + repaired.stderr).to.equal(0);
+    expect(site.stored("dev", [late[3]!.body]), "stored again, once").to.deep.equal(once(1));
+    const again = await verify();
+    expect(again.status, again.stdout + again.stderr).to.equal(0);
   });
 });

@@ -50,6 +50,11 @@ export class PiSite {
     execFileSync("git", ["config", "-f", this.config, key, value], { stdio: "pipe" });
   }
 
+  /** Remove a message from every inbox, as an operator would by hand (public-inbox-learn rm, matched by content). */
+  remove(body: Buffer): void {
+    execFileSync("public-inbox-learn", ["rm"], { env: this.env, input: body, stdio: ["pipe", "pipe", "pipe"] });
+  }
+
   /** Every message of inbox `name` as stored, in article order. */
   messages(name: string): Buffer[] {
     const out = this.perl(READ_ALL, [name], Buffer.alloc(0));
