@@ -10,11 +10,11 @@ import { fileURLToPath } from "node:url";
 
 const SCRIPT = fileURLToPath(new URL("./watchdog-process.mjs", import.meta.url));
 
-const child = spawn(process.execPath, [SCRIPT, String(process.pid)], { stdio: ["pipe", "inherit", "inherit"] });
+const child = spawn(process.execPath, [SCRIPT, String(process.pid)], { stdio: ["pipe", "pipe", "inherit"] });
 child.unref();
 const input = child.stdin!;
 input.on("error", () => {}); // the watchdog gone: the run goes on without it
-(input as unknown as { unref?: () => void }).unref?.();
+for (const stream of [input, child.stdout!]) (stream as unknown as { unref?: () => void }).unref?.();
 
 function tell(line: string): void {
   input.write(`${line.replace(/\n/g, " ")}\n`);
@@ -30,7 +30,16 @@ export const mochaHooks = {
     // Hooks between tests (a suite's before/after) run under the suite's timeout, at most 10 minutes here.
     if (test) tell(`T 600000 (after: ${test.fullTitle()})`);
   },
-  afterAll(): void {
+  /** The watchdog notes what still runs (to kill it once this process has exited), then says "ok". */
+  async afterAll(): Promise<void> {
+    const noted = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      child.stdout!.once("data", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     tell("E");
+    await noted;
   },
 };
