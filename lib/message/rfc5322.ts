@@ -111,7 +111,7 @@ function headerEnd(body: Buffer): number {
   return ends.length === 0 ? Math.min(body.length, 1024 * 1024) : Math.min(...ends);
 }
 
-function findHeader(fields: readonly string[], name: string): string | undefined {
+export function findHeader(fields: readonly string[], name: string): string | undefined {
   for (const field of fields) {
     const colon = field.indexOf(":");
     if (field.slice(0, colon).trim().toLowerCase() === name) return field.slice(colon + 1);

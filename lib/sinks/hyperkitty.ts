@@ -170,7 +170,7 @@ async function readBounded(response: Response, limit: number): Promise<string> {
 }
 
 /** The base URL, ending in "/" so the API path joins under it; no credentials (they would show in logs). */
-function baseUrl(url: string): URL {
+export function baseUrl(url: string): URL {
   let base: URL;
   try {
     base = new URL(url.endsWith("/") ? url : `${url}/`);

@@ -3,7 +3,8 @@
 // sinks/maildir.ts), mbox:DIR by the Message-ID of each message in
 // DIR/<list>.mbox (a last message without its closing blank line was cut
 // short, and does not count); public-inbox[:PI_CONFIG] through public-inbox
-// itself (readback-public-inbox.ts). Other sinks cannot be read back here.
+// itself (readback-public-inbox.ts); hyperkitty:URL through its REST API
+// (readback-hyperkitty.ts). Other sinks cannot be read back here.
 
 import { open, readdir, readFile, truncate } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { readMbox } from "../ingest/mbox-reader.js";
 import { acceptMessage } from "../message/rfc5322.js";
 import { mboxFileName } from "../sinks/mbox.js";
 import { archiveKey } from "../store/archived.js";
+import { HyperKittyReadback } from "./readback-hyperkitty.js";
 import { PublicInboxReadback } from "./readback-public-inbox.js";
 
 const MAILDIR_NAME = /^\d+\.([0-9a-f]{8})_(\d+)\.mq-archive(?::2,.*)?$/;
@@ -41,6 +43,7 @@ export function readbackFor(spec: string, outbox: string): Readback | null {
   if (kind === "maildir") return new MaildirReadback(spec, rest, outbox);
   if (kind === "mbox") return new MboxReadback(spec, rest);
   if (kind === "public-inbox") return new PublicInboxReadback(spec, rest);
+  if (kind === "hyperkitty") return new HyperKittyReadback(spec, rest);
   return null;
 }
 

@@ -19,7 +19,7 @@ export function formatVerifyReport(r: VerifyReport): string {
   }
   for (const l of r.lost) out.push(`list ${l.list}: seq ${l.seq} is recorded as archived but ${l.sink} does not hold it`);
   for (const u of r.unrecorded) out.push(`list ${u.list}: ${u.sink} holds ${u.count} messages the state does not record`);
-  for (const s of r.unreadable) out.push(`${s}: cannot be read back (only maildir, mbox and public-inbox can)`);
+  for (const s of r.unreadable) out.push(`${s}: cannot be read back (only maildir, mbox, public-inbox and hyperkitty can)`);
   if (r.repaired > 0) out.push(`repaired: ${r.repaired} records fetched and stored`);
   for (const u of r.unrecoverable) out.push(`unrecoverable from this outbox: list ${u.list} seq ${u.seq} (pruned)`);
   out.push(`exchanged ${r.bytes.sent} bytes sent, ${r.bytes.received} received; ${r.ranges} ranges compared; ${Math.round(r.ms)} ms`);

@@ -86,6 +86,25 @@ describe("e2e: archiving into HyperKitty", function () {
     expect(status.archived).to.deep.equal({ messages: 34, events: 1 });
     expect(status.sinkProblems).to.deep.equal([]);
     expect(sub.stderrText.join("\n")).not.to.contain(hk.key);
+
+    // Issue 17: verify reads HyperKitty back through its API, finds an email deleted by hand, and --repair gives it again.
+    await sub.stop();
+    const sink = `hyperkitty:${hk.base}`;
+    const verify = (extra: string[] = []) =>
+      runCli(["verify", "--insecure", "--connect", mesh.endpoint, "--state", mesh.path("sub.db"), "--sink", sink, "--hyperkitty-key-file", keyFile, ...extra]);
+    const clean = await verify();
+    expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
+    const [victimId] = (await storedIds([dev[5]!.body])) as string[]; // an odd Message-ID: HyperKitty keeps what Python reads of it
+    await hk.deleteEmail(lists[0]!, victimId!);
+    const found = await verify(["--json"]);
+    expect(found.status, found.stdout + found.stderr).to.equal(1);
+    const lost = (JSON.parse(found.stdout) as { lost: Array<{ list: string; sink: string }> }).lost;
+    expect(lost.map((l) => [l.list, l.sink])).to.deep.equal([[lists[0], sink]]);
+    const repaired = await verify(["--repair"]);
+    expect(repaired.status, repaired.stdout + repaired.stderr).to.equal(0);
+    expect(hk.emails(lists[0]!).filter((e) => e.messageId === victimId), "stored again, once").to.have.length(1);
+    const again = await verify();
+    expect(again.status, again.stdout + again.stderr).to.equal(0);
   });
 
   it("loses nothing while HyperKitty is down or the subscriber is killed: it waits, then stores each message once, in order", async () => {

@@ -156,6 +156,12 @@ export class HyperKitty {
     return (await response.json()) as Record<string, unknown>;
   }
 
+  /** Delete an email as an administrator would by hand (Django's ORM, as HyperKitty's own views do). */
+  async deleteEmail(list: string, storedId: string): Promise<void> {
+    const script = "from hyperkitty.models import Email; import sys; print(Email.objects.get(mailinglist__name=sys.argv[1], message_id=sys.argv[2]).delete())";
+    await run(DJANGO_ADMIN, ["shell", "-c", `import sys; sys.argv = ["x", ${JSON.stringify(list)}, ${JSON.stringify(storedId)}]; exec(${JSON.stringify(script)})`], { env: this.env(), timeout: 60_000 });
+  }
+
   /** POST a message as mailman-hyperkitty would (a message HyperKitty held before mq-archive came). */
   async archiveDirectly(list: string, body: Buffer): Promise<number> {
     const form = new FormData();

@@ -1,0 +1,147 @@
+// `verify --sink hyperkitty:URL`: what HyperKitty holds of a list, read
+// through its REST API (GET URL/api/list/LIST/emails/, following `next`
+// when the site pages its answers), matched by Message-ID (HyperKitty keeps
+// it without the angle brackets). The API lists a public list's archive to
+// anyone; a private list's only to a logged-in member, so verify names such
+// a list as unreadable (the archiver key does not open the API).
+//
+// HyperKitty stores the Message-ID as Python's header parser reads it,
+// which cuts an odd one short (<a@b.1@c> is stored as a@b.1): a retained
+// record not found by its whole Message-ID is looked for under that reading
+// too (confirm). A pruned one cannot be: it reads back as lost, and
+// --repair gives it again, which HyperKitty answers as already held.
+
+import { VerifyError } from "../errors.js";
+import { baseUrl } from "../sinks/hyperkitty.js";
+import { findHeader, headerLines } from "../message/rfc5322.js";
+import { archiveKey } from "../store/archived.js";
+import type { Held, Readback } from "./readback.js";
+
+/** Pages followed per list at most (a site paging 10 at a time: a million messages). */
+const MAX_PAGES = 100_000;
+const TIMEOUT_MS = 120_000;
+
+/** What HyperKitty holds of a list: each Message-ID's archive key (hex), as `<mid>` and as `mid`, and each Message-ID → the message's index. */
+interface Held_ {
+  byKey: Map<string, number>;
+  byMid: Map<string, number>;
+  count: number;
+}
+
+/**
+ * The Message-ID as Python's email parser (policy=default) gives it to
+ * HyperKitty: within the angle brackets, the part before the first "@",
+ * "@", and the domain literal ([...]) or dot-atom after it, up to the first
+ * character that cannot be in one (checked against HyperKitty's own
+ * get_message_id: spec/verify/readback-hyperkitty.spec.ts). null: no
+ * Message-ID.
+ */
+export function pythonReading(body: Buffer): string | null {
+  const raw = findHeader(headerLines(body), "message-id");
+  if (raw === undefined) return null;
+  const inner = /<([^<>]*)>/.exec(raw)?.[1] ?? raw.trim();
+  const m = /^([^@]*)@(\[[^\]]*\]|[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]*)/.exec(inner);
+  return m ? `${m[1]}@${m[2]}` : inner;
+}
+
+export class HyperKittyReadback implements Readback {
+  private readonly base: URL;
+  private readonly lists = new Map<string, Promise<Held_>>();
+  /** Per list: messages found by confirm, which the entries therefore account for. */
+  private readonly confirmed = new Map<string, Set<number>>();
+
+  constructor(readonly sink: string, url: string) {
+    this.base = baseUrl(url);
+  }
+
+  async holds(list: string, entry: Held): Promise<boolean> {
+    return (await this.of(list)).byKey.has(entry.key.toString("hex"));
+  }
+
+  async unrecorded(list: string, entries: readonly Held[]): Promise<number> {
+    const held = await this.of(list);
+    const accounted = new Set(this.confirmed.get(list) ?? []);
+    for (const e of entries) {
+      const i = held.byKey.get(e.key.toString("hex"));
+      if (i !== undefined) accounted.add(i);
+    }
+    return held.count - accounted.size;
+  }
+
+  /** Of retained records their whole Message-ID did not find, those HyperKitty holds under Python's reading of it. */
+  async confirm(records: ReadonlyArray<{ list: string; seq: number; body: Buffer }>): Promise<Set<number>> {
+    const found = new Set<number>();
+    for (const r of records) {
+      const id = pythonReading(r.body);
+      const i = id === null ? undefined : (await this.of(r.list)).byMid.get(id);
+      if (i === undefined) continue;
+      found.add(r.seq);
+      const into = this.confirmed.get(r.list) ?? new Set<number>();
+      into.add(i);
+      this.confirmed.set(r.list, into);
+    }
+    return found;
+  }
+
+  private of(list: string): Promise<Held_> {
+    let held = this.lists.get(list);
+    if (held === undefined) {
+      held = this.load(list);
+      this.lists.set(list, held);
+    }
+    return held;
+  }
+
+  private async load(list: string): Promise<Held_> {
+    const byKey = new Map<string, number>();
+    const byMid = new Map<string, number>();
+    let count = 0;
+    let next: string | null = new URL(`api/list/${encodeURIComponent(list)}/emails/?format=json`, this.base).href;
+    for (let page = 0; next !== null; page++) {
+      if (page === MAX_PAGES) throw this.failed(list, `more than ${MAX_PAGES} pages of messages`);
+      const body = await this.get(list, next);
+      const items = Array.isArray(body) ? body : (body as { results?: unknown }).results;
+      if (!Array.isArray(items)) throw this.failed(list, "its answer is not a list of messages");
+      for (const item of items as Array<{ message_id?: unknown }>) {
+        if (typeof item.message_id !== "string") continue;
+        byKey.set(archiveKey(`<${item.message_id}>`).toString("hex"), count);
+        byKey.set(archiveKey(item.message_id).toString("hex"), count);
+        byMid.set(item.message_id, count);
+        count++;
+      }
+      const link = Array.isArray(body) ? null : (body as { next?: unknown }).next;
+      next = typeof link === "string" && link !== "" ? link : null;
+    }
+    return { byKey, byMid, count };
+  }
+
+  private async get(list: string, url: string): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch (err) {
+      throw this.failed(list, `cannot reach HyperKitty: ${(err as Error).message}`);
+    }
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return []; // HyperKitty has never archived a message of this list
+    }
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel();
+      throw this.failed(list, `HyperKitty answers ${response.status}: a private list's archive is readable only by a logged-in member`);
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw this.failed(list, `HyperKitty answers ${response.status}`);
+    }
+    try {
+      return await response.json();
+    } catch (err) {
+      throw this.failed(list, `its answer is not JSON: ${(err as Error).message}`);
+    }
+  }
+
+  private failed(list: string, why: string): VerifyError {
+    return new VerifyError("VERIFY_FAILED", `cannot read back list ${list} from ${this.sink}: ${why}`);
+  }
+}
