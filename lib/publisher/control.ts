@@ -11,7 +11,7 @@ import type { Logger } from "../log.js";
 import type { Authorizer } from "../security/authorizer.js";
 import type { PeerLedger } from "../store/peer-ledger.js";
 import type { RecordLog } from "../store/record-log.js";
-import { VerifyDesk, type DeskDeps } from "../verify/desk.js";
+import { VerifyDesk, type DeskDeps, type VerifySession } from "../verify/desk.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import { decode } from "../wire/codec.js";
 import type { WireErrorCode } from "../wire/errors.js";
@@ -22,6 +22,7 @@ import { PeerGuard } from "./peer-guard.js";
 import { Replies } from "./replies.js";
 import type { Session, SessionTimers } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import { VerifySessions } from "./verify-sessions.js";
 import type { OutboxIdentity } from "../store/relay-log.js";
 
 export interface ControlDeps {
@@ -61,6 +62,8 @@ export class Control {
   readonly counters: PublisherCounters = emptyCounters();
   /** The sessions, shared with the streamer and the fan-out. */
   readonly table: SessionTable;
+  /** The sessions of `verify` runs, outside the table (verify-sessions.ts). */
+  readonly verifiers = new VerifySessions();
   private readonly guard = new PeerGuard();
   private readonly book: PeerBook;
   private readonly replies: Replies;
@@ -87,7 +90,9 @@ export class Control {
             send: (routingId, frame) => this.replies.send(routingId, frame),
             busy: (routingId, message) => this.replies.error(routingId, "BUSY", message),
           });
-    this.greeter = new Greeter({ ...deps, table: this.table, book: this.book, guard: this.guard, replies: this.replies, counters: this.counters });
+    this.greeter = new Greeter({
+      ...deps, table: this.table, verifiers: this.verifiers, book: this.book, guard: this.guard, replies: this.replies, counters: this.counters,
+    });
   }
 
   receive(routingId: Buffer, parts: Buffer[]): void {
@@ -113,7 +118,9 @@ export class Control {
     }
     const session = this.table.onConnection(key);
     if (session === undefined) {
-      if (frame.type !== "bye") this.replies.error(routingId, "NO_SESSION", "no session: send hello first");
+      const verifier = this.verifiers.onConnection(key);
+      if (verifier !== undefined) this.askedByVerify(verifier, frame, now);
+      else if (frame.type !== "bye") this.replies.error(routingId, "NO_SESSION", "no session: send hello first");
       return;
     }
     session.heard(now);
@@ -168,12 +175,29 @@ export class Control {
     this.replies.error(session.routingId, "UNKNOWN_TYPE", `a peer may not send ${frame.type} frames`);
   }
 
+  /** A frame on a verify run's session: its questions, or its goodbye. */
+  private askedByVerify(verifier: VerifySession, frame: Exclude<Frame, HelloFrame>, now: number): void {
+    const key = verifier.routingId.toString("hex");
+    this.verifiers.heard(key, now);
+    if (frame.type === "bye") {
+      this.verifiers.end(key);
+      return;
+    }
+    if (this.desk !== null && (frame.type === "vlists" || frame.type === "vsum" || frame.type === "ventry" || frame.type === "vget")) {
+      this.desk.answer(verifier, frame);
+      return;
+    }
+    this.counters.badFrames++;
+    this.replies.error(verifier.routingId, "UNKNOWN_TYPE", `a verify session may not send ${frame.type} frames`);
+  }
+
   /**
    * End a peer's session (its key was revoked or changed), telling it why.
    * A revoked key's connections are no longer read: what they send is
    * dropped undecoded until they close.
    */
   endPeer(peerId: string, code: WireErrorCode, message: string, revoked: boolean): void {
+    for (const key of this.verifiers.endPeer(peerId)) if (revoked) this.guard.ban(key);
     const session = this.table.ofPeer(peerId);
     if (session !== undefined) {
       this.table.remove(session, message); // first: removing drops what waits for the session, and the reply must not be
@@ -187,6 +211,7 @@ export class Control {
 
   heartbeat(now: number, timers: SessionTimers): void {
     const head = this.deps.head();
+    this.verifiers.expire(now);
     for (const session of [...this.table.all()]) {
       if (session.expired(now, timers)) {
         this.counters.expired++;

@@ -17,12 +17,14 @@ import type { Replies } from "./replies.js";
 import { Session } from "./session.js";
 import { MAX_SESSIONS, type SessionTable } from "./session-table.js";
 import { resolveStart } from "./start-resolver.js";
+import type { VerifySessions } from "./verify-sessions.js";
 
 export interface GreeterDeps {
   identity: () => OutboxIdentity;
   records: Pick<RecordLog, "head" | "first" | "firstReceivedSince">;
   authorizer: Authorizer;
   table: SessionTable;
+  verifiers: VerifySessions;
   book: PeerBook;
   guard: PeerGuard;
   replies: Replies;
@@ -67,6 +69,10 @@ export class Greeter {
     }
     const checked = this.checkPosition(routingId, hello);
     if (checked === null) return;
+    if (hello.verify === true) {
+      this.startVerify(routingId, hello, decision.grant, checked, now);
+      return;
+    }
     const busy = this.sessionRefusal(key, decision.grant.peerId, now);
     if (busy !== null) {
       counters.limited++;
@@ -126,8 +132,25 @@ export class Greeter {
     return null;
   }
 
+  /** A verify run's session (verify-sessions.ts): answered by the verify desk, outside the session table. */
+  private startVerify(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, { id, head }: Checked, now: number): void {
+    const { records, table, verifiers, replies, counters } = this.deps;
+    const busy = verifiers.refusal(grant.peerId);
+    if (busy !== null) {
+      counters.limited++;
+      replies.error(routingId, "BUSY", busy);
+      return;
+    }
+    const onConnection = table.onConnection(routingId.toString("hex"));
+    if (onConnection !== undefined) table.remove(onConnection, "its connection turned to verify");
+    verifiers.start(routingId, grant.peerId, bothMatch(listMatcher(hello.lists), grant.allowed), now);
+    replies.send(routingId, { type: "welcome", outbox: id, head, first: records.first(), from: hello.from, mode: "router", pub: null, heartbeat: this.deps.heartbeatMs });
+    replies.info(`verify:${grant.peerId}`, { peer: grant.peerId, name: grant.name }, "verify session started");
+  }
+
   private start(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, { id, head, relayFloor }: Checked, now: number): void {
     const { records, table, book, replies } = this.deps;
+    this.deps.verifiers.end(routingId.toString("hex"));
     const mode = grant.mayUsePub && hello.lists === null ? "pub" : "router";
     const lists = bothMatch(listMatcher(hello.lists), grant.allowed);
     // A start point is for a peer with no state only: one that holds records is never moved past any.

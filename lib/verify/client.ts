@@ -84,7 +84,7 @@ export class VerifyClient implements LedgerSide {
   private hello(challenge: Uint8Array | null): HelloFrame {
     const c = this.o.curve;
     const proof = c && challenge ? makeProof({ publicKey: c.publicKey, secretKey: c.secretKey }, c.serverKey, challenge) : new Uint8Array(0);
-    return { type: "hello", peer: this.o.peer, name: this.o.name, from: this.o.from, outbox: this.o.outbox, lists: this.o.lists, credit: 0, proof };
+    return { type: "hello", peer: this.o.peer, name: this.o.name, from: this.o.from, outbox: this.o.outbox, lists: this.o.lists, credit: 0, proof, verify: true };
   }
 
   /** Every list the publisher holds that this peer may receive, and what it knows of the peer. */

@@ -114,6 +114,7 @@ function toWire(frame: Exclude<Frame, DataFrame | BatchFrame>): Record<string, u
         outbox: frame.outbox, lists: frame.lists, credit: frame.credit, proof: frame.proof,
         ...(frame.batches ? { batches: true } : {}),
         ...(frame.start === undefined ? {} : { start: frame.start }),
+        ...(frame.verify ? { verify: true } : {}),
       };
     case "welcome":
       return {
@@ -177,6 +178,7 @@ export function decode(parts: readonly Buffer[]): Frame {
         proof: bytes(h, "proof"),
         ...(h.batches === true ? { batches: true as const } : {}),
         ...(h.start === undefined || h.start === null ? {} : { start: startPoint(h, "start") }),
+        ...(h.verify === true ? { verify: true as const } : {}),
       };
     case "welcome":
       return {

@@ -68,6 +68,12 @@ export interface HelloFrame {
    * with `from` 0 and no outbox; the welcome's `from` says where it resolved.
    */
   start?: string;
+  /**
+   * A `verify` run's session (verify/client.ts): it asks verify questions
+   * only, streams nothing, and leaves the peer's own session, position and
+   * lists alone, so it may run beside the peer's `subscribe`.
+   */
+  verify?: true;
 }
 
 export type DeliveryMode = "pub" | "router";

@@ -135,6 +135,32 @@ describe("e2e: verify", function () {
     }
   });
 
+  it("runs beside the peer's running subscribe with its key: neither session ends the other, and --lists leaves the peer's lists alone", async () => {
+    const mesh = await Mesh.create();
+    const serve = await mesh.serve(["--retain", "1h"]);
+    const sub = mesh.subscribe("a.db", [maildirOf(mesh)], ["--name", "a"]);
+    const first = messages(0, 20);
+    mesh.publish(first);
+    await mesh.waitAcked(["a"], first.length);
+    const ended = () => serve.logs.filter((l) => String(l.msg).startsWith("peer session ended")).length;
+    const before = ended();
+
+    const r = await runCli(verifyArgs(mesh, "a.db", ["--lists", "dev", "--sink", maildirOf(mesh)]));
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/1 lists compared/);
+    await serve.waitForLog("verify session started");
+
+    const more = messages(20, 10);
+    mesh.publish(more);
+    await mesh.waitAcked(["a"], first.length + more.length);
+    expect(ended(), "the subscriber's session was not replaced").to.equal(before);
+    expect(sub.logs.filter((l) => l.msg === "subscriber started"), "nor restarted").to.have.length(1);
+    const status = JSON.parse((await runCli(["status", "--db", mesh.db, "--json"])).stdout) as { peers: Array<{ name: string; lists: unknown }> };
+    expect(status.peers.find((p) => p.name === "a")?.lists, "the peer's lists, not verify's").to.equal(null);
+    const all = [...first, ...more].filter((m) => m.list === "dev");
+    expect(compareArchive(all, readMaildirArchive(mesh.path("md"), "dev").map((f) => f.body))).to.deep.include({ missing: [], duplicated: [] });
+  });
+
   it("names records pruned everywhere as unrecoverable from this outbox", async () => {
     const { mesh, serve } = await archivedPeer([maildirOf], messages(0, 6), ["--retain", "0s"]);
     const maildir = maildirOf(mesh);

@@ -104,7 +104,7 @@ describe("fuzz: wire codec", function () {
       { v: fc.oneof(fc.constant(1), value), t: fc.oneof(fc.constantFrom("hello", "fetch", "credit", "ack", "hb", "data", "batch", "pass", "err", "bye", "welcome", "vlists", "vnames", "vsum", "vsums", "ventry", "ventries", "vget", "vgot"), value) },
       { requiredKeys: [] },
     );
-    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches", "start", "after", "more", "acked", "head", "q", "sums", "to", "entries", "seqs", "missing", "split", "since"), value);
+    const extra = fc.dictionary(fc.constantFrom("peer", "from", "credit", "seq", "prev", "bytes", "list", "mid", "at", "kind", "lists", "proof", "outbox", "code", "msg", "recs", "batches", "start", "after", "more", "acked", "head", "q", "sums", "to", "entries", "seqs", "missing", "split", "since", "verify"), value);
     fc.assert(
       fc.property(header, extra, fc.option(fc.uint8Array({ maxLength: 20 })), (h, e, body) => {
         const parts = [packr.pack({ ...e, ...h })];

@@ -31,6 +31,7 @@ const FRAMES: Frame[] = [
   { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0) },
   { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0), batches: true },
   { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0), start: "new" },
+  { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0), verify: true },
   { type: "hello", peer: "p", name: "", from: 0, outbox: null, lists: null, credit: 0, proof: new Uint8Array(0), start: "time:2026-12-01T00:00:00.000Z" },
   { type: "welcome", outbox: "ob", head: 9, first: 1, from: 3, mode: "pub", pub: "tcp://127.0.0.1:5581", heartbeat: 1000 },
   { type: "welcome", outbox: "ob", head: 0, first: 0, from: 0, mode: "router", pub: null, heartbeat: 250 },
