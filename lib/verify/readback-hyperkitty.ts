@@ -14,19 +14,11 @@
 import { VerifyError } from "../errors.js";
 import { baseUrl } from "../sinks/hyperkitty.js";
 import { findHeader, headerLines } from "../message/rfc5322.js";
-import { archiveKey } from "../store/archived.js";
-import type { Held, Readback } from "./readback.js";
+import { HeldMessages, IndexedReadback } from "./readback-index.js";
 
 /** Pages followed per list at most (a site paging 10 at a time: a million messages). */
 const MAX_PAGES = 100_000;
 const TIMEOUT_MS = 120_000;
-
-/** What HyperKitty holds of a list: each Message-ID's archive key (hex), as `<mid>` and as `mid`, and each Message-ID → the message's index. */
-interface Held_ {
-  byKey: Map<string, number>;
-  byMid: Map<string, number>;
-  count: number;
-}
 
 /**
  * The Message-ID as Python's email parser (policy=default) gives it to
@@ -44,28 +36,12 @@ export function pythonReading(body: Buffer): string | null {
   return m ? `${m[1]}@${m[2]}` : inner;
 }
 
-export class HyperKittyReadback implements Readback {
+export class HyperKittyReadback extends IndexedReadback {
   private readonly base: URL;
-  private readonly lists = new Map<string, Promise<Held_>>();
-  /** Per list: messages found by confirm, which the entries therefore account for. */
-  private readonly confirmed = new Map<string, Set<number>>();
 
-  constructor(readonly sink: string, url: string) {
+  constructor(sink: string, url: string) {
+    super(sink);
     this.base = baseUrl(url);
-  }
-
-  async holds(list: string, entry: Held): Promise<boolean> {
-    return (await this.of(list)).byKey.has(entry.key.toString("hex"));
-  }
-
-  async unrecorded(list: string, entries: readonly Held[]): Promise<number> {
-    const held = await this.of(list);
-    const accounted = new Set(this.confirmed.get(list) ?? []);
-    for (const e of entries) {
-      const i = held.byKey.get(e.key.toString("hex"));
-      if (i !== undefined) accounted.add(i);
-    }
-    return held.count - accounted.size;
   }
 
   /** Of retained records their whole Message-ID did not find, those HyperKitty holds under Python's reading of it. */
@@ -73,29 +49,13 @@ export class HyperKittyReadback implements Readback {
     const found = new Set<number>();
     for (const r of records) {
       const id = pythonReading(r.body);
-      const i = id === null ? undefined : (await this.of(r.list)).byMid.get(id);
-      if (i === undefined) continue;
-      found.add(r.seq);
-      const into = this.confirmed.get(r.list) ?? new Set<number>();
-      into.add(i);
-      this.confirmed.set(r.list, into);
+      if (id !== null && (await this.noteConfirmed(r.list, id))) found.add(r.seq);
     }
     return found;
   }
 
-  private of(list: string): Promise<Held_> {
-    let held = this.lists.get(list);
-    if (held === undefined) {
-      held = this.load(list);
-      this.lists.set(list, held);
-    }
-    return held;
-  }
-
-  private async load(list: string): Promise<Held_> {
-    const byKey = new Map<string, number>();
-    const byMid = new Map<string, number>();
-    let count = 0;
+  protected async load(list: string): Promise<HeldMessages> {
+    const held = new HeldMessages();
     let next: string | null = new URL(`api/list/${encodeURIComponent(list)}/emails/?format=json`, this.base).href;
     for (let page = 0; next !== null; page++) {
       if (page === MAX_PAGES) throw this.failed(list, `more than ${MAX_PAGES} pages of messages`);
@@ -103,16 +63,12 @@ export class HyperKittyReadback implements Readback {
       const items = Array.isArray(body) ? body : (body as { results?: unknown }).results;
       if (!Array.isArray(items)) throw this.failed(list, "its answer is not a list of messages");
       for (const item of items as Array<{ message_id?: unknown }>) {
-        if (typeof item.message_id !== "string") continue;
-        byKey.set(archiveKey(`<${item.message_id}>`).toString("hex"), count);
-        byKey.set(archiveKey(item.message_id).toString("hex"), count);
-        byMid.set(item.message_id, count);
-        count++;
+        if (typeof item.message_id === "string") held.add(held.count, item.message_id);
       }
       const link = Array.isArray(body) ? null : (body as { next?: unknown }).next;
       next = typeof link === "string" && link !== "" ? link : null;
     }
-    return { byKey, byMid, count };
+    return held;
   }
 
   private async get(list: string, url: string): Promise<unknown> {

@@ -12,8 +12,7 @@ import { VerifyError } from "../errors.js";
 import { Coprocess } from "../sinks/coprocess.js";
 import { defaultPiConfig } from "../sinks/public-inbox.js";
 import { InboxChecker } from "../sinks/public-inbox-check.js";
-import { archiveKey } from "../store/archived.js";
-import type { Held, Readback } from "./readback.js";
+import { HeldMessages, IndexedReadback } from "./readback-index.js";
 
 /** One list name a line in; one JSON line out: the inbox and each message it serves, as [article number, Message-ID] pairs (a message of several Message-IDs has a pair for each). */
 const MIDS_SCRIPT = String.raw`
@@ -45,38 +44,13 @@ export interface Confirmable {
   body: Buffer;
 }
 
-/** What a list's inbox serves. */
-interface Inbox {
-  /** Archive key (hex) of each Message-ID, as `<mid>` and as `mid` → its article number. */
-  byKey: Map<string, number>;
-  /** Message-ID as public-inbox keeps it (no brackets) → article number. */
-  byMid: Map<string, number>;
-  articles: number;
-}
-
-export class PublicInboxReadback implements Readback {
+export class PublicInboxReadback extends IndexedReadback {
   private readonly config: string;
   private perl: Coprocess | null = null;
-  private readonly lists = new Map<string, Promise<Inbox>>();
-  /** Per list: articles found by content (confirm), which the entries therefore account for. */
-  private readonly confirmed = new Map<string, Set<number>>();
 
-  constructor(readonly sink: string, config: string) {
+  constructor(sink: string, config: string) {
+    super(sink);
     this.config = config === "" ? defaultPiConfig() : config;
-  }
-
-  async holds(list: string, entry: Held): Promise<boolean> {
-    return (await this.of(list)).byKey.has(entry.key.toString("hex"));
-  }
-
-  async unrecorded(list: string, entries: readonly Held[]): Promise<number> {
-    const inbox = await this.of(list);
-    const accounted = new Set(this.confirmed.get(list) ?? []);
-    for (const e of entries) {
-      const num = inbox.byKey.get(e.key.toString("hex"));
-      if (num !== undefined) accounted.add(num);
-    }
-    return inbox.articles - accounted.size;
   }
 
   /** Of records their Message-IDs did not find, the seqs the inbox holds by content (the sink's own check). */
@@ -88,13 +62,8 @@ export class PublicInboxReadback implements Readback {
       const answers = await checker.check(records.map((r) => ({ list: r.list, body: r.body })));
       for (const [i, a] of answers.entries()) {
         if (a.status !== "stored") continue;
-        const r = records[i]!;
-        held.add(r.seq);
-        const num = (await this.of(r.list)).byMid.get(a.mid.replace(/^<|>$/g, ""));
-        if (num === undefined) continue;
-        const into = this.confirmed.get(r.list) ?? new Set<number>();
-        into.add(num);
-        this.confirmed.set(r.list, into);
+        held.add(records[i]!.seq);
+        await this.noteConfirmed(records[i]!.list, a.mid.replace(/^<|>$/g, ""));
       }
     } finally {
       await checker.close();
@@ -107,16 +76,7 @@ export class PublicInboxReadback implements Readback {
     this.perl = null;
   }
 
-  private of(list: string): Promise<Inbox> {
-    let inbox = this.lists.get(list);
-    if (inbox === undefined) {
-      inbox = this.load(list);
-      this.lists.set(list, inbox);
-    }
-    return inbox;
-  }
-
-  private async load(list: string): Promise<Inbox> {
+  protected async load(list: string): Promise<HeldMessages> {
     const failed = (what: string) => new VerifyError("VERIFY_FAILED", `cannot read back the public-inbox inbox of list ${list} (${this.config}): ${what}`);
     this.perl ??= new Coprocess("perl", ["-e", MIDS_SCRIPT], { ...process.env, PI_CONFIG: this.config });
     let answer: { inbox?: string | null; pairs?: unknown; error?: string };
@@ -129,16 +89,8 @@ export class PublicInboxReadback implements Readback {
     }
     if (answer.error !== undefined) throw failed(answer.error.trim());
     if (!Array.isArray(answer.pairs)) throw failed("no Message-IDs in perl's answer");
-    const inbox: Inbox = { byKey: new Map(), byMid: new Map(), articles: 0 };
-    const nums = new Set<number>();
-    for (const [num, mid] of answer.pairs as Array<[number, string]>) {
-      nums.add(num);
-      inbox.byMid.set(mid, num);
-      // mq-archive keeps a bracketed Message-ID with its brackets, an unbracketed one as it came.
-      inbox.byKey.set(archiveKey(`<${mid}>`).toString("hex"), num);
-      inbox.byKey.set(archiveKey(mid).toString("hex"), num);
-    }
-    inbox.articles = nums.size;
-    return inbox;
+    const held = new HeldMessages();
+    for (const [num, mid] of answer.pairs as Array<[number, string]>) held.add(num, mid);
+    return held;
   }
 }

@@ -109,10 +109,12 @@ if (missing) console.warn(`\n  !!! SKIPPING the public-inbox end-to-end test: ${
     expect(existsSync(emergency) ? readdirSync(emergency) : [], "emergency Maildir").to.deep.equal([]);
 
     // Issue 17: verify reads the inboxes back (the message without Message-ID is found by content),
-    // finds a message removed by hand, and --repair stores it again, once.
-    await sub.stop();
+    // finds a message removed by hand, and --repair stores it again, once. On the replaying peer's
+    // state: the first peer's SIGKILL may have come within the quarter second in which its last
+    // archived entries were not written yet (verify would rightly name them missing).
+    await replay.stop();
     const verify = (extra: string[] = []) =>
-      runCli(["verify", "--insecure", "--connect", mesh.endpoint, "--state", mesh.path("sub.db"), "--sink", sink, ...extra]);
+      runCli(["verify", "--insecure", "--connect", mesh.endpoint, "--state", mesh.path("replay.db"), "--sink", sink, ...extra]);
     const clean = await verify();
     expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
     site.remove(late[3]!.body);
