@@ -63,8 +63,8 @@ export function digestOfKey(key: Buffer): Digest {
   return { hi: key.readInt32BE(0), lo: key.readUInt32BE(4) };
 }
 
-/** A running total kept as SQLite stores it: a signed 32-bit integer (4 bytes at most). */
-const WRAP = (x: string) => `((${x} + 2147483648) & 4294967295) - 2147483648`;
+/** SQL for a running total kept as a signed 32-bit integer (SQLite stores it in 4 bytes at most). */
+export const WRAP = (x: string): string => `((${x} + 2147483648) & 4294967295) - 2147483648`;
 
 export const LEDGER_SCHEMA = `
   CREATE TABLE IF NOT EXISTS ledger_lists (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
