@@ -90,6 +90,8 @@ interface Totals {
 export class Ledger {
   private readonly stmts;
   private readonly ids = new Map<string, number>();
+  /** Inside batch(): each list's last row as this transaction wrote it. */
+  private lastRows: Map<number, Totals> | null = null;
 
   constructor(private readonly db: Db) {
     this.stmts = lazy({
@@ -112,10 +114,11 @@ export class Ledger {
   record(list: string, seq: number, messageId: string): void {
     const id = this.idOf(list, true);
     const { hi, lo } = digestOf(messageId);
-    const last = this.stmts.last.get(id) as Totals | undefined;
+    const last = this.lastRows?.get(id) ?? (this.stmts.last.get(id) as Totals | undefined);
     if (last === undefined || seq > last.seq) {
-      const n = (last?.n ?? 0) + 1;
-      this.stmts.insert.run(id, seq, hi, lo, n, ((last?.hs ?? 0) + hi) | 0, ((last?.ls ?? 0) + lo) | 0);
+      const next = { seq, n: (last?.n ?? 0) + 1, hs: ((last?.hs ?? 0) + hi) | 0, ls: ((last?.ls ?? 0) + lo) | 0 }; // | 0: mod 2^32, signed
+      this.stmts.insert.run(id, seq, hi, lo, next.n, next.hs, next.ls);
+      this.lastRows?.set(id, next);
       return;
     }
     // Below the list's last row: counted from the row before it, and every row after it counts it too.
@@ -123,6 +126,24 @@ export class Ledger {
     if (before?.seq === seq) return; // already recorded (the INSERT would be ignored)
     this.stmts.insert.run(id, seq, hi, lo, (before?.n ?? 0) + 1, ((before?.hs ?? 0) + hi) | 0, ((before?.ls ?? 0) + lo) | 0);
     this.stmts.shift.run(hi, lo, id, seq);
+    this.lastRows?.delete(id); // shifted: read again
+  }
+
+  /**
+   * Run `fn`, which records many rows, inside one write transaction that it
+   * does not partly roll back: each list's last row is read once, not once
+   * a record (that seek cost a bulk import about 3.5 µs a record, 16 %).
+   * Nothing is kept past `fn`: the next transaction may follow another
+   * process's writes.
+   */
+  batch<T>(fn: () => T): T {
+    if (!this.db.inTransaction) throw new Error("Ledger.batch runs inside a write transaction");
+    this.lastRows = new Map();
+    try {
+      return fn();
+    } finally {
+      this.lastRows = null;
+    }
   }
 
   private idOf(list: string, create: true): number;
@@ -197,12 +218,14 @@ export class Ledger {
     const ledger = new Ledger(db);
     // In chunks: a statement may not run while another one's rows are being read.
     const chunk = db.prepare("SELECT seq, list, message_id FROM records WHERE seq > ? ORDER BY seq LIMIT 10000");
-    for (let after = 0; ; ) {
-      const rows = chunk.all(after) as Array<{ seq: number; list: string; message_id: string }>;
-      for (const row of rows) ledger.record(row.list, row.seq, row.message_id);
-      const last = rows.at(-1);
-      if (last === undefined) return;
-      after = last.seq;
-    }
+    ledger.batch(() => {
+      for (let after = 0; ; ) {
+        const rows = chunk.all(after) as Array<{ seq: number; list: string; message_id: string }>;
+        for (const row of rows) ledger.record(row.list, row.seq, row.message_id);
+        const last = rows.at(-1);
+        if (last === undefined) return;
+        after = last.seq;
+      }
+    });
   }
 }

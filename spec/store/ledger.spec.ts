@@ -129,14 +129,21 @@ describe("outbox ledger", () => {
       const random = seeded(20261206);
       const lists = new Map<string, Map<number, string>>([["a", new Map()], ["b", new Map()], ["c", new Map()]]);
       const names = [...lists.keys()];
-      // Mostly increasing seqs (as records come), with a fifth of the rows below their list's last seq.
+      // Mostly increasing seqs (as records come), with a fifth of the rows below their list's last seq;
+      // one transaction a row (publish) or many in a batch (bulk import, relay).
       let next = 1;
-      for (let i = 0; i < 900; i++) {
-        const list = names[random(3)]!;
-        const seq = random(5) === 0 ? 1 + random(next) : (next += 1 + random(3));
-        const id = `<${list}.${seq}.${i}@sums>`;
-        db.transaction(() => ledger.record(list, seq, id))();
-        if (!lists.get(list)!.has(seq)) lists.get(list)!.set(seq, id); // a seq recorded again is ignored: the first stays
+      for (let i = 0; i < 900; ) {
+        const rows = random(2) === 0 ? 1 : 1 + random(30);
+        const write = () => {
+          for (let k = 0; k < rows; k++, i++) {
+            const list = names[random(3)]!;
+            const seq = random(5) === 0 ? 1 + random(next) : (next += 1 + random(3));
+            const id = `<${list}.${seq}.${i}@sums>`;
+            ledger.record(list, seq, id);
+            if (!lists.get(list)!.has(seq)) lists.get(list)!.set(seq, id); // a seq recorded again is ignored: the first stays
+          }
+        };
+        db.transaction(() => (rows === 1 ? write() : ledger.batch(write)))();
       }
       for (const [list, rows] of lists) {
         expect(ledger.sums(list, [[1, next]])).to.deep.equal([bruteSum(rows, 1, next)]);
