@@ -15,7 +15,10 @@
 //
 // (outbox, list) pairs are named once in `archived_lists` and rows refer to
 // them by a small integer: the outbox id (36 bytes) and the list name are
-// not repeated in every row.
+// not repeated in every row. Measured: 27.2 bytes an entry (1,000,000
+// entries over 1,000 lists; `archived` itself: 80.3), and a state commit
+// of archived entries about 5 µs an entry dearer (9.5–10.1 → 14.3–15.4
+// µs, 200,000 entries over 1,000 lists), most of it the row's INSERT.
 
 import type { RangeSum } from "./ledger.js";
 import { WRAP } from "./ledger.js";

@@ -15,11 +15,13 @@
 // index seeks whatever the range holds (schema 5 read every row of the
 // range, about 0.2 s per million). The totals are written in the record's
 // own transaction: `record` reads the list's last row (one seek, never
-// cached: several processes may write the outbox) and appends after it. A
+// cached past the transaction: several processes may write the outbox;
+// `batch` keeps it for one bulk transaction) and appends after it. A
 // row below the list's last seq (never seen in practice: seqs only grow)
 // is still counted right: the rows after it are shifted by its digest.
-// A row costs about BYTES_TBD bytes on disk (1,000,000 records over 1,000
-// lists; schema 5: about 22); the list names are stored once.
+// A row costs about 39 bytes on disk (1,000,000 records over 1,000 lists:
+// 38.95 MB of ledger pages; schema 5's rows without totals: 21.8); the
+// list names are stored once.
 
 import { createRequire } from "node:module";
 import { lazy, type Db } from "./sqlite.js";
