@@ -82,11 +82,29 @@ export const LEDGER_SCHEMA = `
 `;
 
 /** A list's running totals at one row: rows so far and the halves' sums, as signed 32-bit. */
-interface Totals {
+export interface Totals {
   seq: number;
   n: number;
   hs: number;
   ls: number;
+}
+
+/**
+ * SQL for the totals at both ends of a range of list @id in one
+ * statement, so both come from one read snapshot: the last row at or
+ * below @to (top = 1) and the last row below @from (top = 0).
+ */
+export const ENDS = (table: string): string => `
+  SELECT 1 AS top, * FROM (SELECT seq, n, hs, ls FROM ${table} WHERE list = @id AND seq <= @to ORDER BY seq DESC LIMIT 1)
+  UNION ALL
+  SELECT 0 AS top, * FROM (SELECT seq, n, hs, ls FROM ${table} WHERE list = @id AND seq < @from ORDER BY seq DESC LIMIT 1)`;
+
+/** The sum between the ENDS rows: count and the halves' sums mod 2^32 (unsigned). */
+export function rangeSum(rows: ReadonlyArray<Totals & { top: number }>): RangeSum {
+  const end = rows.find((r) => r.top === 1);
+  if (end === undefined) return [0, 0, 0];
+  const start = rows.find((r) => r.top === 0) ?? { n: 0, hs: 0, ls: 0 };
+  return [end.n - start.n, (end.hs - start.hs) >>> 0, (end.ls - start.ls) >>> 0];
 }
 
 export class Ledger {
@@ -104,6 +122,8 @@ export class Ledger {
       insert: () =>
         db.prepare("INSERT OR IGNORE INTO ledger (list, seq, digest, n, hs, ls) VALUES (?, ?, (? << 32) | ?, ?, ?, ?)"),
       atOrBelow: () => db.prepare("SELECT seq, n, hs, ls FROM ledger WHERE list = ? AND seq <= ? ORDER BY seq DESC LIMIT 1"),
+      // Both ends of a range in one statement: one read snapshot, however a writer interleaves.
+      ends: () => db.prepare(ENDS("ledger")),
       shift: () =>
         db.prepare(`UPDATE ledger SET n = n + 1, hs = ${WRAP("hs + ?")}, ls = ${WRAP("ls + ?")} WHERE list = ? AND seq > ?`),
       entries: () =>
@@ -171,10 +191,7 @@ export class Ledger {
   sum(list: string, from: number, to: number): RangeSum {
     const id = this.idOf(list, false);
     if (id === undefined || to < from) return [0, 0, 0];
-    const end = this.stmts.atOrBelow.get(id, to) as Totals | undefined;
-    if (end === undefined || end.seq < from) return [0, 0, 0];
-    const start = this.stmts.atOrBelow.get(id, from - 1) as Totals | undefined;
-    return [end.n - (start?.n ?? 0), (end.hs - (start?.hs ?? 0)) >>> 0, (end.ls - (start?.ls ?? 0)) >>> 0];
+    return rangeSum(this.stmts.ends.all({ id, to, from }) as Array<Totals & { top: number }>);
   }
 
   /** Up to `limit` rows of `list` in [from, to], in seq order. */
