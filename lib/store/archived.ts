@@ -13,6 +13,8 @@
 
 import * as crypto from "node:crypto";
 import type { Statement } from "better-sqlite3";
+import { ArchivedSums } from "./archived-sums.js";
+import type { RangeSum } from "./ledger.js";
 import type { Db } from "./sqlite.js";
 
 /** A Message-ID archived in a list as record `seq`. */
@@ -84,7 +86,8 @@ class Bloom {
 /** What `verify` reads of the archived entries of the followed outbox (verify/archive-view.ts). */
 export interface ArchivedRows {
   lists(): string[];
-  digests(list: string, through: number): { seqs: Float64Array; hi: Int32Array; lo: Uint32Array };
+  /** count and the digest halves' sums mod 2^32 over [from, to] (see store/ledger.ts). */
+  sum(list: string, from: number, to: number): RangeSum;
   entries(list: string, from: number, to: number): Array<{ seq: number; key: Buffer }>;
 }
 
@@ -94,9 +97,11 @@ export class ArchivedSet {
   private pending: PendingEntry[] = [];
   private readonly stmts;
   private entriesStmt: Statement | undefined;
-  private digestsStmt: Statement | undefined;
+  /** Running totals of the written entries, kept by flush (archived-sums.ts). */
+  private readonly sums: ArchivedSums;
 
   constructor(private readonly db: Db) {
+    this.sums = new ArchivedSums(db);
     this.stmts = {
       find: db.prepare("SELECT seq FROM archived WHERE list = ? AND mid_hash = ?").pluck(),
       count: db.prepare("SELECT count(*) FROM archived").pluck(),
@@ -107,7 +112,12 @@ export class ArchivedSet {
 
   /** The lists with entries archived from `outbox` (written ones: pending entries are flushed first by the caller). */
   listsOf(outbox: string): string[] {
-    return this.db.prepare("SELECT DISTINCT list FROM archived WHERE outbox = ? ORDER BY list").pluck().all(outbox) as string[];
+    return this.sums.lists(outbox);
+  }
+
+  /** The sum over the written entries of `list` archived from `outbox` as records in [from, to]: two seeks. */
+  sumOf(list: string, outbox: string, from: number, to: number): RangeSum {
+    return this.sums.sum(outbox, list, from, to);
   }
 
   /** The written entries of `list` archived from `outbox` as records in [from, to], in seq order. */
@@ -116,26 +126,6 @@ export class ArchivedSet {
       "SELECT seq, mid_hash AS key FROM archived WHERE list = ? AND outbox = ? AND seq BETWEEN ? AND ? ORDER BY seq",
     );
     return this.entriesStmt.all(list, outbox, from, to) as Array<{ seq: number; key: Buffer }>;
-  }
-
-  /**
-   * The same entries' seqs and digests (the key's first 8 bytes as a signed
-   * and an unsigned 32-bit half, see store/ledger.ts), in seq order: typed
-   * arrays, so a million entries cost no objects.
-   */
-  digestsOf(list: string, outbox: string, through: number): { seqs: Float64Array; hi: Int32Array; lo: Uint32Array } {
-    this.digestsStmt ??= this.db
-      .prepare("SELECT seq, hex(substr(mid_hash, 1, 8)) FROM archived WHERE list = ? AND outbox = ? AND seq <= ? ORDER BY seq")
-      .raw(true);
-    // As hex text: a string per row costs less than a Buffer per row.
-    const rows = this.digestsStmt.all(list, outbox, through) as Array<[number, string]>;
-    const out = { seqs: new Float64Array(rows.length), hi: new Int32Array(rows.length), lo: new Uint32Array(rows.length) };
-    rows.forEach(([seq, hex], i) => {
-      out.seqs[i] = seq;
-      out.hi[i] = parseInt(hex.slice(0, 8), 16) | 0;
-      out.lo[i] = parseInt(hex.slice(8, 16), 16);
-    });
-    return out;
   }
 
   find(list: string, key: Buffer): number | undefined {
@@ -161,13 +151,17 @@ export class ArchivedSet {
     return oldest !== undefined && (this.pending.length >= FLUSH_ENTRIES || now - oldest.at >= FLUSH_MS);
   }
 
-  /** Write pending entries in key order, in one transaction (durable with the next sync of the state). */
+  /**
+   * Write pending entries in key order, in one transaction (durable with the
+   * next sync of the state), with the running totals of those the table took.
+   */
   flush(): void {
     if (this.pending.length === 0) return;
-    // Stable sort: of repeated keys the first added is inserted, the others ignored.
+    // Stable sort: of repeated keys the first added is inserted, the others ignored (and not counted).
     const entries = [...this.pending].sort(byListAndKey);
     this.db.transaction(() => {
-      for (const e of entries) this.stmts.insert.run(e.list, e.key, e.seq, e.outbox, e.at);
+      const taken = entries.filter((e) => this.stmts.insert.run(e.list, e.key, e.seq, e.outbox, e.at).changes > 0);
+      this.sums.add(taken);
     }).immediate();
     this.pending = [];
   }

@@ -5,7 +5,7 @@
 import { Ledger, LEDGER_SCHEMA } from "./ledger.js";
 import type { Db } from "./sqlite.js";
 
-export const OUTBOX_SCHEMA_VERSION = 5;
+export const OUTBOX_SCHEMA_VERSION = 6;
 /** From this version the outbox keeps running totals of its records (record_totals) and a lag index. */
 export const TOTALS_SINCE_VERSION = 4;
 export const OUTBOX_KIND = { applicationId: 0x4d51_4f42, name: "outbox" }; // "MQOB"
@@ -28,6 +28,16 @@ export function migrate(db: Db, from: number): void {
   if (from < 3) migrateTo3(db);
   if (from < 4) migrateTo4(db);
   if (from < 5) migrateTo5(db);
+  if (from === 5) migrateTo6(db); // a ledger built by migrateTo5 has its totals already
+}
+
+/**
+ * The ledger's running totals (ledger.ts): a range's sum in two seeks
+ * instead of a read of every row in it. The upgrade fills them once, by
+ * window sums (ALTER TABLE ADD COLUMN works on a WITHOUT ROWID table).
+ */
+function migrateTo6(db: Db): void {
+  Ledger.addTotals(db);
 }
 
 /**

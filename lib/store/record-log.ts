@@ -138,7 +138,7 @@ export class SqliteRecordLog implements RecordLog {
       const now = Date.now();
       const results = this.db
         .transaction(() => {
-          const appended = records.map((r) => this.appendOne(r, now));
+          const appended = this.ledger.batch(() => records.map((r) => this.appendOne(r, now)));
           this.addToTotals(records.filter((_, i) => !appended[i]!.duplicate));
           return appended;
         })

@@ -128,17 +128,19 @@ export class RelayLog {
           let count = 0;
           let events = 0;
           let bytes = 0;
-          for (const r of records) {
-            if (r.outbox !== records[0]!.outbox) this.claimIn(r.outbox); // throws: one origin per relay
-            if (r.seq <= head) continue;
-            head = r.seq;
-            if (this.stmts.findByMessageId.get(r.list, r.messageId) !== undefined) continue;
-            this.stmts.insert.run(r.seq, r.kind, r.list, r.messageId, r.receivedAt, r.body.length, r.body);
-            this.ledger.record(r.list, r.seq, r.messageId);
-            count++;
-            if (r.kind === "event") events++;
-            bytes += r.body.length;
-          }
+          this.ledger.batch(() => {
+            for (const r of records) {
+              if (r.outbox !== records[0]!.outbox) this.claimIn(r.outbox); // throws: one origin per relay
+              if (r.seq <= head) continue;
+              head = r.seq;
+              if (this.stmts.findByMessageId.get(r.list, r.messageId) !== undefined) continue;
+              this.stmts.insert.run(r.seq, r.kind, r.list, r.messageId, r.receivedAt, r.body.length, r.body);
+              this.ledger.record(r.list, r.seq, r.messageId);
+              count++;
+              if (r.kind === "event") events++;
+              bytes += r.body.length;
+            }
+          });
           // The head is the last seq handled, also when its record was skipped: a peer may stand there.
           if (this.stmts.raiseHead.run(head).changes === 0) this.stmts.startHead.run(head);
           if (count > 0) this.stmts.addTotals.run(count, events, bytes);

@@ -59,7 +59,7 @@ export class SubscriberState {
       // power loss once sync() has fsync'd the WAL. Acks wait for sync(); the event loop never does.
       const db = openDatabase(path, { create: options.create ?? true, durability: "normal" });
       try {
-        ensureSchema(db, STATE_KIND, STATE_SCHEMA_VERSION, () => migrate(db));
+        ensureSchema(db, STATE_KIND, STATE_SCHEMA_VERSION, (from) => migrate(db, from));
         const state = new SubscriberState(path, db);
         if (options.daemon) {
           db.pragma("wal_autocheckpoint = 0");
@@ -140,7 +140,7 @@ export class SubscriberState {
     this.guard(() => this.archived.flush());
     return {
       lists: () => this.guard(() => this.archived.listsOf(outbox)),
-      digests: (list, through) => this.guard(() => this.archived.digestsOf(list, outbox, through)),
+      sum: (list, from, to) => this.guard(() => this.archived.sumOf(list, outbox, from, to)),
       entries: (list, from, to) => this.guard(() => this.archived.entriesOf(list, outbox, from, to)),
     };
   }

@@ -4,7 +4,7 @@
 // as if the ledger had never held it (empty sums, no entries, no names, no
 // records), so a restricted peer learns nothing of it, not even a count.
 //
-// Cost is bounded per question (rows summed, entries listed, body bytes
+// Cost is bounded per question (ranges summed, entries listed, body bytes
 // read) and per key over time: each key may spend VERIFY_MS_PER_SECOND of
 // serve's time a second on verify (burst VERIFY_BURST_MS); past that a
 // question is answered BUSY without being looked at.
@@ -24,8 +24,6 @@ import {
   type VerifySumFrame,
 } from "../wire/verify-frames.js";
 
-/** Rows one vsum sums at most (one range over more is answered `split`). */
-export const VERIFY_ROW_BUDGET = 100_000;
 /** Body bytes one vget reads at most (at least one record is sent). */
 export const VERIFY_GET_BYTES = 16 * 1024 * 1024;
 /** A key's share of serve's time for verify, and its burst. */
@@ -56,8 +54,6 @@ export interface DeskDeps {
   busy: (routingId: Buffer, message: string) => void;
   /** A clock in ms with sub-ms resolution (performance.now), for the time budget. */
   clock?: () => number;
-  /** Rows one vsum sums at most (default VERIFY_ROW_BUDGET). */
-  rowBudget?: number;
 }
 
 interface Budget {
@@ -148,23 +144,17 @@ export class VerifyDesk {
     });
   }
 
+  /**
+   * Every range asked (at most MAX_VERIFY_RANGES): a range's sum costs two
+   * ledger seeks however many rows it holds (ledger.ts, schema 6), so no
+   * answer is cut short. `split` stays on the wire for peers talking to a
+   * serve before schema 6, which summed rows and answered at most 100,000
+   * of them a question (compare.ts still follows such answers).
+   */
   private sums(session: VerifySession, frame: VerifySumFrame): void {
     const { ledger } = this.deps.records;
-    const sums: Array<[number, number, number]> = [];
-    const budget = this.deps.rowBudget ?? VERIFY_ROW_BUDGET;
-    let left = budget;
-    let split = false;
-    for (const [list, from, to] of frame.q) {
-      const sum = session.lists(list) ? ledger.sum(list, from, to, left) : [0, 0, 0] as [number, number, number];
-      if (sum === null) {
-        split = sums.length === 0 || left === budget; // too big on its own, not just for what is left
-        break;
-      }
-      sums.push(sum);
-      left -= sum[0];
-      if (left <= 0) break;
-    }
-    this.deps.send(session.routingId, { type: "vsums", sums, split });
+    const sums = frame.q.map(([list, from, to]): [number, number, number] => (session.lists(list) ? ledger.sum(list, from, to) : [0, 0, 0]));
+    this.deps.send(session.routingId, { type: "vsums", sums, split: false });
   }
 
   private entries(session: VerifySession, frame: VerifyEntryFrame): void {

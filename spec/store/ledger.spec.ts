@@ -1,14 +1,16 @@
 // The outbox's ledger: written with each record, kept after pruning, built
-// by the upgrade from schema 4, and its range sums match what a subscriber
-// computes from its archive keys.
+// by the upgrade from schema 4, its running totals filled by the upgrade
+// from schema 5, and its range sums match what a subscriber computes from
+// its archive keys, whatever order its rows came in.
 
 import { expect } from "chai";
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { archiveKey } from "../../lib/store/archived.js";
-import { digestOf, digestOfKey } from "../../lib/store/ledger.js";
+import { digestOf, digestOfKey, Ledger, type RangeSum } from "../../lib/store/ledger.js";
 import { Outbox } from "../../lib/store/outbox.js";
 import { makeMessage } from "../helpers/messages.js";
+import { seeded } from "../helpers/seeded.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const opened: Outbox[] = [];
@@ -37,6 +39,24 @@ function expected(messageIds: string[]): [number, number, number] {
     lo = (lo + d.lo) >>> 0;
   }
   return [messageIds.length, hi, lo];
+}
+
+/** The brute-force sum over [from, to] of rows given as seq → Message-ID. */
+function bruteSum(rows: Map<number, string>, from: number, to: number): RangeSum {
+  return expected([...rows].filter(([seq]) => seq >= from && seq <= to).map(([, id]) => id));
+}
+
+/** A schema-5 outbox, as that version's code left it: the ledger without running totals. */
+function downgradeTo5(path: string): void {
+  const db = new Database(path);
+  db.exec(`
+    CREATE TABLE ledger5 (list INTEGER NOT NULL, seq INTEGER NOT NULL, digest INTEGER NOT NULL, PRIMARY KEY (list, seq)) WITHOUT ROWID;
+    INSERT INTO ledger5 SELECT list, seq, digest FROM ledger;
+    DROP TABLE ledger;
+    ALTER TABLE ledger5 RENAME TO ledger;
+    PRAGMA user_version = 5;
+  `);
+  db.close();
 }
 
 describe("outbox ledger", () => {
@@ -98,5 +118,73 @@ describe("outbox ledger", () => {
     const upgraded = open(path);
     expect(upgraded.records.ledger.since()).to.equal(5);
     expect(upgraded.records.ledger.sums("dev", [[1, 10]])[0]![0]).to.equal(6);
+  });
+
+  it("a range's sum equals the brute-force sum, whatever order the rows came in (out of order, repeated)", async () => {
+    const path = join(tempDir(), "outbox.db");
+    await open(path).close();
+    const db = new Database(path);
+    try {
+      const ledger = new Ledger(db);
+      const random = seeded(20261206);
+      const lists = new Map<string, Map<number, string>>([["a", new Map()], ["b", new Map()], ["c", new Map()]]);
+      const names = [...lists.keys()];
+      // Mostly increasing seqs (as records come), with a fifth of the rows below their list's last seq;
+      // one transaction a row (publish) or many in a batch (bulk import, relay).
+      let next = 1;
+      for (let i = 0; i < 900; ) {
+        const rows = random(2) === 0 ? 1 : 1 + random(30);
+        const write = () => {
+          for (let k = 0; k < rows; k++, i++) {
+            const list = names[random(3)]!;
+            const seq = random(5) === 0 ? 1 + random(next) : (next += 1 + random(3));
+            const id = `<${list}.${seq}.${i}@sums>`;
+            ledger.record(list, seq, id);
+            if (!lists.get(list)!.has(seq)) lists.get(list)!.set(seq, id); // a seq recorded again is ignored: the first stays
+          }
+        };
+        db.transaction(() => (rows === 1 ? write() : ledger.batch(write)))();
+      }
+      for (const [list, rows] of lists) {
+        expect(ledger.sums(list, [[1, next]])).to.deep.equal([bruteSum(rows, 1, next)]);
+        for (let k = 0; k < 200; k++) {
+          const from = random(next + 5) - 2;
+          const to = from + random(next / 3);
+          expect(ledger.sum(list, from, to), `${list} [${from}, ${to}]`).to.deep.equal(bruteSum(rows, from, to));
+        }
+        expect(ledger.sum(list, 10, 9)).to.deep.equal([0, 0, 0]);
+        expect(ledger.entries(list, 1, next, 10_000).map((e) => e.seq)).to.deep.equal([...rows.keys()].sort((x, y) => x - y));
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it("the upgrade from schema 5 fills the running totals of every list", async () => {
+    const path = join(tempDir(), "outbox.db");
+    const outbox = Outbox.open(path);
+    const records = Array.from({ length: 400 }, (_, i) => rec(["dev", "ops", "users"][i % 3]!, i));
+    outbox.records.appendMany(records);
+    await outbox.close();
+    downgradeTo5(path);
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare("SELECT name FROM pragma_table_info('ledger')").pluck().all()).to.deep.equal(["list", "seq", "digest"]);
+    check.close();
+
+    const upgraded = open(path);
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).to.equal(6);
+    db.close();
+    upgraded.records.append(rec("dev", 1000)); // seq 401, after the upgraded rows
+    const rows = (list: string) => new Map([...records, rec("dev", 1000)].map((r, i) => [i + 1, r] as const).filter(([, r]) => r.list === list).map(([seq, r]) => [seq, r.messageId]));
+    const random = seeded(5);
+    for (const list of ["dev", "ops", "users"]) {
+      for (let k = 0; k < 100; k++) {
+        const from = 1 + random(400);
+        const to = from + random(120);
+        expect(upgraded.records.ledger.sum(list, from, to), `${list} [${from}, ${to}]`).to.deep.equal(bruteSum(rows(list), from, to));
+      }
+      expect(upgraded.records.ledger.sum(list, 1, 401)).to.deep.equal(bruteSum(rows(list), 1, 401));
+    }
   });
 });
