@@ -38,8 +38,8 @@ const sha256: (data: string) => Buffer =
     : (data) => crypto.createHash("sha256").update(data).digest();
 
 const FLUSH_ENTRIES = 8192;
-/** Pending entries are written once this old: at the next commit, or by the state's timer when none comes (state.ts). */
-export const FLUSH_MS = 250;
+/** Pending entries are written once this old: at the next commit, or by flushSoon's timer when none comes. */
+const FLUSH_MS = 250;
 const BITS_PER_ENTRY = 16;
 
 class Bloom {
@@ -95,6 +95,7 @@ export class ArchivedSet {
   private bloom: Bloom | null = null;
   /** Entries not written yet, in the order they came (a repeated key: the first one counts). */
   private pending: PendingEntry[] = [];
+  private timer: NodeJS.Timeout | null = null;
   private readonly stmts;
   private entriesStmt: Statement | undefined;
   /** Running totals of the written entries, kept by flush (archived-sums.ts). */
@@ -144,6 +145,30 @@ export class ArchivedSet {
       this.bloom?.add(e.list, key); // a filter not built yet is built from the table and the pending entries
     }
     if (this.bloom?.full) this.bloom = null; // rebuilt larger on the next lookup
+  }
+
+  /**
+   * Write the pending entries within FLUSH_MS unless a commit does first:
+   * without it they would wait for close, and a crash of an idle subscriber
+   * would forget every entry since its last busy moment. A failed write
+   * leaves them pending for the next commit or close, which says why.
+   */
+  flushSoon(): void {
+    if (this.timer !== null || this.pending.length === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      try {
+        if (this.db.open) this.flush();
+      } catch {
+        /* still pending */
+      }
+    }, FLUSH_MS);
+    this.timer.unref();
+  }
+
+  cancelFlush(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   flushDue(now: number): boolean {

@@ -7,7 +7,7 @@
 import { StateError } from "../errors.js";
 import { EVENT_ID_PREFIX } from "../message/event.js";
 import type { SinkJournal } from "../sinks/sink.js";
-import { ArchivedSet, archiveKey, FLUSH_MS, type ArchivedEntry, type ArchivedRows } from "./archived.js";
+import { ArchivedSet, archiveKey, type ArchivedEntry, type ArchivedRows } from "./archived.js";
 
 export type { ArchivedRows } from "./archived.js";
 import { Checkpointer } from "./checkpointer.js";
@@ -33,8 +33,6 @@ export class SubscriberState {
   private readonly archived: ArchivedSet;
   private readonly dead: DeadLetters;
   private checkpointer: Checkpointer | null = null;
-  /** Writes pending archived entries when no commit comes to do it (an idle subscriber). */
-  private flushTimer: NodeJS.Timeout | null = null;
   private readonly wal: WalSync;
   /** meta values, read once: this process is the only writer of its state file while it runs. */
   private readonly cache = new Map<string, string | null>();
@@ -170,18 +168,7 @@ export class SubscriberState {
     );
     this.archived.add(batch.archived, outbox, now); // memory only: written by flush()
     if (this.archived.flushDue(now)) this.flushArchived();
-    // Without a later commit they would wait for close, and a crash of an idle subscriber would forget them.
-    else if (this.flushTimer === null && batch.archived.length > 0) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = null;
-        try {
-          if (this.db.open) this.archived.flush();
-        } catch {
-          /* still pending: the next commit or close writes them, or says why it cannot */
-        }
-      }, FLUSH_MS);
-      this.flushTimer.unref();
-    }
+    else this.archived.flushSoon();
   }
 
   /** The batch is committed: a flush that cannot be written now stays pending for a later one (never commit twice). */
@@ -296,8 +283,7 @@ export class SubscriberState {
   close(): Promise<void> {
     if (!this.db.open) return Promise.resolve();
     let gone: Promise<unknown>;
-    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
+    this.archived.cancelFlush();
     try {
       this.archived.flush();
       // A clean close makes everything durable: one FULL transaction syncs the WAL.
