@@ -147,8 +147,9 @@ async function readBackList(
 
 /**
  * Of the seqs a sink was not found holding, those it has lost: list events
- * pass by maildir, mbox and public-inbox (not lost), and a sink that can
- * look a retained record up by content (public-inbox) may hold it after all.
+ * pass by every sink that is read back (not lost), and one that can look a
+ * retained record up another way (public-inbox by content, HyperKitty by
+ * Python's reading of its Message-ID) may hold it after all.
  */
 async function stillLost(list: string, seqs: number[], reader: Readback, client: VerifyClient): Promise<number[]> {
   if (seqs.length === 0) return [];
