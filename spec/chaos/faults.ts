@@ -55,7 +55,8 @@ export class FaultInjector {
   readonly byKind: Record<string, number> = {};
   private serve: Daemon | null = null;
   /** Undo actions of faults still in effect, by what they hold. */
-  private readonly pending = new Map<string, { timer: NodeJS.Timeout; undo: () => Promise<void> | void }>();
+  /** Faults in effect, until their undo has finished (a fault of the same key is not injected meanwhile). */
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; undo: () => Promise<void> | void; ending?: Promise<void> }>();
 
   constructor(private readonly d: FaultDeps) {}
 
@@ -196,13 +197,15 @@ export class FaultInjector {
   private settle(key: string): Promise<void> {
     const entry = this.pending.get(key);
     if (entry === undefined) return Promise.resolve();
-    this.pending.delete(key);
-    clearTimeout(entry.timer);
-    return Promise.resolve()
+    // Kept pending while its undo runs: a relay serve still starting must not be killed as the next fault.
+    entry.ending ??= Promise.resolve()
+      .then(() => clearTimeout(entry.timer))
       .then(entry.undo)
       .catch((err: Error) => {
         this.d.violations.push(`could not end the ${key} fault: ${err.message}`);
-      });
+      })
+      .finally(() => this.pending.delete(key));
+    return entry.ending;
   }
 
   /** End every fault still in effect. */
