@@ -17,6 +17,7 @@ import { Daemon, killAllDaemons, runCli } from "../helpers/cli.js";
 import { readRetention } from "../helpers/outbox-sql.js";
 import { makeMessage, type TestMessage } from "../helpers/messages.js";
 import { freePortPair } from "../helpers/ports.js";
+import { seededRandom } from "../helpers/seeded.js";
 import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { Chain, MIRROR_PEER, RELAY_PEER } from "./chain.js";
@@ -52,18 +53,6 @@ export const LISTS = ["dev", "users", "announce", "security", "ops"];
  * for it after the faults (61 of the run's 100 s). maildir and mbox still take every list.
  */
 export const EXEC_ALL_LISTS_UP_TO = 1_000;
-
-/** mulberry32: a small, seedable PRNG, so a seed replays the same run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const started = Date.now();

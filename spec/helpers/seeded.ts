@@ -1,14 +1,20 @@
-// A small seeded generator (mulberry32) for randomized tests, so a failure
+// mulberry32: a small, seedable PRNG, so a randomized test or a chaos run
 // can be replayed from its seed.
 
-/** random(n): an integer in [0, n). */
-export function seeded(seed: number): (n: number) => number {
+/** Numbers in [0, 1). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
-  return (n) => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** random(n): an integer in [0, n). */
+export function seeded(seed: number): (n: number) => number {
+  const random = seededRandom(seed);
+  return (n) => Math.floor(random() * n);
 }
