@@ -25,13 +25,13 @@ describe("e2e: isolation", function () {
 
     b.signal("SIGSTOP");
     const stoppedAt = mesh.acked().get("b")!;
-    // 160 MiB of backlog for the stopped peer, twice the memory bound below.
-    const backlog = Array.from({ length: 8000 }, (_, i) => makeMessage("dev", 50 + i, 20 * 1024));
+    // 160 MiB of backlog for the stopped peer, twice the memory bound below (bodies under 64 KiB: they go on PUB too).
+    const backlog = Array.from({ length: 2700 }, (_, i) => makeMessage("dev", 50 + i, 60 * 1024));
     let peak = baseline;
     const sample = setInterval(() => (peak = Math.max(peak, serve.rss())), 50);
     try {
-      for (let i = 0; i < backlog.length; i += 200) {
-        mesh.publish(backlog.slice(i, i + 200));
+      for (let i = 0; i < backlog.length; i += 50) {
+        mesh.publish(backlog.slice(i, i + 50));
         await new Promise((resolve) => setImmediate(resolve));
       }
       await mesh.waitAcked(["a"], mesh.head(), 120_000);
