@@ -152,19 +152,20 @@ async function readBackList(
  * Python's reading of its Message-ID) may hold it after all.
  */
 async function stillLost(list: string, seqs: number[], reader: Readback, client: VerifyClient): Promise<number[]> {
-  if (seqs.length === 0) return [];
-  const records = new Map<number, DataFrame>();
+  const lost: number[] = [];
+  // 64 records at a time: a large loss must not hold every body at once.
   for (let i = 0; i < seqs.length; i += 64) {
-    for (const r of (await client.get(seqs.slice(i, i + 64))).records) records.set(r.seq, r);
+    const chunk = seqs.slice(i, i + 64);
+    const records = new Map((await client.get(chunk)).records.map((r) => [r.seq, r]));
+    const messages = chunk.filter((s) => records.get(s)?.kind !== "event");
+    const retained = messages.flatMap((seq) => {
+      const r = records.get(seq);
+      return r === undefined ? [] : [{ list, seq, body: Buffer.from(r.body) }];
+    });
+    const held = reader.confirm === undefined ? new Set<number>() : await reader.confirm(retained);
+    lost.push(...messages.filter((s) => !held.has(s)));
   }
-  const messages = seqs.filter((s) => records.get(s)?.kind !== "event");
-  if (reader.confirm === undefined) return messages;
-  const retained = messages.flatMap((seq) => {
-    const r = records.get(seq);
-    return r === undefined ? [] : [{ list, seq, body: Buffer.from(r.body) }];
-  });
-  const held = await reader.confirm(retained);
-  return messages.filter((s) => !held.has(s));
+  return lost;
 }
 
 async function repair(report: VerifyReport, readers: Readback[], client: VerifyClient, state: SubscriberState, o: VerifyOptions): Promise<void> {
