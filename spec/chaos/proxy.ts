@@ -2,6 +2,7 @@
 // controls: it can cut every connection, or refuse new ones for a while.
 
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { SYNC_CHILD } from "../helpers/sync-limit.js";
 
 export class TcpProxy {
   private server: Server | null = null;
@@ -28,7 +29,7 @@ export class TcpProxy {
       } catch (err) {
         if (i >= attempts) {
           const { execSync } = await import("node:child_process");
-          const holders = execSync(`ss -tanp | grep ':${this.listenPort} ' || true`, { encoding: "utf8" });
+          const holders = execSync(`ss -tanp | grep ':${this.listenPort} ' || true`, { encoding: "utf8", ...SYNC_CHILD });
           throw new Error(`${(err as Error).message}; held by: ${holders.replace(/\s+/g, " ")}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -13,10 +13,11 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeMessage, type TestMessage } from "./messages.js";
+import { SYNC_CHILD } from "./sync-limit.js";
 
 /** Why the MHonArc tests cannot run here, or null. */
 export function mhonarcMissing(): string | null {
-  const r = spawnSync("mhonarc", ["-v"], { encoding: "utf8" });
+  const r = spawnSync("mhonarc", ["-v"], { encoding: "utf8", ...SYNC_CHILD });
   return r.status === 0 ? null : "mhonarc is not installed (apt-get install mhonarc; .ci/run installs it)";
 }
 
@@ -49,14 +50,14 @@ export function setUpArchive(outdir: string, setup: ArchiveSetup): void {
   const rc = join(outdir, "..", "mqa-test.mrc");
   writeFileSync(rc, `${lines.join("\n")}\n`);
   const args = ["-quiet", "-outdir", outdir, "-editidx", "-rcfile", rc, ...(setup.checkNoArchive ? ["-checknoarchive"] : [])];
-  const r = spawnSync("mhonarc", args, { encoding: "utf8" });
+  const r = spawnSync("mhonarc", args, { encoding: "utf8", ...SYNC_CHILD });
   if (r.status !== 0) throw new Error(`mhonarc ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
 }
 
 /** Add one message with mhonarc directly, as an operator's earlier import would. */
 export function addDirectly(outdir: string, body: Buffer): void {
   mkdirSync(outdir, { recursive: true });
-  const r = spawnSync("mhonarc", ["-quiet", "-outdir", outdir, "-add"], { input: body, encoding: "utf8" });
+  const r = spawnSync("mhonarc", ["-quiet", "-outdir", outdir, "-add"], { input: body, encoding: "utf8", ...SYNC_CHILD });
   if (r.status !== 0) throw new Error(`mhonarc -add exited ${r.status}: ${r.stderr}`);
 }
 
@@ -77,7 +78,7 @@ export function readArchive(outdir: string): ArchivedEntry[] {
   const script =
     "use JSON::PP; do $ARGV[0] or die qq(cannot read $ARGV[0]: $@ $!); " +
     "print JSON::PP->new->canonical->encode([map { { id => $_, num => 0 + $IndexNum{$MsgId{$_}}, subject => $Subject{$MsgId{$_}} } } keys %MsgId]);";
-  const r = spawnSync("perl", ["-e", script, db], { encoding: "latin1" });
+  const r = spawnSync("perl", ["-e", script, db], { encoding: "latin1", ...SYNC_CHILD });
   if (r.status !== 0) throw new Error(`reading ${db}: ${r.stderr}`);
   const entries = JSON.parse(r.stdout) as Array<Omit<ArchivedEntry, "page">>;
   return entries

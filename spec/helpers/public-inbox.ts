@@ -6,12 +6,13 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { tempDir } from "./tmp.js";
+import { SYNC_CHILD } from "./sync-limit.js";
 
 /** Why this machine cannot run the public-inbox tests, or null. */
 export function publicInboxMissing(): string | null {
   try {
-    execFileSync("perl", ["-MPublicInbox::Config", "-MPublicInbox::ContentHash", "-e", "1"], { stdio: "pipe" });
-    execFileSync("sh", ["-c", "command -v public-inbox-init && command -v public-inbox-mda"], { stdio: "pipe" });
+    execFileSync("perl", ["-MPublicInbox::Config", "-MPublicInbox::ContentHash", "-e", "1"], { stdio: "pipe", ...SYNC_CHILD });
+    execFileSync("sh", ["-c", "command -v public-inbox-init && command -v public-inbox-mda"], { stdio: "pipe", ...SYNC_CHILD });
   } catch {
     return "public-inbox (perl modules, public-inbox-init, public-inbox-mda) is not installed. Install Debian's public-inbox (.ci/run does)";
   }
@@ -40,19 +41,19 @@ export class PiSite {
   /** public-inbox-init -V2 (basic index: over.sqlite3, no Xapian), ~1–2.5 s here. */
   addInbox(name: string, address: string, options: InboxOptions = {}): void {
     const dir = join(this.dir, name);
-    execFileSync("public-inbox-init", ["-V2", "-L", "basic", name, dir, `http://example.org/${name}`, address], { env: this.env, stdio: "pipe" });
+    execFileSync("public-inbox-init", ["-V2", "-L", "basic", name, dir, `http://example.org/${name}`, address], { env: this.env, stdio: "pipe", ...SYNC_CHILD });
     this.set("publicinboxmda.spamcheck", "none");
     const filter = options.filter ?? "PublicInbox::Filter::Mirror";
     if (filter !== "default") this.set(`publicinbox.${name}.filter`, filter);
   }
 
   set(key: string, value: string): void {
-    execFileSync("git", ["config", "-f", this.config, key, value], { stdio: "pipe" });
+    execFileSync("git", ["config", "-f", this.config, key, value], { stdio: "pipe", ...SYNC_CHILD });
   }
 
   /** Remove a message from every inbox, as an operator would by hand (public-inbox-learn rm, matched by content). */
   remove(body: Buffer): void {
-    execFileSync("public-inbox-learn", ["rm"], { env: this.env, input: body, stdio: ["pipe", "pipe", "pipe"] });
+    execFileSync("public-inbox-learn", ["rm"], { env: this.env, input: body, stdio: ["pipe", "pipe", "pipe"], ...SYNC_CHILD });
   }
 
   /** Every message of inbox `name` as stored, in article order. */
@@ -83,7 +84,7 @@ export class PiSite {
   }
 
   private perl(script: string, args: string[], input: Buffer): Buffer {
-    return execFileSync("perl", ["-e", script, ...args], { env: this.env, input, maxBuffer: 256 * 1024 * 1024 });
+    return execFileSync("perl", ["-e", script, ...args], { env: this.env, input, maxBuffer: 256 * 1024 * 1024, ...SYNC_CHILD });
   }
 }
 

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "./tmp.js";
+import { SYNC_CHILD } from "./sync-limit.js";
 
 export const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./smtp_archive.py", import.meta.url));
@@ -15,7 +16,7 @@ const SCRIPT = fileURLToPath(new URL("./smtp_archive.py", import.meta.url));
 /** Why the SMTP tests cannot run here, or null. */
 export function smtpServerMissing(): string | null {
   if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
-  const probe = spawnSync(PYTHON, ["-c", "import aiosmtpd"], { encoding: "utf8" });
+  const probe = spawnSync(PYTHON, ["-c", "import aiosmtpd"], { encoding: "utf8", ...SYNC_CHILD });
   return probe.status === 0 ? null : `${PYTHON} has no aiosmtpd (apt-get install python3-aiosmtpd): ${probe.stderr.trim()}`;
 }
 
@@ -159,6 +160,6 @@ export function selfSignedCert(dir: string): { cert: string; key: string } | nul
   const made = spawnSync("openssl", [
     "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
-  ], { encoding: "utf8" });
+  ], { encoding: "utf8", ...SYNC_CHILD });
   return made.status === 0 ? { cert, key } : null;
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { BIN } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
+import { SYNC_CHILD } from "../helpers/sync-limit.js";
 
 const run = promisify(execFile);
 export const RUNNER = "/usr/lib/mailman3/bin/runner";
@@ -23,7 +24,7 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 export function mailmanMissing(): string | null {
   if (!existsSync(RUNNER)) return `${RUNNER} is missing. Install Debian's mailman3 (.ci/run does)`;
   try {
-    execFileSync(PYTHON, ["-c", "import setuptools, pip"], { stdio: "pipe" });
+    execFileSync(PYTHON, ["-c", "import setuptools, pip"], { stdio: "pipe", ...SYNC_CHILD });
   } catch {
     return `${PYTHON} lacks pip or setuptools, which install the plugin. Install Debian's python3-pip and python3-setuptools (.ci/run does)`;
   }

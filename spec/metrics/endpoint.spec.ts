@@ -11,6 +11,7 @@ import { Mesh } from "../helpers/mesh.js";
 import { makeMessage } from "../helpers/messages.js";
 import { freePortPair } from "../helpers/ports.js";
 import { waitFor } from "../helpers/wait.js";
+import { SYNC_CHILD } from "../helpers/sync-limit.js";
 
 const PROMTOOL = "/usr/bin/promtool";
 
@@ -26,7 +27,7 @@ function value(text: string, series: string): number | undefined {
 }
 
 function promtool(text: string): { ok: boolean; output: string } | null {
-  const r = spawnSync(PROMTOOL, ["check", "metrics"], { input: text, encoding: "utf8" });
+  const r = spawnSync(PROMTOOL, ["check", "metrics"], { input: text, encoding: "utf8", ...SYNC_CHILD });
   if (r.error) return null;
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }

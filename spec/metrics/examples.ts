@@ -6,12 +6,13 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SYNC_CHILD } from "../helpers/sync-limit.js";
 
 export const EXAMPLES = fileURLToPath(new URL("../../examples/prometheus/", import.meta.url));
 
 /** promtool on PATH, or null with why not. */
 export function promtoolMissing(): string | null {
-  const r = spawnSync("promtool", ["--version"], { encoding: "utf8" });
+  const r = spawnSync("promtool", ["--version"], { encoding: "utf8", ...SYNC_CHILD });
   return r.error === undefined && r.status === 0 ? null : "promtool is not installed (Debian: apt-get install prometheus)";
 }
 

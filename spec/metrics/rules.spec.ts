@@ -11,9 +11,10 @@ import { tempDir } from "../helpers/tmp.js";
 import { allPanels, dashboardQueries, EXAMPLES, promtoolMissing, readDashboard, ruleExprs, withGrafanaVariables } from "./examples.js";
 import { metricNamesIn, queryableNames } from "./metric-names.js";
 import { skipWhenMissing } from "../helpers/skip.js";
+import { SYNC_CHILD } from "../helpers/sync-limit.js";
 
 function promtool(args: string[], cwd = EXAMPLES): void {
-  const r = spawnSync("promtool", args, { cwd, encoding: "utf8" });
+  const r = spawnSync("promtool", args, { cwd, encoding: "utf8", ...SYNC_CHILD });
   const output = `$ promtool ${args.join(" ")} (in ${cwd})\n${r.stdout}${r.stderr}`;
   expect(r.error, output).to.equal(undefined);
   expect(r.status, output).to.equal(0);

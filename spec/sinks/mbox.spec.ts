@@ -15,12 +15,13 @@ import { batch, expectSinkError, expectedHashes, hashesOf, SinkBench, sinkContra
 import { CRASH_LISTS, crashRecord, OUTBOX, sinkRecord } from "./records.js";
 import { sinkModesContract } from "./modes.js";
 import { killableWriter } from "./killable-writer.js";
+import { SYNC_CHILD } from "../helpers/sync-limit.js";
 
 sinkContract("mbox", (dir) => new MboxSink(dir), readMboxArchive);
 sinkModesContract("mbox", (dir) => new MboxSink(dir));
 
 const size = (file: string): number => statSync(file).size;
-const chattr = (flag: string, file: string): boolean => spawnSync("chattr", [flag, file]).status === 0;
+const chattr = (flag: string, file: string): boolean => spawnSync("chattr", [flag, file], SYNC_CHILD).status === 0;
 
 describe("MboxSink", () => {
   let bench: SinkBench;

@@ -20,6 +20,7 @@ import { tempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 import { expectSinkError, SinkBench, sinkContract } from "./contract.js";
 import { OUTBOX, sinkRecord } from "./records.js";
+import { SYNC_CHILD } from "../helpers/sync-limit.js";
 
 describe("parseSink: public-inbox", () => {
   it("takes the config file after the colon, resolved, and $PI_CONFIG (else ~/.public-inbox/config) without one", () => {
@@ -140,7 +141,7 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
       const undated = message(1, "From: a@example.org\nTo: dev@example.org\nSubject: twice\n\nbody\n");
       const { execFileSync } = await import("node:child_process");
       const env = { ...site.env, ORIGINAL_RECIPIENT: "dev@example.org" };
-      for (let i = 0; i < 2; i++) execFileSync("public-inbox-mda", ["--no-precheck"], { env, input: undated.body, stdio: "pipe" });
+      for (let i = 0; i < 2; i++) execFileSync("public-inbox-mda", ["--no-precheck"], { env, input: undated.body, stdio: "pipe", ...SYNC_CHILD });
       expect(site.stored("dev", [undated.body])[0]!.count).to.equal(2);
     });
 
@@ -259,7 +260,7 @@ suite("public-inbox sink (Debian's public-inbox)", function () {
       // What public-inbox-index or -watch does while it works: hold the inbox's flock.
       const holder = spawn("flock", [lock, "sleep", "600"], { detached: true, stdio: "ignore" });
       try {
-        await waitFor(() => spawnSync("flock", ["-n", lock, "true"]).status === 1, { what: "the lock to be held" });
+        await waitFor(() => spawnSync("flock", ["-n", lock, "true"], SYNC_CHILD).status === 1, { what: "the lock to be held" });
         const { sink } = await startLogged(new PublicInboxSink(site.config, { publicInboxTimeoutMs: 5000 }));
         const record = { ...sinkRecord("dev", 1), list: "dev@example.org" };
         const err = await expectSinkError(sink.store([record]));
