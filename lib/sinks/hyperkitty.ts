@@ -121,7 +121,7 @@ export class HyperKittySink implements Sink {
         redirect: "manual", // a redirect turns the POST into a GET: say so instead
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      text = await readBounded(response, MAX_ANSWER_BYTES);
+      text = (await readBounded(response, MAX_ANSWER_BYTES)).text;
     } catch (err) {
       return this.unreachable(err);
     }
@@ -149,10 +149,10 @@ export class HyperKittySink implements Sink {
 /**
  * The answer's text, read to its end (so the kept-alive connection can
  * serve the next POST) unless it is longer than `limit` bytes: then the
- * first `limit` bytes, and the connection is dropped.
+ * first `limit` bytes (`whole` false), and the connection is dropped.
  */
-async function readBounded(response: Response, limit: number): Promise<string> {
-  if (response.body === null) return "";
+export async function readBounded(response: Response, limit: number): Promise<{ text: string; whole: boolean }> {
+  if (response.body === null) return { text: "", whole: true };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -166,7 +166,7 @@ async function readBounded(response: Response, limit: number): Promise<string> {
       break;
     }
   }
-  return Buffer.concat(chunks).subarray(0, limit).toString("utf8");
+  return { text: Buffer.concat(chunks).subarray(0, limit).toString("utf8"), whole: size <= limit };
 }
 
 /** The base URL, ending in "/" so the API path joins under it; no credentials (they would show in logs). */

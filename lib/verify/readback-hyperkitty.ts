@@ -12,12 +12,18 @@
 // --repair gives it again, which HyperKitty answers as already held.
 
 import { VerifyError } from "../errors.js";
-import { baseUrl } from "../sinks/hyperkitty.js";
+import { baseUrl, readBounded } from "../sinks/hyperkitty.js";
 import { findHeader, headerLines } from "../message/rfc5322.js";
 import { HeldMessages, IndexedReadback } from "./readback-index.js";
 
 /** Pages followed per list at most (a site paging 10 at a time: a million messages). */
 const MAX_PAGES = 100_000;
+/**
+ * One answer's size at most: a whole list's index unpaged (~300 bytes a
+ * message: over 200,000 messages). A broken or hostile server streaming
+ * without end costs verify this much memory, not more.
+ */
+export const MAX_PAGE_BYTES = 64 * 1024 * 1024;
 const TIMEOUT_MS = 120_000;
 
 /**
@@ -57,8 +63,13 @@ export class HyperKittyReadback extends IndexedReadback {
   protected async load(list: string): Promise<HeldMessages> {
     const held = new HeldMessages();
     let next: string | null = new URL(`api/list/${encodeURIComponent(list)}/emails/?format=json`, this.base).href;
+    const seen = new Set<string>();
     for (let page = 0; next !== null; page++) {
       if (page === MAX_PAGES) throw this.failed(list, `more than ${MAX_PAGES} pages of messages`);
+      // `next` comes from the server: followed only to HyperKitty itself, and never twice.
+      if (new URL(next).origin !== this.base.origin) throw this.failed(list, `its next page is on another site (${new URL(next).origin})`);
+      if (seen.has(next)) throw this.failed(list, `its pages loop back to ${next}`);
+      seen.add(next);
       const body = await this.get(list, next);
       const items = Array.isArray(body) ? body : (body as { results?: unknown }).results;
       if (!Array.isArray(items)) throw this.failed(list, "its answer is not a list of messages");
@@ -90,8 +101,10 @@ export class HyperKittyReadback extends IndexedReadback {
       await response.body?.cancel();
       throw this.failed(list, `HyperKitty answers ${response.status}`);
     }
+    const { text, whole } = await readBounded(response, MAX_PAGE_BYTES);
+    if (!whole) throw this.failed(list, `an answer over ${MAX_PAGE_BYTES / 2 ** 20} MiB`);
     try {
-      return await response.json();
+      return JSON.parse(text) as unknown;
     } catch (err) {
       throw this.failed(list, `its answer is not JSON: ${(err as Error).message}`);
     }
