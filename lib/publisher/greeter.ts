@@ -9,7 +9,7 @@ import { fingerprint } from "../security/keys.js";
 import { bothMatch, listMatcher } from "../security/list-match.js";
 import type { RecordLog } from "../store/record-log.js";
 import type { OutboxIdentity } from "../store/relay-log.js";
-import type { HelloFrame } from "../wire/frames.js";
+import type { DeliveryMode, HelloFrame } from "../wire/frames.js";
 import type { PublisherCounters } from "./control.js";
 import type { PeerBook } from "./peer-book.js";
 import { MAX_RETIRED_PER_KEY, type PeerGuard } from "./peer-guard.js";
@@ -134,7 +134,7 @@ export class Greeter {
 
   /** A verify run's session (verify-sessions.ts): answered by the verify desk, outside the session table. */
   private startVerify(routingId: Buffer, hello: HelloFrame, grant: PeerGrant, { id, head }: Checked, now: number): void {
-    const { records, table, verifiers, replies, counters } = this.deps;
+    const { table, verifiers, replies, counters } = this.deps;
     const busy = verifiers.refusal(grant.peerId);
     if (busy !== null) {
       counters.limited++;
@@ -144,7 +144,7 @@ export class Greeter {
     const onConnection = table.onConnection(routingId.toString("hex"));
     if (onConnection !== undefined) table.remove(onConnection, "its connection turned to verify");
     verifiers.start(routingId, grant.peerId, bothMatch(listMatcher(hello.lists), grant.allowed), now);
-    replies.send(routingId, { type: "welcome", outbox: id, head, first: records.first(), from: hello.from, mode: "router", pub: null, heartbeat: this.deps.heartbeatMs });
+    this.welcome(routingId, id, head, hello.from, "router");
     replies.info(`verify:${grant.peerId}`, { peer: grant.peerId, name: grant.name }, "verify session started");
   }
 
@@ -175,18 +175,16 @@ export class Greeter {
     // Written with the next persist(): a write here could wait on another process's commit.
     book.started(session, hello.lists, now);
     this.logPrunedGap(session, from);
-    replies.send(routingId, {
-      type: "welcome",
-      outbox: id,
-      head,
-      first: records.first(),
-      from,
-      mode,
-      pub: mode === "pub" ? this.deps.pubEndpoint : null,
-      heartbeat: this.deps.heartbeatMs,
-    });
+    this.welcome(routingId, id, head, from, mode);
     replies.info(`session:${grant.peerId}`, { peer: grant.peerId, name: grant.name, from, head, mode, ...(fresh ? { start: hello.start } : {}) }, "peer session started");
     this.deps.wake();
+  }
+
+  private welcome(routingId: Buffer, outbox: string, head: number, from: number, mode: DeliveryMode): void {
+    const { records, pubEndpoint, heartbeatMs } = this.deps;
+    this.deps.replies.send(routingId, {
+      type: "welcome", outbox, head, first: records.first(), from, mode, pub: mode === "pub" ? pubEndpoint : null, heartbeat: heartbeatMs,
+    });
   }
 
   private logPrunedGap(session: Session, from: number): void {

@@ -4,7 +4,6 @@
 // leaving drops what waits for the session in the send queue and hands its
 // final state to whoever persists it.
 
-import type { Logger } from "../log.js";
 import type { RouterSocket } from "../transport/zmq.js";
 import type { PubListeners } from "./fanout.js";
 import type { Session } from "./session.js";
