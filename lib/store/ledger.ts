@@ -182,12 +182,7 @@ export class Ledger {
     return id;
   }
 
-  /** The sum over each range [from, to] of `list`; a list the ledger never held sums to zero. */
-  sums(list: string, ranges: ReadonlyArray<readonly [number, number]>): RangeSum[] {
-    return ranges.map(([from, to]) => this.sum(list, from, to));
-  }
-
-  /** The sum over [from, to] of `list`: the running totals at `to` less those before `from` (two seeks). */
+  /** The sum over [from, to] of `list`: the running totals at `to` less those before `from` (two seeks); a list the ledger never held sums to zero. */
   sum(list: string, from: number, to: number): RangeSum {
     const id = this.idOf(list, false);
     if (id === undefined || to < from) return [0, 0, 0];
